@@ -1,0 +1,410 @@
+"""Async client for the Voipex iPBX dialer API (call lists, IVR apps, campaigns).
+
+One ``httpx.AsyncClient`` per ``DialerClient``. Only GETs are retried: a create,
+update or control command that timed out may have been carried out, and sending it
+again could start or remove a campaign twice. The one exception is a 401, which
+means the dialer did not execute the request, so it is retried once with a fresh token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from bot.dialer_auth import TokenSource
+from bot.dialer_models import (
+    ALLOWED_COMMANDS,
+    COMMANDS,
+    STATES,
+    CallList,
+    Campaign,
+    ControlResult,
+    CreateResult,
+    DialerError,
+    Endpoint,
+    IvrApp,
+    RescheduleRule,
+    Routing,
+)
+
+__all__ = [
+    "ALLOWED_COMMANDS",
+    "COMMANDS",
+    "PATHS",
+    "STATES",
+    "CallList",
+    "Campaign",
+    "ControlResult",
+    "CreateResult",
+    "DialerClient",
+    "DialerError",
+    "Endpoint",
+    "IvrApp",
+    "RescheduleRule",
+    "Routing",
+]
+
+log = logging.getLogger("bot.dialer")
+
+# Every API path in one place. The guide documents /ivr, POST call-lists, POST campaigns
+# and control; the list/detail/update paths are *assumed* conventional REST (facts.md §1).
+PATHS: dict[str, str] = {
+    "ivr": "/ivr",
+    "call_lists": "/dialer/call-lists",
+    "call_list": "/dialer/call-lists/{id}",
+    "campaigns": "/dialer/campaigns",
+    "campaign": "/dialer/campaigns/{id}",
+    "control": "/dialer/campaigns/{id}/control",
+}
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+ERROR_BODY_LIMIT = 300
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def _path(name: str, id: int | str | None = None) -> str:
+    """Render a path template; ids must be integers so nothing can be smuggled into the URL."""
+    if id is None:
+        return PATHS[name]
+    if isinstance(id, bool) or not str(id).isdigit():
+        raise ValueError(f"a dialer id must be a non-negative integer, not {id!r}")
+    return PATHS[name].format(id=int(id))
+
+
+class DialerClient:
+    """The dialer API as typed async methods; use as ``async with DialerClient(...) as c``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        connect_timeout: float = 5.0,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_attempts: int = 3,
+        retry_base: float = 0.2,
+        retry_after_cap: float = 10.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth_url = auth_url
+        self._timeout = timeout
+        self._max_attempts = max(1, max_attempts)
+        self._retry_base = retry_base
+        self._retry_after_cap = retry_after_cap
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            transport=transport,
+        )
+        self._auth = TokenSource(
+            self._post_form,
+            auth_url,
+            username=username,
+            password=password,
+            token=token,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"DialerClient(base_url={self.base_url!r}, auth={self._auth.describe()})"
+
+    async def __aenter__(self) -> DialerClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ---- endpoints -------------------------------------------------------------------
+
+    async def list_ivr(self) -> list[IvrApp]:
+        data = await self._request("GET", _path("ivr"))
+        return self._parse_list("GET", _path("ivr"), data, IvrApp.from_api)
+
+    async def list_call_lists(self) -> list[CallList]:
+        data = await self._request("GET", _path("call_lists"))
+        return self._parse_list("GET", _path("call_lists"), data, CallList.from_api)
+
+    async def get_call_list(self, id: int) -> CallList:
+        path = _path("call_list", id)
+        return self._parse("GET", path, await self._request("GET", path), CallList.from_api)
+
+    async def create_call_list(self, name: str, numbers: list[dict[str, Any]]) -> CreateResult:
+        """Create a call list; ``numbers`` are ``{"number": "...", "attributes": []}`` dicts."""
+        path = _path("call_lists")
+        body = {"name": name, "numbers": numbers}
+        return self._parse("POST", path, await self._request("POST", path, body), _created)
+
+    async def list_campaigns(self) -> list[Campaign]:
+        data = await self._request("GET", _path("campaigns"))
+        return self._parse_list("GET", _path("campaigns"), data, Campaign.from_api)
+
+    async def get_campaign(self, id: int) -> Campaign:
+        path = _path("campaign", id)
+        return self._parse("GET", path, await self._request("GET", path), Campaign.from_api)
+
+    async def create_campaign(self, payload: dict[str, Any]) -> CreateResult:
+        path = _path("campaigns")
+        return self._parse("POST", path, await self._request("POST", path, payload), _created)
+
+    async def update_campaign(self, id: int, payload: dict[str, Any]) -> CreateResult:
+        path = _path("campaign", id)
+        return self._parse("PUT", path, await self._request("PUT", path, payload), _created)
+
+    async def control(self, id: int, command: str) -> ControlResult:
+        """Send a control command once; never retried (see the module docstring)."""
+        if command not in COMMANDS:
+            raise ValueError(f"unknown dialer command {command!r}; expected one of {COMMANDS}")
+        path = _path("control", id)
+        data = await self._request("PUT", path, {"command": command})
+        return self._parse("PUT", path, data, ControlResult.from_api)
+
+    # ---- transport ---------------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, body: Any = None) -> Any:
+        """Send with auth; retry GETs on transient failures and anything once after a 401."""
+        retryable = method == "GET"
+        attempt = 0
+        renewed = False
+        while True:
+            attempt += 1
+            try:
+                token = await self._auth.token()
+                response = await self._send(method, path, body, token)
+            except DialerError as err:
+                if retryable and err.kind != "http" and attempt < self._max_attempts:
+                    await self._backoff(method, path, attempt, str(err.kind), None)
+                    continue
+                raise
+            status = response.status_code
+            if status == 401:
+                if self._auth.is_static:
+                    raise DialerError(
+                        "the static DIALER_TOKEN was rejected "
+                        f"({_error_message(response)}); set a valid DIALER_TOKEN",
+                        status=401,
+                        method=method,
+                        path=path,
+                        sent=True,
+                    )
+                if not renewed:
+                    renewed = True
+                    attempt -= 1  # the 401 retry is not a transient-failure retry
+                    await self._auth.renew_after_401(token)
+                    continue
+            if retryable and status in RETRY_STATUSES and attempt < self._max_attempts:
+                await self._backoff(method, path, attempt, str(status), response)
+                continue
+            if status >= 400:
+                raise DialerError(
+                    _error_message(response),
+                    status=status,
+                    method=method,
+                    path=path,
+                    kind="http",
+                    sent=True,
+                )
+            try:
+                return response.json()
+            except ValueError:
+                raise DialerError(
+                    "the answer was not JSON: " + _truncate(response.text),
+                    status=status,
+                    method=method,
+                    path=path,
+                    sent=True,
+                ) from None
+
+    async def _send(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return await self._timed(
+            method, path, self._http.request(method, path, json=body, headers=headers)
+        )
+
+    async def _post_form(self, url: str, form: dict[str, str]) -> httpx.Response:
+        """Used by TokenSource so token requests share this client, its timeouts and its errors."""
+        path = httpx.URL(url).path or "/"
+        return await self._timed("POST", path, self._http.post(url, data=form), label="token")
+
+    async def _timed(
+        self,
+        method: str,
+        path: str,
+        call: Awaitable[httpx.Response],
+        label: str = "",
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            response = await call
+        except httpx.TransportError as exc:
+            ms = (time.perf_counter() - started) * 1000
+            log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
+            raise self._transport_error(exc, method, path) from None
+        ms = (time.perf_counter() - started) * 1000
+        log.debug(
+            "dialer %s %s%s -> %d in %.0f ms",
+            method,
+            path,
+            f" ({label})" if label else "",
+            response.status_code,
+            ms,
+        )
+        return response
+
+    def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> DialerError:
+        """Map httpx failures to what the caller needs: was the request possibly executed?"""
+        where = _origin(exc, self.base_url)
+        if isinstance(exc, httpx.ConnectTimeout):
+            msg = f"could not connect to the dialer at {where} within the connect timeout"
+            return DialerError(msg, method=method, path=path, kind="timeout", sent=False)
+        if isinstance(exc, httpx.PoolTimeout):
+            # Raised while waiting for a free connection: the request never left.
+            msg = "too many requests in flight; no connection to the dialer became free in time"
+            return DialerError(msg, method=method, path=path, kind="timeout", sent=False)
+        if isinstance(exc, httpx.TimeoutException):
+            msg = (
+                f"no answer within {self._timeout:g} s; "
+                "the dialer may or may not have carried out the request"
+            )
+            return DialerError(msg, method=method, path=path, kind="timeout", sent=None)
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            msg = f"the dialer URL {where} is not an http:// or https:// URL"
+            return DialerError(msg, method=method, path=path, kind="connection", sent=False)
+        if isinstance(exc, httpx.ConnectError):
+            reason = _connect_reason(exc)
+            msg = f"could not connect to the dialer at {where}: {reason}"
+            return DialerError(msg, method=method, path=path, kind="connection", sent=False)
+        msg = (
+            f"the connection to the dialer at {where} broke before an answer "
+            f"({_reason(exc)}); the dialer may or may not have carried out the request"
+        )
+        return DialerError(msg, method=method, path=path, kind="connection", sent=None)
+
+    async def _backoff(
+        self,
+        method: str,
+        path: str,
+        attempt: int,
+        why: str,
+        response: httpx.Response | None,
+    ) -> None:
+        delay = self._retry_base * 2 ** (attempt - 1)
+        retry_after = _retry_after(response) if response is not None else None
+        if retry_after is not None:
+            delay = min(retry_after, self._retry_after_cap)
+        log.warning(
+            "dialer %s %s: %s, retrying in %.2f s (attempt %d of %d)",
+            method,
+            path,
+            why,
+            delay,
+            attempt + 1,
+            self._max_attempts,
+        )
+        await self._sleep(delay)
+
+    @staticmethod
+    def _parse(method: str, path: str, data: Any, build: Callable[[Any], Any]) -> Any:
+        try:
+            return build(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DialerError(
+                f"the answer had an unexpected shape ({type(exc).__name__}: {exc})",
+                status=200,
+                method=method,
+                path=path,
+                sent=True,
+            ) from None
+
+    @classmethod
+    def _parse_list(
+        cls, method: str, path: str, data: Any, build: Callable[[Any], Any]
+    ) -> list[Any]:
+        if not isinstance(data, list):
+            raise DialerError(
+                f"expected a JSON list, got {type(data).__name__}",
+                status=200,
+                method=method,
+                path=path,
+                sent=True,
+            )
+        return [cls._parse(method, path, item, build) for item in data]
+
+
+def _created(d: dict[str, Any]) -> CreateResult:
+    return CreateResult.from_api(d)
+
+
+def _truncate(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= ERROR_BODY_LIMIT else text[:ERROR_BODY_LIMIT] + "…"
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The dialer's own words: ``message``, else ``error_description``, else the body text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return _truncate(response.text) or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error"):
+            if body.get(key):
+                return _truncate(str(body[key]))
+    return _truncate(response.text) or f"HTTP {response.status_code}"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is rare for APIs and ignored)."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _origin(exc: httpx.TransportError, fallback: str) -> str:
+    try:
+        url = exc.request.url
+    except RuntimeError:
+        return fallback
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """httpx says "All connection attempts failed"; the OS error underneath says why."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the cause chain is short; bound it anyway
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return f"cannot resolve the host name ({seen.strerror or seen})"
+        seen = seen.__cause__ or seen.__context__
+    return _reason(exc)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
