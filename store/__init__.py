@@ -1,0 +1,83 @@
+"""The bot's SQLite store: audit log, claims, grants, subscriptions, outbox.
+
+:class:`Store` owns one connection and one worker thread. Async code calls
+``await store.run(fn, ...)`` so SQLite work never holds the event loop; tests
+and the CLI may call the sync API directly. A lock shared by every component
+keeps direct and worker-thread use from interleaving on the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from store.audit import AuditEntry, AuditLog, VerifyResult
+from store.claims import Claim, ClaimResult, Claims
+from store.db import open_db, utc_now
+from store.grants import Grant, Grants
+from store.outbox import Outbox, OutboxItem
+from store.subscriptions import Subscriptions
+
+__all__ = [
+    "AuditEntry",
+    "AuditLog",
+    "Claim",
+    "ClaimResult",
+    "Claims",
+    "Grant",
+    "Grants",
+    "Outbox",
+    "OutboxItem",
+    "Store",
+    "Subscriptions",
+    "VerifyResult",
+    "open_db",
+]
+
+T = TypeVar("T")
+
+
+class Store:
+    """Everything the bot keeps, behind one connection and one worker thread."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.path = str(path)
+        self.db = open_db(path)
+        self._lock = threading.RLock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._closed = False
+        self.audit = AuditLog(self.db, self._lock, clock)
+        self.claims = Claims(self.db, self._lock, clock)
+        self.subscriptions = Subscriptions(self.db, self._lock, clock)
+        self.grants = Grants(self.db, self._lock, clock)
+        self.outbox = Outbox(self.db, self._lock, clock)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a sync store call on the store thread and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        """Finish queued work, then close the connection. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._executor.shutdown(wait=True)
+        with self._lock:
+            self.db.close()
+
+    async def aclose(self) -> None:
+        """close() without blocking the event loop while queued work finishes."""
+        await asyncio.to_thread(self.close)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,454 @@
+"""The audit log: append-only, hash-chained, written ahead of every dialer call.
+
+Rows are never updated. A request is first written as ``pending``; its result
+is a second row (``ref_id`` = the pending row's id) so completing a request
+never rewrites history and the chain stays verifiable. The ``audit_requests``
+view joins the two into one line per request for operators.
+
+Each row's ``hash`` is SHA-256 over the canonical JSON of all its other
+columns, ``prev_hash`` (the previous row's hash) included, so an edited,
+inserted or deleted row breaks the chain where it happened.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from store.db import iso, parse_since, transaction, utc_now
+
+GENESIS_HASH = "0" * 64
+OUTCOMES = ("pending", "ok", "failed", "denied", "unknown")
+COMPLETION_OUTCOMES = ("ok", "failed", "unknown")
+RECORD_OUTCOMES = ("ok", "failed", "denied", "unknown")
+UNKNOWN_DETAIL = "the bot stopped before the dialer's answer was recorded"
+
+# Columns covered by the hash: every column except ``hash``. A later migration
+# that adds a column must decide explicitly whether new rows hash it.
+HASHED_COLUMNS = (
+    "id",
+    "ts",
+    "team_id",
+    "user_id",
+    "user_name",
+    "channel_id",
+    "action",
+    "campaign_id",
+    "request",
+    "outcome",
+    "detail",
+    "duration_ms",
+    "ref_id",
+    "prev_hash",
+)
+COLUMNS = (*HASHED_COLUMNS, "hash")
+
+# Keys whose values are credentials; matched case-insensitively, '-' == '_'.
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "secret",
+        "client_secret",
+        "authorization",
+        "api_key",
+        "apikey",
+    }
+)
+
+_BATCH = 500
+
+
+def check_no_secrets(value: Any, where: str = "request") -> None:
+    """Refuse credentials anywhere in a JSON-like value (dict keys, recursively).
+
+    The log is meant to be read by operators and exported; a password that got
+    in could never be removed without breaking the chain.
+    """
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if str(key).lower().replace("-", "_") in SECRET_KEYS:
+                raise ValueError(f"{where}: refusing to store secret field {key!r}")
+            check_no_secrets(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            check_no_secrets(item, f"{where}[{index}]")
+
+
+def dump_json(value: Any) -> str:
+    """Canonical JSON: the same value always gives the same text (and hash)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 hex of the canonical JSON of the hashed columns of ``row``."""
+    content = {name: row.get(name) for name in HASHED_COLUMNS}
+    return hashlib.sha256(dump_json(content).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One request as operators see it (a line of the ``audit_requests`` view)."""
+
+    id: int
+    ts: str
+    team_id: str | None
+    user_id: str | None
+    user_name: str | None
+    channel_id: str | None
+    action: str
+    campaign_id: int | None
+    request: dict[str, Any] | None
+    outcome: str
+    detail: str | None
+    duration_ms: int | None
+    completion_id: int | None = None
+    completed_ts: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AuditEntry:
+        """Build from a view row; the stored request JSON is parsed back."""
+        request = row.get("request")
+        return cls(
+            id=row["id"],
+            ts=row["ts"],
+            team_id=row["team_id"],
+            user_id=row["user_id"],
+            user_name=row["user_name"],
+            channel_id=row["channel_id"],
+            action=row["action"],
+            campaign_id=row["campaign_id"],
+            request=json.loads(request) if request is not None else None,
+            outcome=row["outcome"],
+            detail=row["detail"],
+            duration_ms=row["duration_ms"],
+            completion_id=row.get("completion_id"),
+            completed_ts=row.get("completed_ts"),
+        )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of walking the chain; ``first_bad_id`` is where it breaks."""
+
+    ok: bool
+    count: int
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_int(value: Any, name: str) -> int | None:
+    """Coerce now, so the value read back later hashes exactly as it was written."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    return int(value)
+
+
+class AuditLog:
+    """Append-only chained audit log over one ``sqlite_utils.Database``."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        lock: threading.RLock | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self._lock = lock or threading.RLock()
+        self._clock = clock
+
+    # --- writing ---------------------------------------------------------
+
+    def _append(self, fields: dict[str, Any]) -> int:
+        """Chain and insert one row. Caller holds the lock and a write transaction."""
+        last = self.db.conn.execute(
+            "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        seq = self.db.conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"
+        ).fetchone()
+        last_id = last[0] if last else 0
+        next_id = max(last_id, seq[0] if seq else 0) + 1
+        row = {name: None for name in HASHED_COLUMNS}
+        row.update(fields)
+        row["id"] = next_id
+        row["ts"] = iso(self._clock())
+        row["prev_hash"] = last[1] if last else GENESIS_HASH
+        row["hash"] = row_hash(row)
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        self.db.execute(
+            f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+            [row[name] for name in COLUMNS],
+        )
+        return next_id
+
+    def _request_fields(
+        self,
+        *,
+        action: str,
+        user_id: str | None,
+        channel_id: str | None,
+        team_id: str | None,
+        user_name: str | None,
+        campaign_id: int | None,
+        request: Any,
+    ) -> dict[str, Any]:
+        if not action or not isinstance(action, str):
+            raise ValueError("action: a non-empty string is required")
+        if request is not None:
+            check_no_secrets(request)
+        return {
+            "action": action,
+            "user_id": _opt_str(user_id),
+            "channel_id": _opt_str(channel_id),
+            "team_id": _opt_str(team_id),
+            "user_name": _opt_str(user_name),
+            "campaign_id": _opt_int(campaign_id, "campaign_id"),
+            "request": None if request is None else dump_json(request),
+        }
+
+    def begin(
+        self,
+        *,
+        action: str,
+        user_id: str | None,
+        channel_id: str | None,
+        team_id: str | None = None,
+        user_name: str | None = None,
+        campaign_id: int | None = None,
+        request: Any = None,
+    ) -> int:
+        """Write the pending row before the dialer is called; returns its id.
+
+        A crash after this leaves a pending entry, never nothing.
+        """
+        fields = self._request_fields(
+            action=action,
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            user_name=user_name,
+            campaign_id=campaign_id,
+            request=request,
+        )
+        fields["outcome"] = "pending"
+        with self._lock, transaction(self.db):
+            return self._append(fields)
+
+    def complete(
+        self,
+        pending_id: int,
+        *,
+        outcome: str,
+        detail: str | None = None,
+        duration_ms: int | None = None,
+    ) -> int:
+        """Append the completion row for ``pending_id``; returns the new row's id."""
+        if outcome not in COMPLETION_OUTCOMES:
+            raise ValueError(f"outcome: expected one of {COMPLETION_OUTCOMES}, got {outcome!r}")
+        with self._lock, transaction(self.db):
+            return self._complete(pending_id, outcome, detail, duration_ms)
+
+    def _complete(
+        self, pending_id: int, outcome: str, detail: str | None, duration_ms: int | None
+    ) -> int:
+        pending = list(
+            self.db.query("SELECT * FROM audit_log WHERE id = ? AND ref_id IS NULL", [pending_id])
+        )
+        if not pending:
+            raise LookupError(f"audit entry {pending_id} does not exist")
+        if pending[0]["outcome"] != "pending":
+            raise ValueError(f"audit entry {pending_id} is not pending")
+        source = pending[0]
+        return self._append(
+            {
+                "team_id": source["team_id"],
+                "user_id": source["user_id"],
+                "user_name": source["user_name"],
+                "channel_id": source["channel_id"],
+                "action": source["action"],
+                "campaign_id": source["campaign_id"],
+                "outcome": outcome,
+                "detail": _opt_str(detail),
+                "duration_ms": _opt_int(duration_ms, "duration_ms"),
+                "ref_id": pending_id,
+            }
+        )
+
+    def record(
+        self,
+        *,
+        action: str,
+        outcome: str,
+        user_id: str | None,
+        channel_id: str | None,
+        team_id: str | None = None,
+        user_name: str | None = None,
+        campaign_id: int | None = None,
+        request: Any = None,
+        detail: str | None = None,
+        duration_ms: int | None = None,
+    ) -> int:
+        """One-shot row for things with no dialer call in between (e.g. denied)."""
+        if outcome not in RECORD_OUTCOMES:
+            raise ValueError(f"outcome: expected one of {RECORD_OUTCOMES}, got {outcome!r}")
+        fields = self._request_fields(
+            action=action,
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            user_name=user_name,
+            campaign_id=campaign_id,
+            request=request,
+        )
+        fields.update(
+            outcome=outcome,
+            detail=_opt_str(detail),
+            duration_ms=_opt_int(duration_ms, "duration_ms"),
+        )
+        with self._lock, transaction(self.db):
+            return self._append(fields)
+
+    def mark_unknown_pending(self) -> list[AuditEntry]:
+        """Close every pending request that has no completion as ``unknown``.
+
+        Meant for start-up: those requests were in flight when the bot stopped,
+        so nobody knows whether the dialer acted. Returns them for reporting.
+        """
+        with self._lock:
+            with transaction(self.db):
+                ids = [
+                    row["id"]
+                    for row in self.db.query(
+                        "SELECT p.id FROM audit_log AS p WHERE p.outcome = 'pending'"
+                        " AND p.ref_id IS NULL AND NOT EXISTS"
+                        " (SELECT 1 FROM audit_log AS c WHERE c.ref_id = p.id) ORDER BY p.id"
+                    )
+                ]
+                for pending_id in ids:
+                    self._complete(pending_id, "unknown", UNKNOWN_DETAIL, None)
+            return [entry for entry in (self.get(i) for i in ids) if entry is not None]
+
+    # --- reading ---------------------------------------------------------
+
+    def get(self, entry_id: int) -> AuditEntry | None:
+        """One request by its (pending or one-shot) row id."""
+        with self._lock:
+            rows = list(self.db.query("SELECT * FROM audit_requests WHERE id = ?", [entry_id]))
+        return AuditEntry.from_row(rows[0]) if rows else None
+
+    def history(self, *, campaign_id: int | None = None, limit: int = 10) -> list[AuditEntry]:
+        """Latest requests first, one entry per request, optionally for one campaign."""
+        sql = "SELECT * FROM audit_requests"
+        params: list[Any] = []
+        if campaign_id is not None:
+            sql += " WHERE campaign_id = ?"
+            params.append(int(campaign_id))
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(int(limit))
+        with self._lock:
+            rows = list(self.db.query(sql, params))
+        return [AuditEntry.from_row(row) for row in rows]
+
+    def _raw_rows(self, since: str | None = None) -> Iterator[dict[str, Any]]:
+        """Raw rows by id, fetched in batches so the lock is never held across a yield."""
+        after = 0
+        where = ""
+        params: list[Any] = []
+        if since is not None:
+            where = " AND ts >= ?"
+            params.append(parse_since(since))
+        while True:
+            with self._lock:
+                batch = list(
+                    self.db.query(
+                        f"SELECT {', '.join(COLUMNS)} FROM audit_log"  # noqa: S608
+                        f" WHERE id > ?{where} ORDER BY id LIMIT {_BATCH}",
+                        [after, *params],
+                    )
+                )
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1]["id"]
+
+    def verify(self) -> VerifyResult:
+        """Walk the chain by id and report the first row that does not fit.
+
+        Detects edited rows (hash mismatch), deleted rows (id gap, including a
+        deleted last row via sqlite_sequence) and inserted or reordered rows
+        (prev_hash does not match). It cannot detect a forger who rewrites the
+        whole tail consistently; keep a copy of the latest hash elsewhere for that.
+        """
+        count = 0
+        prev_id = 0
+        prev_hash = GENESIS_HASH
+        for row in self._raw_rows():
+            count += 1
+            if row["id"] != prev_id + 1:
+                return VerifyResult(False, count, row["id"], "deleted before this row")
+            if row["prev_hash"] != prev_hash:
+                return VerifyResult(False, count, row["id"], "inserted or reordered")
+            if row_hash(row) != row["hash"]:
+                return VerifyResult(False, count, row["id"], "edited")
+            prev_id = row["id"]
+            prev_hash = row["hash"]
+        with self._lock:
+            seq = self.db.conn.execute(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"
+            ).fetchone()
+        if seq and seq[0] > prev_id:
+            return VerifyResult(False, count, prev_id + 1, "deleted at the end")
+        return VerifyResult(True, count)
+
+    def export(self, fmt: str = "jsonl", since: str | None = None) -> Iterator[str]:
+        """Yield the raw log (every column, chain included) as text lines ending in "\\n".
+
+        ``csv``: a header line, then one record per row (a record may span lines
+        when a value contains a newline). ``jsonl``: one JSON object per row.
+        ``request`` stays the stored JSON text so exported rows can be re-hashed.
+        ``since`` is an ISO date or datetime; rows with ``ts >= since`` are kept.
+        """
+        if fmt not in ("csv", "jsonl"):
+            raise ValueError(f"format: expected 'csv' or 'jsonl', got {fmt!r}")
+        if since is not None:
+            parse_since(since)  # fail before the first line, not halfway through
+        return self._export(fmt, since)
+
+    def _export(self, fmt: str, since: str | None) -> Iterator[str]:
+        if fmt == "jsonl":
+            for row in self._raw_rows(since):
+                yield json.dumps(row, ensure_ascii=False) + "\n"
+            return
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+
+        def take(values: list[Any]) -> str:
+            writer.writerow(values)
+            line = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return line
+
+        yield take(list(COLUMNS))
+        for row in self._raw_rows(since):
+            yield take(["" if row[name] is None else row[name] for name in COLUMNS])

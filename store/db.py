@@ -1,0 +1,221 @@
+"""Open the bot's SQLite file and bring its schema up to date.
+
+One file holds everything (audit log, claims, grants, subscriptions, outbox) so
+an operator can inspect it with ``sqlite3`` or Datasette. Two bot processes may
+share the file, so every write runs in ``BEGIN IMMEDIATE`` and the connection
+waits (``busy_timeout``) instead of failing when the other process is writing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+BUSY_TIMEOUT_MS = 5000
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def utc_now() -> datetime:
+    """The default clock; injectable so tests can move time without sleeping."""
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """Fixed-width ISO 8601 UTC (``2024-05-01T12:00:00.123Z``).
+
+    Fixed width matters: timestamps are compared as strings in SQL (claim
+    expiry, export ``since``), which is only correct when they all look alike.
+    """
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_since(since: str) -> str:
+    """Turn a user-given ISO date or datetime into the stored timestamp format.
+
+    Naive values are taken as UTC, because every stored timestamp is UTC.
+    """
+    try:
+        dt = datetime.fromisoformat(since.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"since: expected an ISO date or datetime such as 2024-05-01, got {since!r}"
+        ) from exc
+    return iso(dt)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error.
+
+    IMMEDIATE takes the write lock up front, so read-then-write sequences (read
+    the last hash, then append) cannot interleave with another process, and the
+    busy timeout applies instead of a late SQLITE_BUSY on lock upgrade.
+    """
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+# --- migrations --------------------------------------------------------------
+# Append new steps at the end; never edit a step that has shipped. The schema
+# version is PRAGMA user_version = number of steps applied.
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    """Every table of the first release."""
+    for sql in (
+        # Append-only, hash-chained. AUTOINCREMENT so ids are never reused: a
+        # deleted row always leaves a gap that verify() can name.
+        """CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts TEXT NOT NULL,
+            team_id TEXT,
+            user_id TEXT,
+            user_name TEXT,
+            channel_id TEXT,
+            action TEXT NOT NULL,
+            campaign_id INTEGER,
+            request TEXT,
+            outcome TEXT NOT NULL
+                CHECK (outcome IN ('pending', 'ok', 'failed', 'denied', 'unknown')),
+            detail TEXT,
+            duration_ms INTEGER,
+            ref_id INTEGER REFERENCES audit_log(id),
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )""",
+        "CREATE INDEX audit_log_ref_id ON audit_log(ref_id)",
+        "CREATE INDEX audit_log_campaign ON audit_log(campaign_id, id)",
+        "CREATE INDEX audit_log_ts ON audit_log(ts)",
+        # One line per request: the pending (or one-shot) row, with the result
+        # taken from its latest completion row when there is one.
+        """CREATE VIEW audit_requests AS
+        SELECT r.id, r.ts, r.team_id, r.user_id, r.user_name, r.channel_id,
+               r.action, r.campaign_id, r.request,
+               COALESCE(c.outcome, r.outcome) AS outcome,
+               CASE WHEN c.id IS NULL THEN r.detail ELSE c.detail END AS detail,
+               CASE WHEN c.id IS NULL THEN r.duration_ms ELSE c.duration_ms END
+                   AS duration_ms,
+               c.id AS completion_id,
+               c.ts AS completed_ts
+        FROM audit_log AS r
+        LEFT JOIN audit_log AS c
+            ON c.id = (SELECT MAX(x.id) FROM audit_log AS x WHERE x.ref_id = r.id)
+        WHERE r.ref_id IS NULL""",
+        """CREATE TABLE claims (
+            token TEXT PRIMARY KEY,
+            action TEXT NOT NULL,
+            campaign_id INTEGER,
+            created_by TEXT NOT NULL,
+            channel_id TEXT,
+            payload TEXT,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open'
+                CHECK (state IN ('open', 'used', 'cancelled', 'expired')),
+            used_by TEXT,
+            used_at TEXT
+        )""",
+        "CREATE INDEX claims_expires_at ON claims(expires_at)",
+        """CREATE TABLE subscriptions (
+            channel_id TEXT PRIMARY KEY,
+            added_by TEXT,
+            added_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE grants (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+            channel_id TEXT,
+            granted_by TEXT,
+            granted_at TEXT NOT NULL
+        )""",
+        # NULL channel_id means "everywhere"; COALESCE so it is unique too.
+        "CREATE UNIQUE INDEX grants_unique ON grants(user_id, role, COALESCE(channel_id, ''))",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sent_at TEXT,
+            ts_slack TEXT
+        )""",
+        "CREATE INDEX outbox_state ON outbox(state, id)",
+    ):
+        db.execute(sql)
+
+
+MIGRATIONS: list[Migration] = [_v1_initial]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    """The number of migration steps applied to this file."""
+    return int(db.conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database, migrations: list[Migration] | None = None) -> int:
+    """Apply the missing steps in one transaction; safe to run from two processes at once.
+
+    The version is re-read after taking the write lock, so a process that lost
+    the race sees the steps already applied and does nothing.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    with transaction(db):
+        current = schema_version(db)
+        if current > len(steps):
+            raise RuntimeError(
+                f"database schema version {current} is newer than this code "
+                f"knows ({len(steps)}); upgrade dialer-bot"
+            )
+        for step in steps[current:]:
+            step(db)
+        if current != len(steps):
+            # PRAGMA takes no parameters; the value is an int we computed.
+            db.conn.execute(f"PRAGMA user_version = {len(steps)}")
+    return len(steps)
+
+
+def open_db(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database file, configured and migrated.
+
+    The connection is in autocommit mode (``isolation_level=None``) and may be
+    used from a thread other than its creator; callers serialise access and
+    open transactions explicitly with :func:`transaction`.
+    """
+    target = str(path)
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        target, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        migrate(db)
+    except BaseException:
+        conn.close()
+        raise
+    return db
