@@ -70,7 +70,8 @@ class Settings(BaseSettings):
         for part in _split_csv(value):
             if not (part[:1] in ("U", "W") and part.isalnum()):
                 raise ValueError(
-                    f"{part!r} is not a Slack user ID; expected IDs such as U0123ABCD, comma-separated"
+                    f"{part!r} is not a Slack user ID; "
+                    "expected IDs such as U0123ABCD, comma-separated"
                 )
         return value
 

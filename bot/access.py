@@ -1,0 +1,75 @@
+"""Who may do what: the one map from actions to roles, and the role lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store import Store
+
+ROLES = ("viewer", "operator", "admin")
+_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
+
+# Every slash subcommand and button action names its action here; anything missing is denied.
+REQUIRED_ROLE: dict[str, str | None] = {
+    "help": None,
+    "campaigns": "viewer",
+    "campaign": "viewer",
+    "ivr": "viewer",
+    "lists": "viewer",
+    "history": "viewer",
+    "subscriptions": "viewer",
+    "new": "operator",
+    "edit": "operator",
+    "upload": "operator",
+    "start": "operator",
+    "pause": "operator",
+    "unpause": "operator",
+    "reload": "operator",
+    "subscribe": "operator",
+    "unsubscribe": "operator",
+    "remove": "admin",
+    "access": "admin",
+}
+
+
+def rank(role: str | None) -> int:
+    return _RANK.get(role or "", 0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    action: str
+    needed: str | None
+    has: str | None
+
+
+class Access:
+    """Deny by default: DIALER_ADMINS are admins everywhere, everyone else needs a grant."""
+
+    def __init__(self, store: Store, admin_ids: frozenset[str]) -> None:
+        self._store = store
+        self.admin_ids = admin_ids
+
+    async def role_of(self, user_id: str, channel_id: str | None) -> str | None:
+        if user_id in self.admin_ids:
+            return "admin"
+        grants = await self._store.run(self._store.grants.for_user, user_id)
+        best: str | None = None
+        for grant in grants:
+            if grant.channel_id is not None and grant.channel_id != channel_id:
+                continue
+            if rank(grant.role) > rank(best):
+                best = grant.role
+        return best
+
+    async def check(self, user_id: str, channel_id: str | None, action: str) -> Decision:
+        if action not in REQUIRED_ROLE:
+            return Decision(False, action, "admin", None)
+        needed = REQUIRED_ROLE[action]
+        if needed is None:
+            return Decision(True, action, None, None)
+        has = await self.role_of(user_id, channel_id)
+        return Decision(rank(has) >= rank(needed), action, needed, has)

@@ -1,0 +1,125 @@
+"""`dialer-bot serve | socket | simulator | audit verify | audit export`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dialer-bot", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("serve", help="HTTP mode: POST /slack/events and GET /healthz on PORT")
+    sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
+    sim = sub.add_parser("simulator", help="run the Voipex dialer simulator", add_help=False)
+    sim.add_argument("rest", nargs=argparse.REMAINDER)
+    audit = sub.add_parser("audit", help="verify or export the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
+    audit_sub.add_parser("verify", help="walk the hash chain; exit 1 at the first broken entry")
+    export = audit_sub.add_parser("export", help="write the audit log for auditors")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--since", help="ISO date or datetime (UTC), e.g. 2026-11-01")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulator"]:
+        from simulator.server import main as simulator_main
+
+        return simulator_main(argv[1:])
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings()
+        if args.cmd == "serve":
+            settings.require("slack_bot_token", "slack_signing_secret")
+            settings.check_dialer_auth()
+            asyncio.run(_serve(settings))
+        elif args.cmd == "socket":
+            settings.require("slack_bot_token", "slack_app_token")
+            settings.check_dialer_auth()
+            asyncio.run(_socket(settings))
+        elif args.cmd == "audit":
+            return _audit(settings, args)
+    except ConfigError as exc:
+        print(f"dialer-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.app import build_app, build_web_app
+    from bot.lifecycle import install_signal_handlers, shutdown, startup
+    from bot.services import Services
+
+    services = Services.build(settings)
+    await startup(services)
+    runner = web.AppRunner(build_web_app(build_app(services), services))
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    log.info("dialer-bot listening on http://%s:%d/slack/events", settings.host, settings.port)
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    await stop.wait()
+    log.info("stopping: finishing in-flight commands")
+    await runner.shutdown()
+    await shutdown(services)
+    await runner.cleanup()
+
+
+async def _socket(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import build_app
+    from bot.lifecycle import install_signal_handlers, shutdown, startup
+    from bot.services import Services
+
+    services = Services.build(settings)
+    await startup(services)
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(
+        build_app(services), settings.slack_app_token.get_secret_value()
+    )
+    await handler.connect_async()
+    log.info("dialer-bot connected in Socket Mode")
+    stop = asyncio.Event()
+    install_signal_handlers(stop)
+    await stop.wait()
+    await handler.disconnect_async()
+    await shutdown(services)
+
+
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from store import Store
+
+    store = Store(settings.database_path)
+    try:
+        if args.audit_cmd == "verify":
+            result = store.audit.verify()
+            if result.ok:
+                print(f"{result.count} entries, chain intact")
+                return 0
+            print(f"chain broken at entry {result.first_bad_id}: {result.reason}")
+            return 1
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            for line in store.audit.export(args.format, since=args.since):
+                out.write(line if line.endswith("\n") else line + "\n")
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        return 0
+    finally:
+        store.close()

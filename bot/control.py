@@ -1,0 +1,203 @@
+"""The control flow, one place for slash commands and buttons alike.
+
+claim (exactly once) → audit pending → dialer → audit completed. Rendering and
+notifications belong to the handlers; this module only decides and records.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bot.dialer import ALLOWED_COMMANDS, Campaign, DialerClient, DialerError
+from store import Store
+
+CONFIRM_TTL_S = 30 * 60
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked, from where: Slack IDs only; the name is kept for readable audit rows."""
+
+    user_id: str
+    channel_id: str | None = None
+    team_id: str | None = None
+    user_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A confirmation waiting for its single-use Confirm."""
+
+    token: str
+    command: str
+    campaign: Campaign
+
+
+@dataclass(frozen=True)
+class Outcome:
+    command: str
+    campaign_id: int
+    campaign_name: str | None
+    previous_state: str | None
+    new_state: str | None
+    # ok | failed | unknown (sent, answer lost) | already (claimed before)
+    # | cancelled | expired | missing
+    result: str
+    detail: str | None = None
+    error: DialerError | None = None
+    audit_id: int | None = None
+    claimed_by: str | None = None
+    claimed_at: str | None = None
+
+
+class CommandNotAllowed(Exception):
+    """The campaign's state does not allow the command: said before anything is sent."""
+
+    def __init__(self, campaign: Campaign, command: str) -> None:
+        self.campaign = campaign
+        self.command = command
+        allowed = ", ".join(ALLOWED_COMMANDS.get(campaign.state, ())) or "nothing"
+        super().__init__(
+            f"campaign {campaign.name} (#{campaign.id}) is {campaign.state}: "
+            f"{command} is not possible now (possible: {allowed})"
+        )
+
+
+class Controller:
+    def __init__(self, dialer: DialerClient, store: Store) -> None:
+        self._dialer = dialer
+        self._store = store
+
+    async def prepare(self, actor: Actor, campaign_id: int, command: str) -> Prepared:
+        """Read the campaign and issue the single-use token its Confirm button carries."""
+        campaign = await self._dialer.get_campaign(campaign_id)
+        if command not in ALLOWED_COMMANDS.get(campaign.state, ()):
+            raise CommandNotAllowed(campaign, command)
+        token = await self._store.run(
+            self._store.claims.issue,
+            action=command,
+            campaign_id=campaign.id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            payload={"name": campaign.name, "state": campaign.state},
+            ttl_s=CONFIRM_TTL_S,
+        )
+        return Prepared(token, command, campaign)
+
+    async def confirm(self, actor: Actor, token: str) -> Outcome:
+        """Claim the token atomically; only the one winner calls the dialer."""
+        claim = await self._store.run(self._store.claims.claim, token, user_id=actor.user_id)
+        payload = claim.payload or {}
+        if not claim.ok:
+            return Outcome(
+                command=claim.action or "?",
+                campaign_id=claim.campaign_id or 0,
+                campaign_name=payload.get("name"),
+                previous_state=payload.get("state"),
+                new_state=None,
+                result="already" if claim.state == "used" else claim.state,
+                claimed_by=claim.by_user,
+                claimed_at=claim.at,
+            )
+        return await self.execute(
+            actor,
+            int(claim.campaign_id),
+            str(claim.action),
+            campaign_name=payload.get("name"),
+            previous_state=payload.get("state"),
+        )
+
+    async def cancel(self, actor: Actor, token: str) -> Outcome:
+        claim = await self._store.run(
+            self._store.claims.claim, token, user_id=actor.user_id, final_state="cancelled"
+        )
+        payload = claim.payload or {}
+        return Outcome(
+            command=claim.action or "?",
+            campaign_id=claim.campaign_id or 0,
+            campaign_name=payload.get("name"),
+            previous_state=payload.get("state"),
+            new_state=None,
+            result="cancelled"
+            if claim.ok
+            else ("already" if claim.state == "used" else claim.state),
+            claimed_by=claim.by_user,
+            claimed_at=claim.at,
+        )
+
+    async def run_now(self, actor: Actor, campaign_id: int, command: str) -> Outcome:
+        """For the safe direction (pause): no confirmation, but read the state for the record."""
+        try:
+            campaign = await self._dialer.get_campaign(campaign_id)
+        except DialerError as exc:
+            if exc.status == 404:
+                raise
+            name, state = None, None
+        else:
+            name, state = campaign.name, campaign.state
+        return await self.execute(
+            actor, campaign_id, command, campaign_name=name, previous_state=state
+        )
+
+    async def execute(
+        self,
+        actor: Actor,
+        campaign_id: int,
+        command: str,
+        *,
+        campaign_name: str | None = None,
+        previous_state: str | None = None,
+    ) -> Outcome:
+        """Write-ahead audit around the one dialer call; never retried."""
+        audit = self._store.audit
+        pending_id = await self._store.run(
+            lambda: audit.begin(
+                action=command,
+                user_id=actor.user_id,
+                user_name=actor.user_name,
+                channel_id=actor.channel_id,
+                team_id=actor.team_id,
+                campaign_id=campaign_id,
+                request={"command": command},
+            )
+        )
+        started = time.monotonic()
+        try:
+            result = await self._dialer.control(campaign_id, command)
+        except DialerError as exc:
+            outcome = "unknown" if exc.sent is None else "failed"
+            await self._complete(pending_id, outcome, str(exc), started)
+            return Outcome(
+                command,
+                campaign_id,
+                campaign_name,
+                previous_state,
+                None,
+                outcome,
+                detail=exc.message,
+                error=exc,
+                audit_id=pending_id,
+            )
+        await self._complete(pending_id, "ok", result.message, started)
+        return Outcome(
+            command,
+            campaign_id,
+            campaign_name,
+            previous_state,
+            result.state,
+            "ok",
+            detail=result.message,
+            audit_id=pending_id,
+        )
+
+    async def _complete(
+        self, pending_id: int, outcome: str, detail: str | None, started: float
+    ) -> None:
+        duration_ms = int((time.monotonic() - started) * 1000)
+        audit = self._store.audit
+        await self._store.run(
+            lambda: audit.complete(
+                pending_id, outcome=outcome, detail=detail, duration_ms=duration_ms
+            )
+        )

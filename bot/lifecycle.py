@@ -1,0 +1,68 @@
+"""Start-up and shutdown: recover what a crash left pending, drain work on the way out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.dialer import DialerError
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """A request whose dialer answer was never recorded, with the campaign's state now."""
+
+    entry: Any
+    current_state: str | None
+    campaign_name: str | None
+
+
+async def recover_pending(services: Services) -> list[Recovered]:
+    """Mark leftover pending audit entries unknown and read each campaign's state now."""
+    audit = services.store.audit
+    entries = await services.store.run(audit.mark_unknown_pending)
+    found: list[Recovered] = []
+    for entry in entries:
+        state = name = None
+        if entry.campaign_id is not None:
+            try:
+                campaign = await services.dialer.get_campaign(int(entry.campaign_id))
+                state, name = campaign.state, campaign.name
+            except DialerError as exc:
+                state = "removed" if exc.status == 404 else None
+        found.append(Recovered(entry, state, name))
+    if found:
+        log.warning("%d audit entries were left pending by a crash and are now unknown", len(found))
+    return found
+
+
+async def startup(services: Services) -> None:
+    from handlers.recovery_views import recovery_message
+
+    recovered = await recover_pending(services)
+    if recovered:
+        await services.notifier.publish(**recovery_message(recovered))
+    services.notifier.kick()  # deliver what a previous run left in the outbox
+
+
+async def shutdown(services: Services, grace_s: float = 10.0) -> None:
+    """Let in-flight commands finish (up to grace_s), flush notifications, close everything."""
+    await services.tasks.close(grace_s)
+    try:
+        await services.notifier.wait_idle(timeout=2.0)
+    except TimeoutError:
+        log.warning("some notifications are still in the outbox; they go out on next start")
+    await services.aclose()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)

@@ -1,0 +1,73 @@
+"""The bot's long-lived parts, built once and handed to listeners through Bolt's context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access import Access
+from bot.config import Settings
+from bot.control import Controller
+from bot.dialer import DialerClient
+from bot.notify import Notifier
+from bot.tasks import BackgroundTasks
+from store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    dialer: DialerClient
+    store: Store
+    client: AsyncWebClient
+    notifier: Notifier
+    tasks: BackgroundTasks
+    access: Access
+    controller: Controller
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        dialer: DialerClient | None = None,
+        store: Store | None = None,
+        client: AsyncWebClient | None = None,
+    ) -> Services:
+        """Wire everything from settings; tests pass their own pieces where they need to."""
+        from bot.slack_client import make_client
+
+        if dialer is None:
+            settings.check_dialer_auth()
+            dialer = DialerClient(
+                settings.dialer_api_url,
+                settings.dialer_auth_url,
+                username=settings.dialer_username,
+                password=_secret(settings.dialer_password),
+                token=_secret(settings.dialer_token),
+                connect_timeout=settings.dialer_connect_timeout,
+                timeout=settings.dialer_timeout,
+            )
+        store = store or Store(settings.database_path)
+        client = client or make_client(settings)
+        return cls(
+            settings=settings,
+            dialer=dialer,
+            store=store,
+            client=client,
+            notifier=Notifier(client, store, settings.notify_channel),
+            tasks=BackgroundTasks(),
+            access=Access(store, settings.admin_ids),
+            controller=Controller(dialer, store),
+        )
+
+    async def aclose(self) -> None:
+        await self.tasks.close()
+        await self.notifier.close()
+        await self.dialer.aclose()
+        self.store.close()
+
+
+def _secret(value: object) -> str | None:
+    return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]

@@ -1,0 +1,20 @@
+"""register(app): the one list of listeners."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    from handlers import campaign_buttons, commands, control
+    from handlers.middleware import attach_services
+
+    app.middleware(attach_services(services))
+    app.command("/dialer")(commands.handle_dialer)
+    app.action(control.CONTROL_ACTION)(control.on_control_button)
+    app.action("control:confirm")(control.on_confirm)
+    app.action("control:cancel")(control.on_cancel)
+    app.action("campaigns:page")(campaign_buttons.on_page)
+    app.action("campaign:show")(campaign_buttons.on_details)

@@ -1,0 +1,148 @@
+"""Block Kit for campaigns, IVR apps and call lists: pure functions from dialer models to blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dialer import ALLOWED_COMMANDS, CallList, Campaign, IvrApp
+from handlers.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    esc,
+    header,
+    message,
+    period,
+    seconds_hint,
+    section,
+    state_label,
+)
+
+PAGE_SIZE = 15  # header + context + 2 blocks a campaign + navigation stays under 50 blocks
+
+BUTTON_STYLE = {"start": "primary", "unpause": "primary", "remove": "danger"}
+
+
+def control_buttons(campaign: Campaign) -> list[Any]:
+    """One button per command the campaign's state allows; the value is the campaign id."""
+    return [
+        button(cmd.capitalize(), f"control:{cmd}", str(campaign.id), style=BUTTON_STYLE.get(cmd))
+        for cmd in ALLOWED_COMMANDS.get(campaign.state, ())
+    ]
+
+
+def campaign_period(c: Campaign) -> str:
+    return period(c.start_time or "?", c.end_time or "?", c.week_days)
+
+
+def campaign_line(c: Campaign) -> str:
+    return (
+        f"*{esc(c.name)}* (#{c.id}) — {state_label(c.state)}\n"
+        f"{campaign_period(c)}"
+        f" · {len(c.call_lists)} call list{'s' if len(c.call_lists) != 1 else ''}"
+    )
+
+
+def campaigns_page(all_campaigns: list[Campaign], page: int) -> dict[str, Any]:
+    total = len(all_campaigns)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    shown = sorted(all_campaigns, key=lambda c: c.id)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    blocks: list[Block] = [header(f"Campaigns ({total})")]
+    if not shown:
+        blocks.append(section("No campaigns yet. Create one with `/dialer new`."))
+    for c in shown:
+        buttons = [button("Details", "campaign:show", str(c.id)), *control_buttons(c)]
+        blocks.append(section(campaign_line(c)))
+        blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
+    if pages > 1:
+        blocks.append(context(f"Page {page} of {pages}"))
+        nav = []
+        if page > 1:
+            nav.append(button("◀ Previous", "campaigns:page", str(page - 1)))
+        if page < pages:
+            nav.append(button("Next ▶", "campaigns:page", str(page + 1)))
+        blocks.append(actions(*nav, block_id="campaigns:nav"))
+    return message(f"Campaigns ({total}), page {page} of {pages}", blocks)
+
+
+def endpoint_text(c: Campaign) -> str:
+    ep = c.endpoint
+    if ep.type == "queue":
+        return (
+            f"queue *{esc(ep.queue or '?')}*, boost factor {ep.boost_factor:g}, "
+            f"max waiting calls {ep.max_waiting_calls}"
+        )
+    return esc(ep.type)
+
+
+def campaign_detail(
+    c: Campaign,
+    call_lists: dict[int, CallList],
+    ivr_apps: dict[str, IvrApp],
+    recent: list[str],
+) -> dict[str, Any]:
+    lists = [
+        f"{esc(call_lists[i].name)} (#{i}, {call_lists[i].numbers_count or 0} numbers)"
+        if i in call_lists
+        else f"#{i} (not found)"
+        for i in c.call_lists
+    ]
+    ivr = ivr_apps.get(c.ivr or "")
+    rules = [
+        f"{esc(r.status)}: retry after {r.retry_after} s (= {seconds_hint(r.retry_after)}), "
+        f"at most {r.max_attempts}×"
+        for r in c.reschedule_rules
+    ]
+    fields = [
+        f"*State*\n{state_label(c.state)}",
+        f"*Caller ID*\n{esc(c.caller_id)}",
+        f"*Active period*\n{campaign_period(c)}",
+        f"*IVR application*\n{esc(ivr.name) + ' (' + esc(ivr.id) + ')' if ivr else esc(c.ivr)}",
+        f"*Endpoint*\n{endpoint_text(c)}",
+        "*Call lists*\n" + ("\n".join(lists) or "none"),
+        "*Reschedule rules*\n" + ("\n".join(rules) or "none"),
+    ]
+    blocks: list[Block] = [
+        header(f"Campaign #{c.id}: {c.name}"),
+        section(f"*{esc(c.name)}* (#{c.id})", fields=fields),
+    ]
+    buttons = control_buttons(c)
+    if buttons:
+        blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
+    blocks.append(section("*Last audit entries*\n" + ("\n".join(recent) or "_none yet_")))
+    return message(f"Campaign {c.name} (#{c.id}) is {c.state}", blocks)
+
+
+def ivr_message(apps: list[IvrApp]) -> dict[str, Any]:
+    lines = [
+        f"*{esc(a.name)}* `{esc(a.id)}`" + (f" — {esc(a.description)}" if a.description else "")
+        for a in apps
+    ]
+    return _listing(f"IVR applications ({len(apps)})", lines, "No IVR applications.")
+
+
+def call_lists_message(lists: list[CallList]) -> dict[str, Any]:
+    lines = [
+        f"*{esc(cl.name)}* (#{cl.id}) — {cl.numbers_count or 0} numbers"
+        for cl in sorted(lists, key=lambda x: x.id)
+    ]
+    return _listing(f"Call lists ({len(lists)})", lines, "No call lists yet.")
+
+
+def _listing(title: str, lines: list[str], empty: str) -> dict[str, Any]:
+    """Chunk long listings into several sections so no text block passes 3,000 characters."""
+    blocks: list[Block] = [header(title)]
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > 2900 and chunk:
+            blocks.append(section("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    blocks.append(section("\n".join(chunk) if chunk else empty))
+    if len(blocks) > 49:
+        blocks = blocks[:48] + [context("List cut short: too long for one message.")]
+    return message(title, blocks)

@@ -1,0 +1,41 @@
+"""Read-only listeners: campaigns (paged), one campaign, IVR applications, call lists."""
+
+from __future__ import annotations
+
+import asyncio
+
+from handlers import campaign_views as views
+from handlers.history import entry_line
+from handlers.request import Request
+
+
+async def list_campaigns(req: Request, page: int, *, replace: bool = False) -> None:
+    campaigns = await req.services.dialer.list_campaigns()
+    await req.reply(views.campaigns_page(campaigns, page), replace=replace)
+
+
+async def show_campaign(req: Request, campaign_id: int) -> None:
+    services = req.services
+    audit = services.store.audit
+    campaign, call_lists, ivr_apps, recent = await asyncio.gather(
+        services.dialer.get_campaign(campaign_id),
+        services.dialer.list_call_lists(),
+        services.dialer.list_ivr(),
+        services.store.run(lambda: audit.history(campaign_id=campaign_id, limit=5)),
+    )
+    await req.reply(
+        views.campaign_detail(
+            campaign,
+            {cl.id: cl for cl in call_lists},
+            {app.id: app for app in ivr_apps},
+            [entry_line(e) for e in recent],
+        )
+    )
+
+
+async def list_ivr(req: Request, _: None) -> None:
+    await req.reply(views.ivr_message(await req.services.dialer.list_ivr()))
+
+
+async def list_call_lists(req: Request, _: None) -> None:
+    await req.reply(views.call_lists_message(await req.services.dialer.list_call_lists()))

@@ -1,0 +1,268 @@
+"""The /dialer router: one table maps each subcommand to its parser, role action and handler.
+
+Parsing happens before the ack (it needs no I/O, so usage errors go back in the ack);
+everything else runs after it, in a tracked background task.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.dialer import DialerError
+from handlers import campaigns, control, history, subscriptions
+from handlers.blocks import context as context_block
+from handlers.blocks import esc, header, message, section
+from handlers.errors import dialer_error_text
+from handlers.guard import authorize
+from handlers.request import Request
+
+log = logging.getLogger(__name__)
+
+HISTORY_MAX = 50
+
+
+class UsageError(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+Runner = Callable[[Request, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    args: str
+    summary: str
+    example: str
+    parse: Callable[[list[str]], Any]
+    run: Runner | None
+    doing: str  # for error sentences: "Could not <doing>: …"
+
+    @property
+    def usage(self) -> str:
+        return f"/dialer {self.name}{' ' + self.args if self.args else ''}"
+
+
+def _no_args(args: list[str]) -> None:
+    if args:
+        raise ValueError("takes no arguments")
+
+
+def _campaign_id(args: list[str]) -> int:
+    if len(args) != 1:
+        raise ValueError("needs exactly one campaign id")
+    return _positive_int(args[0], "campaign id")
+
+
+def _positive_int(raw: str, what: str) -> int:
+    raw = raw.lstrip("#")
+    if not raw.isdigit() or int(raw) < 1 or len(raw) > 12:
+        raise ValueError(f"`{esc(raw)}` is not a valid {what} (a whole number such as 12)")
+    return int(raw)
+
+
+def _page(args: list[str]) -> int:
+    if not args:
+        return 1
+    if len(args) > 1:
+        raise ValueError("takes at most a page number")
+    return _positive_int(args[0], "page number")
+
+
+def _history(args: list[str]) -> tuple[int | None, int]:
+    if len(args) > 2:
+        raise ValueError("takes at most a campaign id and a count")
+    campaign_id = _positive_int(args[0], "campaign id") if args else None
+    count = _positive_int(args[1], "count") if len(args) == 2 else 10
+    if count > HISTORY_MAX:
+        raise ValueError(f"shows at most {HISTORY_MAX} entries at a time")
+    return campaign_id, count
+
+
+def _control(command: str) -> Runner:
+    async def run(req: Request, campaign_id: int) -> None:
+        await control.control_command(req, campaign_id, command)
+
+    return run
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    s.name: s
+    for s in [
+        Subcommand("help", "", "this list", "/dialer help", _no_args, None, "show help"),
+        Subcommand(
+            "campaigns",
+            "[page]",
+            "every campaign with its state and buttons",
+            "/dialer campaigns",
+            _page,
+            campaigns.list_campaigns,
+            "list campaigns",
+        ),
+        Subcommand(
+            "campaign",
+            "<id>",
+            "one campaign in full, with its last audit entries",
+            "/dialer campaign 12",
+            _campaign_id,
+            campaigns.show_campaign,
+            "show the campaign",
+        ),
+        Subcommand(
+            "ivr",
+            "",
+            "IVR applications",
+            "/dialer ivr",
+            _no_args,
+            campaigns.list_ivr,
+            "list IVR applications",
+        ),
+        Subcommand(
+            "lists",
+            "",
+            "call lists with their number counts",
+            "/dialer lists",
+            _no_args,
+            campaigns.list_call_lists,
+            "list call lists",
+        ),
+        *[
+            Subcommand(
+                cmd,
+                "<id>",
+                summary,
+                f"/dialer {cmd} 12",
+                _campaign_id,
+                _control(cmd),
+                f"{cmd} the campaign",
+            )
+            for cmd, summary in [
+                ("start", "start a stopped campaign (asks to confirm)"),
+                ("pause", "pause a running campaign at once"),
+                ("unpause", "resume a paused campaign (asks to confirm)"),
+                ("reload", "reload a running or paused campaign (asks to confirm)"),
+                ("remove", "remove a campaign for good (asks to confirm)"),
+            ]
+        ],
+        Subcommand(
+            "history",
+            "[<id>] [<n>]",
+            "the audit log, newest first (default 10 entries)",
+            "/dialer history 12 20",
+            _history,
+            history.show_history,
+            "read the audit log",
+        ),
+        Subcommand(
+            "subscribe",
+            "",
+            "send control notifications to this channel",
+            "/dialer subscribe",
+            _no_args,
+            subscriptions.subscribe,
+            "subscribe",
+        ),
+        Subcommand(
+            "unsubscribe",
+            "",
+            "stop notifications to this channel",
+            "/dialer unsubscribe",
+            _no_args,
+            subscriptions.unsubscribe,
+            "unsubscribe",
+        ),
+        Subcommand(
+            "subscriptions",
+            "",
+            "channels that receive notifications",
+            "/dialer subscriptions",
+            _no_args,
+            subscriptions.list_subscriptions,
+            "list subscriptions",
+        ),
+    ]
+}
+
+
+def parse(text: str) -> tuple[Subcommand, Any]:
+    words = text.split()
+    if not words:
+        return SUBCOMMANDS["help"], None
+    name, args = words[0].lower(), words[1:]
+    sub = SUBCOMMANDS.get(name)
+    if sub is None:
+        guess = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1, cutoff=0.5)
+        if guess:
+            near = SUBCOMMANDS[guess[0]]
+            raise UsageError(
+                f"Unknown subcommand `{esc(name)}`. Did you mean `{near.name}`?\n"
+                f"Usage: `{near.usage}` — {near.summary}. Example: `{near.example}`"
+            )
+        raise UsageError(
+            f"Unknown subcommand `{esc(name)}`. Try `/dialer help` for the list of subcommands."
+        )
+    try:
+        return sub, sub.parse(args)
+    except ValueError as exc:
+        raise UsageError(
+            f"`/dialer {sub.name}` {exc}.\nUsage: `{sub.usage}` — {sub.summary}. "
+            f"Example: `{sub.example}`"
+        ) from None
+
+
+def help_message() -> dict[str, Any]:
+    lines = [f"`{s.usage}` — {s.summary}. _e.g._ `{s.example}`" for s in SUBCOMMANDS.values()]
+    return message(
+        "dialer-bot commands",
+        [
+            header("dialer-bot commands"),
+            section("\n".join(lines)),
+            context_block(
+                "Control commands are recorded in the audit log with who, where and when."
+            ),
+        ],
+    )
+
+
+async def handle_dialer(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    try:
+        sub, parsed = parse(body.get("text") or "")
+    except UsageError as exc:
+        await ack(response_type="ephemeral", **message(exc.text))
+        return
+    if sub.run is None:
+        await ack(response_type="ephemeral", **help_message())
+        return
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    req.services.tasks.spawn(run_subcommand(req, sub, parsed), name=f"dialer {sub.name}")
+
+
+async def run_subcommand(req: Request, sub: Subcommand, parsed: Any) -> None:
+    campaign_id = parsed if isinstance(parsed, int) and sub.parse is _campaign_id else None
+    try:
+        if not await authorize(req, sub.name, campaign_id=campaign_id):
+            return
+        assert sub.run is not None
+        await sub.run(req, parsed)
+    except DialerError as exc:
+        await req.reply(message(dialer_error_text(exc, sub.doing)))
+    except Exception:
+        log.exception("/dialer %s failed", sub.name)
+        await req.reply(
+            message(
+                f":warning: `/dialer {sub.name}` failed on our side; the error is logged. "
+                "Nothing further was sent to the dialer."
+            )
+        )

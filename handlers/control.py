@@ -1,0 +1,119 @@
+"""Campaign control from Slack: slash commands and buttons share this code and bot/control.py."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome
+from bot.dialer import COMMANDS, DialerError
+from handlers import control_views as views
+from handlers.blocks import message
+from handlers.errors import dialer_error_text
+from handlers.guard import authorize
+from handlers.request import Request
+
+log = logging.getLogger(__name__)
+
+CONTROL_ACTION = re.compile(r"^control:(start|pause|unpause|reload|remove)$")
+RUNS_AT_ONCE = frozenset({"pause"})  # the safe direction needs no confirmation
+
+
+async def control_command(req: Request, campaign_id: int, command: str) -> None:
+    """Pause at once; everything else shows a confirmation carrying a single-use token."""
+    controller = req.services.controller
+    if command in RUNS_AT_ONCE:
+        outcome = await controller.run_now(req.actor, campaign_id, command)
+        await finish(req, outcome, replace=False)
+        return
+    try:
+        prepared = await controller.prepare(req.actor, campaign_id, command)
+    except CommandNotAllowed as exc:
+        await req.reply(views.not_allowed(exc))
+        return
+    await req.reply(views.confirmation(prepared, req.actor.user_id, CONFIRM_TTL_S // 60))
+
+
+async def finish(req: Request, outcome: Outcome, *, replace: bool) -> None:
+    """Show the result, then tell the subscribed channels; a Slack failure there changes nothing."""
+    await req.reply(views.result(outcome, req.actor.user_id), replace=replace)
+    if outcome.result in ("ok", "unknown"):
+        note = views.notification(outcome, req.actor.user_id, req.actor.channel_id)
+        try:
+            await req.services.notifier.publish(**note)
+        except Exception:
+            log.exception("could not queue the notification for audit entry %s", outcome.audit_id)
+
+
+def _spawn(req: Request, coro: Any, name: str) -> None:
+    req.services.tasks.spawn(_guarded(req, coro, name), name=name)
+
+
+async def _guarded(req: Request, coro: Any, name: str) -> None:
+    try:
+        await coro
+    except DialerError as exc:
+        await req.reply(message(dialer_error_text(exc, name)))
+    except Exception:
+        log.exception("%s failed", name)
+        await req.reply(message(f":warning: {name} failed on our side; the error is logged."))
+
+
+async def on_control_button(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """A Start/Pause/… button on a list, a detail view or a notification."""
+    await ack()
+    action = body["actions"][0]
+    match = CONTROL_ACTION.match(action.get("action_id", ""))
+    req = Request.from_bolt(context, body, respond)
+    raw = str(action.get("value", ""))
+    if not match or not raw.isdigit() or match.group(1) not in COMMANDS:
+        await req.reply(message(":warning: That button is not valid. Nothing was sent."))
+        return
+    command, campaign_id = match.group(1), int(raw)
+
+    async def run() -> None:
+        if await authorize(req, command, campaign_id=campaign_id):
+            await control_command(req, campaign_id, command)
+
+    _spawn(req, run(), f"{command} campaign #{campaign_id}")
+
+
+async def on_confirm(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    token = str(body["actions"][0].get("value", ""))[:64]
+
+    async def run() -> None:
+        store = req.services.store
+        claim = await store.run(store.claims.get, token)
+        if claim is None:
+            await req.reply(message(":warning: This confirmation is not known. Nothing was sent."))
+            return
+        if not await authorize(req, claim.action, campaign_id=claim.campaign_id):
+            return
+        outcome = await req.services.controller.confirm(req.actor, token)
+        await finish(req, outcome, replace=outcome.result != "already")
+
+    _spawn(req, run(), "confirm")
+
+
+async def on_cancel(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    token = str(body["actions"][0].get("value", ""))[:64]
+
+    async def run() -> None:
+        outcome = await req.services.controller.cancel(req.actor, token)
+        await req.reply(views.result(outcome, req.actor.user_id), replace=True)
+
+    _spawn(req, run(), "cancel")

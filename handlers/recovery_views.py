@@ -1,0 +1,28 @@
+"""The notification that lists commands whose outcome a crash left unknown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.blocks import context, esc, message, section, state_label
+from handlers.history import slack_time
+
+
+def recovery_message(recovered: list[Any]) -> dict[str, Any]:
+    lines = []
+    for r in recovered[:15]:
+        e = r.entry
+        name = f"*{esc(r.campaign_name)}* " if r.campaign_name else ""
+        lines.append(
+            f"• {slack_time(e.ts)} <@{e.user_id}> *{esc(e.action)}* {name}(#{e.campaign_id}) "
+            f"— now {state_label(r.current_state)}"
+        )
+    more = len(recovered) - len(lines)
+    text = (
+        f":warning: The bot restarted while {len(recovered)} command(s) were under way; "
+        "their outcome is unknown. Check the campaigns' current state:"
+    )
+    blocks = [section(text), section("\n".join(lines))]
+    if more > 0:
+        blocks.append(context(f"and {more} more: `/dialer history`"))
+    return message(text, blocks)
