@@ -1,0 +1,462 @@
+"""Voipex dialer API simulator: an in-memory, strict stand-in for ipbxapi.voipex.io.
+
+Run it:
+    dialer-bot simulator --port 8081
+    python -m simulator.server --port 8081 [--username U --password P --token-lifetime S --no-seed]
+
+Demo credentials (defaults): username ``demo@example.com``, password ``demo``.
+Token URL: ``http://127.0.0.1:8081/token`` (form: client_id=api&grant_type=password&username=..
+&password=..). API calls need ``Authorization: Bearer <access_token>``.
+
+Admin endpoints for tests (no auth), under ``/_sim``: POST/GET/DELETE ``/_sim/faults``,
+GET/DELETE ``/_sim/requests``, POST ``/_sim/expire-tokens``, GET ``/_sim/state``.
+
+It exists so the bot can be developed and tested without a real dialer account, and so tests
+can break the dialer on purpose (latency, error statuses, dropped connections).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from simulator.auth import TokenStore
+from simulator.faults import FaultConfigError, FaultInjector
+from simulator.state import CONTROL_MESSAGES, SimulatorState, TransitionError, build_state
+from simulator.validation import (
+    ValidationError,
+    validate_call_list,
+    validate_campaign,
+    validate_command,
+)
+
+DEMO_USERNAME = "demo@example.com"
+DEMO_PASSWORD = "demo"
+CLIENT_ID = "api"
+# Big enough for a call list of 1,000,000 numbers.
+MAX_BODY_BYTES = 256 * 1024 * 1024
+INVALID_TOKEN = "Invalid or expired token"
+
+# Per-request storage for the parsed body (typed keys where aiohttp offers them).
+_RequestKey: Any = getattr(web, "RequestKey", None)
+JSON_KEY: Any = _RequestKey("json", object) if _RequestKey else "sim_json"
+JSON_ERROR_KEY: Any = _RequestKey("json_error", object) if _RequestKey else "sim_json_error"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class SimulatorConfig:
+    """How to run the simulator; port=0 picks a free port."""
+
+    host: str = "127.0.0.1"
+    port: int = 8081
+    username: str = DEMO_USERNAME
+    password: str = DEMO_PASSWORD
+    token_lifetime: float = 3000
+    refresh_lifetime: float | None = None  # default: 2.4 x token_lifetime (7200 s for 3000 s)
+    seed: bool = True
+    static_token: str | None = None  # a long-lived API token some deployments hand out
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"message": message, **extra}, status=status)
+
+
+class _Simulator:
+    """The aiohttp application plus the state its handlers share."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.state: SimulatorState = build_state(seed=config.seed)
+        self.faults = FaultInjector()
+        self.requests: list[dict[str, Any]] = []
+        self.tokens = TokenStore(
+            username=config.username,
+            password=config.password,
+            lifetime=config.token_lifetime,
+            refresh_lifetime=config.refresh_lifetime,
+            clock=config.clock,
+            static_token=config.static_token,
+        )
+        self.sleeping: set[asyncio.Task[Any]] = set()
+        self.app = self._build_app()
+
+    # ---- app wiring ---------------------------------------------------------------------
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
+        r = app.router
+        r.add_post("/token", self.token)
+        r.add_get("/ivr", self.list_ivr)
+        r.add_get("/dialer/call-lists", self.list_call_lists)
+        r.add_post("/dialer/call-lists", self.create_call_list)
+        r.add_get("/dialer/call-lists/{id}", self.get_call_list)
+        r.add_get("/dialer/campaigns", self.list_campaigns)
+        r.add_post("/dialer/campaigns", self.create_campaign)
+        r.add_get("/dialer/campaigns/{id}", self.get_campaign)
+        r.add_put("/dialer/campaigns/{id}", self.update_campaign)
+        r.add_put("/dialer/campaigns/{id}/control", self.control_campaign)
+        r.add_post("/_sim/faults", self.sim_set_faults)
+        r.add_get("/_sim/faults", self.sim_get_faults)
+        r.add_delete("/_sim/faults", self.sim_clear_faults)
+        r.add_get("/_sim/requests", self.sim_requests)
+        r.add_delete("/_sim/requests", self.sim_clear_requests)
+        r.add_post("/_sim/expire-tokens", self.sim_expire_tokens)
+        r.add_get("/_sim/state", self.sim_state)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Log, inject faults, check the bearer token, and turn every error into JSON."""
+        if request.path.startswith("/_sim/"):
+            return await self._json_errors(request, handler)
+        await self._parse_body(request)
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "path": request.path,
+            "json": request[JSON_KEY],
+            "ts": time.time(),
+            "status": None,
+        }
+        self.requests.append(entry)
+        plan = self.faults.plan(request.path)
+        if plan.latency > 0:
+            await self._sleep(plan.latency)
+        if plan.drop:
+            # With the transport closed aiohttp cannot write this placeholder: no answer at all.
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=499)
+        if plan.status is not None:
+            response = _error(plan.status, f"Simulated fault: HTTP {plan.status}")
+            if plan.retry_after is not None:
+                response.headers["Retry-After"] = str(plan.retry_after)
+        elif request.path != "/token" and not self._authorised(request):
+            response = _error(401, INVALID_TOKEN)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="voipex"'
+        else:
+            response = await self._json_errors(request, handler)
+        entry["status"] = response.status
+        return response
+
+    async def _sleep(self, seconds: float) -> None:
+        """Non-blocking latency; stop() cancels it so shutdown never waits for it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self.sleeping.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self.sleeping.discard(task)
+
+    async def _json_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ValidationError as exc:
+            return _error(400, str(exc), errors=exc.errors)
+        except web.HTTPException as exc:
+            if exc.status == 404:
+                return _error(404, f"Not found: {request.method} {request.path}")
+            if exc.status == 405:
+                return _error(405, f"Method {request.method} not allowed on {request.path}")
+            if exc.status == 413:
+                return _error(413, "body: request body too large")
+            return _error(exc.status, exc.reason)
+
+    async def _parse_body(self, request: web.Request) -> None:
+        """Parse a JSON body once, for the handler and the request log."""
+        request[JSON_KEY] = None
+        request[JSON_ERROR_KEY] = None
+        if request.path == "/token" or not request.can_read_body:
+            return
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            request[JSON_ERROR_KEY] = "body: request body too large"
+            return
+        if not raw:
+            return
+        try:
+            request[JSON_KEY] = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            request[JSON_ERROR_KEY] = "body: invalid JSON"
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        return scheme.lower() == "bearer" and bool(token) and self.tokens.access_valid(token)
+
+    @staticmethod
+    def _body(request: web.Request) -> Any:
+        if request[JSON_ERROR_KEY]:
+            raise ValidationError([request[JSON_ERROR_KEY]])
+        if request[JSON_KEY] is None:
+            raise ValidationError(["body: a JSON object is required"])
+        return request[JSON_KEY]
+
+    # ---- token endpoint -----------------------------------------------------------------
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        grant_type = form.get("grant_type")
+        if form.get("client_id") != CLIENT_ID:
+            return web.json_response(
+                {"error": "invalid_client", "error_description": "Invalid client credentials"},
+                status=401,
+            )
+        if grant_type == "password":
+            username, password = form.get("username"), form.get("password")
+            if not isinstance(username, str) or not isinstance(password, str):
+                return web.json_response(
+                    {
+                        "error": "invalid_request",
+                        "error_description": "Missing parameter: username",
+                    },
+                    status=400,
+                )
+            if not self.tokens.check_credentials(username, password):
+                return web.json_response(
+                    {"error": "invalid_grant", "error_description": "Invalid user credentials"},
+                    status=401,
+                )
+            return web.json_response(self.tokens.issue())
+        if grant_type == "refresh_token":
+            refresh = form.get("refresh_token")
+            if not isinstance(refresh, str) or not self.tokens.refresh_valid(refresh):
+                return web.json_response(
+                    {"error": "invalid_grant", "error_description": "Token is not active"},
+                    status=400,
+                )
+            return web.json_response(self.tokens.issue())
+        return web.json_response(
+            {"error": "unsupported_grant_type", "error_description": "Unsupported grant_type"},
+            status=400,
+        )
+
+    # ---- API ----------------------------------------------------------------------------
+    async def list_ivr(self, request: web.Request) -> web.Response:
+        return web.json_response(list(self.state.ivr.values()))
+
+    async def list_call_lists(self, request: web.Request) -> web.Response:
+        return web.json_response(list(self.state.call_lists.values()))
+
+    async def get_call_list(self, request: web.Request) -> web.Response:
+        raw_id = request.match_info["id"]
+        record = self.state.call_lists.get(int(raw_id)) if raw_id.isdigit() else None
+        if record is None:
+            return _error(404, f"Call list {raw_id} not found")
+        return web.json_response(record)
+
+    async def create_call_list(self, request: web.Request) -> web.Response:
+        name, numbers = validate_call_list(self._body(request))
+        record = self.state.add_call_list(name, numbers)
+        return web.json_response(
+            {
+                "id": record["id"],
+                "message": "Call list successfully created",
+                "numbersCount": record["numbersCount"],
+            },
+            status=201,
+        )
+
+    async def list_campaigns(self, request: web.Request) -> web.Response:
+        return web.json_response(list(self.state.campaigns.values()))
+
+    def _campaign_id(self, request: web.Request) -> int | web.Response:
+        raw_id = request.match_info["id"]
+        if not raw_id.isdigit() or int(raw_id) not in self.state.campaigns:
+            return _error(404, f"Campaign {raw_id} not found")
+        return int(raw_id)
+
+    async def get_campaign(self, request: web.Request) -> web.Response:
+        found = self._campaign_id(request)
+        if isinstance(found, web.Response):
+            return found
+        return web.json_response(self.state.campaigns[found])
+
+    async def create_campaign(self, request: web.Request) -> web.Response:
+        body = validate_campaign(self._body(request), self.state)
+        record = self.state.add_campaign(body)
+        return web.json_response(
+            {"id": record["id"], "message": "Campaign successfully created"}, status=201
+        )
+
+    async def update_campaign(self, request: web.Request) -> web.Response:
+        found = self._campaign_id(request)
+        if isinstance(found, web.Response):
+            return found
+        body = validate_campaign(self._body(request), self.state, campaign_id=found)
+        self.state.update_campaign(found, body)
+        return web.json_response({"id": found, "message": "Campaign successfully updated"})
+
+    async def control_campaign(self, request: web.Request) -> web.Response:
+        found = self._campaign_id(request)
+        if isinstance(found, web.Response):
+            return found
+        command = validate_command(self._body(request))
+        current = self.state.campaigns[found]["state"]
+        try:
+            new_state = self.state.control(found, command)
+        except TransitionError as exc:
+            return _error(409, str(exc), state=current, command=command)
+        return web.json_response(
+            {"id": found, "message": CONTROL_MESSAGES[command], "state": new_state}
+        )
+
+    # ---- admin (/_sim) ------------------------------------------------------------------
+    async def sim_set_faults(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "body: invalid JSON")
+        if not isinstance(body, dict):
+            return _error(400, "body: must be a JSON object")
+        allowed = {"latency", "status", "count", "drop", "path_prefix", "retry_after"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            return _error(400, f"{unknown[0]}: unknown field")
+        try:
+            self.faults.set(**body)
+        except FaultConfigError as exc:
+            return _error(400, str(exc))
+        return web.json_response(self.faults.describe())
+
+    async def sim_get_faults(self, request: web.Request) -> web.Response:
+        return web.json_response(self.faults.describe())
+
+    async def sim_clear_faults(self, request: web.Request) -> web.Response:
+        self.faults.clear()
+        return web.json_response(self.faults.describe())
+
+    async def sim_requests(self, request: web.Request) -> web.Response:
+        return web.json_response(self.requests)
+
+    async def sim_clear_requests(self, request: web.Request) -> web.Response:
+        self.requests.clear()
+        return web.json_response([])
+
+    async def sim_expire_tokens(self, request: web.Request) -> web.Response:
+        self.tokens.expire_access_tokens()
+        return web.json_response({"message": "All access tokens expired"})
+
+    async def sim_state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.snapshot())
+
+
+class RunningSimulator:
+    """A started simulator: its URLs, its state, its fault injector and request log."""
+
+    def __init__(self, sim: _Simulator, runner: web.AppRunner, url: str) -> None:
+        self._sim = sim
+        self._runner = runner
+        self.url = url
+        self.auth_url = url + "/token"
+        self.state: SimulatorState = sim.state
+        self.faults: FaultInjector = sim.faults
+        self.requests: list[dict[str, Any]] = sim.requests
+        self.tokens: TokenStore = sim.tokens
+        self.config = sim.config
+        self._stopped = False
+
+    async def stop(self) -> None:
+        """Stop serving; requests sleeping on injected latency are cancelled, not awaited."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in list(self._sim.sleeping):
+            task.cancel()
+        await self._runner.cleanup()
+
+    async def __aenter__(self) -> RunningSimulator:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def start_simulator(config: SimulatorConfig | None = None) -> RunningSimulator:
+    """Start serving on config.host:config.port (port 0: a free port) and return at once."""
+    config = config or SimulatorConfig()
+    sim = _Simulator(config)
+    runner = web.AppRunner(sim.app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    port = config.port
+    server = getattr(site, "_server", None)
+    if server is not None and server.sockets:
+        port = server.sockets[0].getsockname()[1]
+    host = config.host if ":" not in config.host else f"[{config.host}]"
+    return RunningSimulator(sim, runner, f"http://{host}:{port}")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="dialer-bot simulator", description="Run the Voipex dialer API simulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8081, help="port (default 8081, 0 = any)")
+    parser.add_argument("--username", default=DEMO_USERNAME, help="demo user name")
+    parser.add_argument("--password", default=DEMO_PASSWORD, help="demo password")
+    parser.add_argument(
+        "--token-lifetime", type=float, default=3000, help="access token lifetime in seconds"
+    )
+    parser.add_argument("--no-seed", action="store_true", help="start without demo data")
+    parser.add_argument("--api-token", default=None, help="also accept this static API token")
+    return parser.parse_args(argv)
+
+
+async def _serve(config: SimulatorConfig) -> None:
+    sim = await start_simulator(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    print(
+        f"Voipex dialer simulator at {sim.url} (token URL {sim.auth_url}); "
+        f"demo login: username {config.username} password {config.password}",
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator until Ctrl-C or SIGTERM."""
+    args = _parse_args(argv)
+    if args.token_lifetime <= 0:
+        print("--token-lifetime must be > 0", file=sys.stderr)
+        return 2
+    config = SimulatorConfig(
+        host=args.host,
+        port=args.port,
+        username=args.username,
+        password=args.password,
+        token_lifetime=args.token_lifetime,
+        seed=not args.no_seed,
+        static_token=args.api_token,
+    )
+    try:
+        asyncio.run(_serve(config))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"Cannot start the simulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
