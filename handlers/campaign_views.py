@@ -112,7 +112,7 @@ def campaign_detail(
     if buttons:
         blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
     blocks.append(section("*Last audit entries*\n" + ("\n".join(recent) or "_none yet_")))
-    return message(f"Campaign {c.name} (#{c.id}) is {c.state}", blocks)
+    return message(f"Campaign {esc(c.name)} (#{c.id}) is {esc(c.state)}", blocks)
 
 
 def ivr_message(apps: list[IvrApp]) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def confirmation(prepared: Prepared, user_id: str, ttl_min: int) -> dict[str, An
         else None,
     )
     return message(
-        f"{cmd.capitalize()} campaign {c.name} (#{c.id})?",
+        f"{cmd.capitalize()} campaign {esc(c.name)} (#{c.id})?",
         [
             header(f"{cmd.capitalize()} campaign #{c.id}?"),
             section(
