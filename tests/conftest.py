@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.app import build_app, build_web_app
 from bot.config import Settings, load_settings
 from bot.services import Services
+from tests.block_checks import assert_valid_blocks, assert_valid_view
 from tests.fake_slack import FakeSlack
 from tests.sim_fixtures import simulator  # noqa: F401  (fixture)
 from tests.slack_driver import SlackDriver
@@ -93,8 +94,18 @@ async def stop_bot(bot: Bot) -> None:
     await bot.services.aclose()
 
 
+def assert_everything_sent_is_valid(fake: FakeSlack) -> None:
+    """Every message and view the bot sent passes slack_sdk's models and facts.md's limits."""
+    for call in fake.calls:
+        if call.method in ("views.open", "views.update", "views.push") and "view" in call.args:
+            assert_valid_view(call.args["view"])
+        elif call.args.get("blocks"):
+            assert_valid_blocks(call.args["blocks"])
+
+
 @pytest.fixture
 async def bot(simulator: Any, fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:  # noqa: F811
     b = await start_bot(simulator, fake_slack, tmp_path / "bot.db")
     yield b
     await stop_bot(b)
+    assert_everything_sent_is_valid(fake_slack)
