@@ -26,15 +26,25 @@ async def recover_pending(services: Services) -> list[Recovered]:
     """Mark leftover pending audit entries unknown and read each campaign's state now."""
     audit = services.store.audit
     entries = await services.store.run(audit.mark_unknown_pending)
+    # One read per campaign, and none after the dialer proved unreachable: a crash with
+    # hundreds of commands in flight must not hold start-up (and /healthz) for minutes.
+    seen: dict[int, tuple[str | None, str | None]] = {}
+    reachable = True
     found: list[Recovered] = []
     for entry in entries:
         state = name = None
         if entry.campaign_id is not None:
-            try:
-                campaign = await services.dialer.get_campaign(int(entry.campaign_id))
-                state, name = campaign.state, campaign.name
-            except DialerError as exc:
-                state = "removed" if exc.status == 404 else None
+            cid = int(entry.campaign_id)
+            if cid not in seen:
+                seen[cid] = (None, None)
+                if reachable:
+                    try:
+                        campaign = await services.dialer.get_campaign(cid)
+                        seen[cid] = (campaign.state, campaign.name)
+                    except DialerError as exc:
+                        seen[cid] = ("removed" if exc.status == 404 else None, None)
+                        reachable = exc.status is not None
+            state, name = seen[cid]
         found.append(Recovered(entry, state, name))
     if found:
         log.warning("%d audit entries were left pending by a crash and are now unknown", len(found))
@@ -42,12 +52,15 @@ async def recover_pending(services: Services) -> list[Recovered]:
 
 
 async def startup(services: Services) -> None:
+    from handlers.approvals import update_expired
     from handlers.recovery_views import recovery_message
 
     recovered = await recover_pending(services)
     if recovered:
         await services.notifier.publish(**recovery_message(recovered))
     services.notifier.kick()  # deliver what a previous run left in the outbox
+    # Expire approval requests nobody answered, also those left from a previous run.
+    services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
 
 
 async def shutdown(services: Services, grace_s: float = 10.0) -> None:
