@@ -1,4 +1,4 @@
-"""`dialer-bot serve | socket | simulator | audit verify | audit export`."""
+"""`dialer-bot serve | socket | simulator | demo | audit verify | audit export`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
     sim = sub.add_parser("simulator", help="run the Voipex dialer simulator", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
+    demo = sub.add_parser(
+        "demo",
+        help="try the bot in a terminal: /dialer lines, simulated Slack and dialer "
+        "([--db PATH] [--as viewer|operator|admin] [--script FILE])",
+        add_help=False,
+    )
+    demo.add_argument("rest", nargs=argparse.REMAINDER)
     audit = sub.add_parser("audit", help="verify or export the audit log")
     audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
     audit_sub.add_parser("verify", help="walk the hash chain; exit 1 at the first broken entry")
@@ -35,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from simulator.server import main as simulator_main
 
         return simulator_main(argv[1:])
+    if argv[:1] == ["demo"]:
+        from bot.demo import main as demo_main
+
+        return demo_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
