@@ -23,6 +23,7 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "new": "operator",
     "edit": "operator",
     "upload": "operator",
+    "list": "operator",  # `/dialer list new`, an alias of upload
     "start": "operator",
     "pause": "operator",
     "unpause": "operator",

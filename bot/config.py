@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     notify_channel: str | None = None
     dialer_admins: str = ""
     default_region: str | None = None
+    # Call-list uploads (CSV): larger files are refused before and while downloading.
+    max_upload_mb: int = Field(50, ge=1, le=200)
     approval_required: str = "remove"
     approval_ttl: int = Field(1800, gt=0)
 

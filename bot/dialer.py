@@ -157,6 +157,12 @@ class DialerClient:
         body = {"name": name, "numbers": numbers}
         return self._parse("POST", path, await self._request("POST", path, body), _created)
 
+    async def create_call_list_json(self, body: bytes) -> CreateResult:
+        """Like create_call_list with the body already serialized: a million numbers as
+        dicts cost ~300 MB in Python objects, as JSON bytes ~45 MB. Never retried either."""
+        path = _path("call_lists")
+        return self._parse("POST", path, await self._request("POST", path, body), _created)
+
     async def list_campaigns(self) -> list[Campaign]:
         data = await self._request("GET", _path("campaigns"))
         return self._parse_list("GET", _path("campaigns"), data, Campaign.from_api)
@@ -239,9 +245,12 @@ class DialerClient:
 
     async def _send(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"}
-        return await self._timed(
-            method, path, self._http.request(method, path, json=body, headers=headers)
-        )
+        if isinstance(body, bytes):  # pre-serialized JSON (create_call_list_json)
+            headers["Content-Type"] = "application/json"
+            request = self._http.request(method, path, content=body, headers=headers)
+        else:
+            request = self._http.request(method, path, json=body, headers=headers)
+        return await self._timed(method, path, request)
 
     async def _post_form(self, url: str, form: dict[str, str]) -> httpx.Response:
         """Used by TokenSource so token requests share this client, its timeouts and its errors."""

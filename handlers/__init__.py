@@ -18,3 +18,8 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("control:cancel")(control.on_cancel)
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
+    from handlers import call_list_form, call_list_views
+
+    app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)
+    app.action(call_list_views.CREATE_ACTION)(call_list_form.on_create)
+    app.action(call_list_views.CANCEL_ACTION)(call_list_form.on_cancel)

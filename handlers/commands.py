@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.dialer import DialerError
-from handlers import campaigns, control, history, subscriptions
+from handlers import call_list_form, campaigns, control, history, subscriptions
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
 from handlers.errors import dialer_error_text
@@ -78,6 +78,12 @@ def _page(args: list[str]) -> int:
     return _positive_int(args[0], "page number")
 
 
+def _list_new(args: list[str]) -> None:
+    """`/dialer list new` is an alias of `/dialer upload`; `/dialer lists` shows the lists."""
+    if [a.lower() for a in args] != ["new"]:
+        raise ValueError("takes only `new` (to see the call lists, use `/dialer lists`)")
+
+
 def _history(args: list[str]) -> tuple[int | None, int]:
     if len(args) > 2:
         raise ValueError("takes at most a campaign id and a count")
@@ -134,6 +140,24 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             _no_args,
             campaigns.list_call_lists,
             "list call lists",
+        ),
+        Subcommand(
+            "upload",
+            "",
+            "create a call list from pasted numbers or a CSV file",
+            "/dialer upload",
+            _no_args,
+            call_list_form.open_upload_modal,
+            "open the call-list form",
+        ),
+        Subcommand(
+            "list",
+            "new",
+            "same as `/dialer upload`",
+            "/dialer list new",
+            _list_new,
+            call_list_form.open_upload_modal,
+            "open the call-list form",
         ),
         *[
             Subcommand(

@@ -1,0 +1,291 @@
+"""The call-list flow end to end: signed Slack requests in, fake Slack and the simulator out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from handlers.call_list_views import CANCEL_ACTION, CREATE_ACTION
+from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
+from tests.conftest import ADMIN, Bot
+from tests.fake_slack import Call, FakeSlack
+from tests.slack_driver import select_value, text_value
+
+DM = "DADMIN"
+CALL_LISTS = "/dialer/call-lists"
+
+
+def form(
+    name: str | None = "Outage Brno",
+    numbers: str | None = None,
+    file_id: str | None = None,
+    country: str | None = "CZ",
+) -> dict[str, Any]:
+    files = [{"id": file_id, "name": "list.csv"}] if file_id else []
+    return {
+        "name": {"value": text_value(name)},
+        "numbers": {"value": text_value(numbers)},
+        "file": {"value": {"type": "file_input", "files": files}},
+        "country": {"value": select_value(country)},
+    }
+
+
+async def submit(bot: Bot, state: dict[str, Any], **kw: Any) -> Any:
+    kw.setdefault("private_metadata", json.dumps({"channel": "C0001"}))
+    return await bot.driver.submit("call_list_form", state, **kw)
+
+
+def summaries(bot: Bot) -> list[Call]:
+    return [c for c in bot.slack.calls_to("chat.update") if _button(c, CREATE_ACTION)] or [
+        c for c in bot.slack.calls_to("chat.update") if "Checking" not in FakeSlack.texts(c)
+    ]
+
+
+def last_update(bot: Bot) -> Call:
+    updates = bot.slack.calls_to("chat.update")
+    assert updates, bot.slack.describe()
+    return updates[-1]
+
+
+def _button(call: Call, action_id: str) -> dict[str, Any] | None:
+    for block in call.args.get("blocks") or []:
+        for el in block.get("elements") or []:
+            if el.get("action_id") == action_id:
+                return el
+    return None
+
+
+def token_of(call: Call) -> str:
+    button = _button(call, CREATE_ACTION)
+    assert button is not None, FakeSlack.texts(call)
+    return button["value"]
+
+
+def posts(bot: Bot) -> list[dict[str, Any]]:
+    return [r for r in bot.sim.requests if r["method"] == "POST" and r["path"] == CALL_LISTS]
+
+
+async def click(bot: Bot, action_id: str, token: str, **kw: Any) -> Any:
+    kw.setdefault("channel_id", DM)
+    return await bot.action(action_id, token, **kw)
+
+
+async def test_upload_and_list_new_open_the_modal(bot: Bot) -> None:
+    for text in ("upload", "list new"):
+        reply = await bot.command(text)
+        assert reply.status == 200
+    await bot.settle()
+    opened = bot.slack.calls_to("views.open")
+    assert len(opened) == 2
+    for call in opened:
+        view = call.args["view"]
+        assert_valid_view(view)
+        assert view["callback_id"] == "call_list_form"
+        ids = [b["block_id"] for b in view["blocks"]]
+        assert ids == ["name", "numbers", "file", "country"]
+        assert "3,000 characters" in json.dumps(view) and "CSV" in json.dumps(view)
+        assert json.loads(view["private_metadata"]) == {"channel": "C0001"}
+    reply = await bot.command("list")
+    assert "takes only `new`" in reply.text and "/dialer lists" in reply.text
+
+
+async def test_missing_fields_are_inline_errors(bot: Bot) -> None:
+    reply = await submit(bot, form(name="  ", numbers=None))
+    assert reply.json is not None and reply.json["response_action"] == "errors"
+    assert set(reply.json["errors"]) == {"name", "numbers"}
+    reply = await submit(bot, form(numbers="601123456", file_id="F1"))
+    assert "not both" in reply.json["errors"]["numbers"]
+    await bot.settle()
+    assert bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_pasted_numbers_summary_create_and_audit(bot: Bot, tmp_path: Path) -> None:
+    pasted = "+420 601 123 456\n601123456, 602 000 111; 603000111\nnope\n604 000 111\n12"
+    reply = await submit(bot, form(numbers=pasted))
+    assert reply.json == {"response_action": "clear"}
+    await bot.settle()
+    progress = bot.slack.calls_to("chat.postMessage")[0]
+    assert progress.args["channel"] == ADMIN and "Checking" in FakeSlack.texts(progress)
+    summary = last_update(bot)
+    assert_valid_blocks(summary.args["blocks"])
+    text = FakeSlack.texts(summary)
+    for label, n in (("Read", 7), ("Valid", 4), ("Duplicates dropped", 1), ("Invalid", 2)):
+        assert f"*{label}*\n{n}" in text
+    assert "line 3: nope" in text and "line 5: 12 — too short" in text
+    assert "Create list of 4 numbers" in text
+    assert posts(bot) == [], "nothing is sent before the user confirms"
+
+    await click(bot, CREATE_ACTION, token_of(summary))
+    await bot.settle()
+    [post] = posts(bot)
+    assert post["status"] == 201
+    assert [n["number"] for n in post["json"]["numbers"]] == [
+        "+420601123456",
+        "+420602000111",
+        "+420603000111",
+        "+420604000111",
+    ]
+    created = [c for c in bot.sim.state.call_lists.values() if c["name"] == "Outage Brno"]
+    assert len(created) == 1 and created[0]["numbersCount"] == 4
+    result = bot.replies()[-1].args
+    assert result["replace_original"] is True and f"(#{created[0]['id']})" in result["text"]
+    notes = [c for c in bot.slack.calls_to("chat.postMessage") if c.args["channel"] == "CNOTIFY"]
+    assert len(notes) == 1 and "Outage Brno" in FakeSlack.texts(notes[0])
+
+    [entry] = [
+        e for e in bot.services.store.audit.history(limit=5) if e.action == "create_call_list"
+    ]
+    assert entry.outcome == "ok" and entry.channel_id == "C0001"
+    assert entry.request["counts"] == {"read": 7, "valid": 4, "duplicates": 1, "invalid": 2}
+    assert entry.request["name"] == "Outage Brno"
+    # No number, in any form, anywhere in the database: audit log, claims, outbox.
+    db = sqlite3.connect(tmp_path / "bot.db")
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert "audit_log" in tables
+    rows = " ".join(json.dumps(r) for t in tables for r in db.execute(f'SELECT * FROM "{t}"'))
+    db.close()
+    assert "create_call_list" in rows
+    for needle in ("601123456", "601 123 456", "602000111", "604 000 111", "nope"):
+        assert needle not in rows
+    assert not list((tmp_path / "call-list-uploads").glob("*.json")), "body file removed"
+
+
+async def test_invalid_entries_are_escaped_and_the_rest_go_to_the_thread(bot: Bot) -> None:
+    lines = ["601 123 456", "<!channel> call me"] + [f"bad{i}" for i in range(40)]
+    await submit(bot, form(numbers="\n".join(lines)))
+    await bot.settle()
+    summary = last_update(bot)
+    assert_valid_blocks(summary.args["blocks"])
+    text = FakeSlack.texts(summary, mrkdwn_only=True)
+    assert_escaped(text, allowed_ids=(ADMIN,))
+    assert "line 2: &lt;!channel&gt; call me" in text
+    assert "line 21: bad18" in text and "line 22: bad19" not in text
+    assert "21 more invalid entries" in text
+    thread = [c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert len(thread) == 1 and thread[0].args["thread_ts"] == summary.args["ts"]
+    assert_valid_blocks(thread[0].args["blocks"])
+    assert "line 22: bad19" in FakeSlack.texts(thread[0]) and "line 42: bad39" in FakeSlack.texts(
+        thread[0]
+    )
+
+
+async def test_no_region_reports_national_numbers_invalid(bot: Bot) -> None:
+    await submit(bot, form(numbers="601 123 456\n+44 20 7946 0958", country=None))
+    await bot.settle()
+    text = FakeSlack.texts(last_update(bot))
+    assert "national number but no country chosen" in text
+    assert "Create list of 1 numbers" in text and "choose the country" in text
+
+
+async def test_csv_file_is_downloaded_with_the_bot_token(bot: Bot) -> None:
+    content = "Name;Phone;City\nJan;601 123 456;Praha\nEva;602 000 111;Brno\nX;123;Y\n"
+    bot.slack.add_file("F100", "customers.csv", content.encode())
+    await submit(bot, form(file_id="F100"))
+    await bot.settle()
+    [info] = bot.slack.calls_to("files.info")
+    assert info.args["file"] == "F100"
+    [download] = bot.slack.calls_to("file_download")
+    assert download.status == 200 and download.token_present
+    text = FakeSlack.texts(last_update(bot))
+    assert "line 4: 123" in text and "Name, City" in text
+    await click(bot, CREATE_ACTION, token_of(last_update(bot)))
+    await bot.settle()
+    [post] = posts(bot)
+    assert post["json"]["numbers"][0] == {
+        "number": "+420601123456",
+        "attributes": [{"name": "Name", "value": "Jan"}, {"name": "City", "value": "Praha"}],
+    }
+    assert not list(Path(bot.services.settings.database_path).parent.glob("call-list-uploads/*"))
+
+
+async def test_bad_files_get_one_clear_message(bot: Bot) -> None:
+    bot.slack.add_file("FBIN", "photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
+    bot.slack.add_file("FNOCOL", "names.csv", b"name,city\nJan,Praha\n")
+    bot.slack.add_file("FXLS", "book.xlsx", b"PK\x03\x04rest", filetype="xlsx")
+    bot.slack.add_file("FBIG", "big.csv", b"phone\n" + b"601123456\n" * 120_000)
+    bot.services.settings.max_upload_mb = 1
+    expected = {
+        "FBIN": "binary file",
+        "FNOCOL": "No column of phone numbers",
+        "FXLS": "not a CSV or text file",
+        "FBIG": "the limit is 1.0 MB",
+    }
+    for file_id, words in expected.items():
+        bot.slack.clear()
+        await submit(bot, form(file_id=file_id))
+        await bot.settle()
+        update = last_update(bot)
+        text = FakeSlack.texts(update)
+        assert "was not created" in text and words in text, text
+        assert _button(update, CREATE_ACTION) is None
+    assert posts(bot) == []
+
+
+async def test_cancel_sends_nothing_and_create_after_cancel_is_refused(bot: Bot) -> None:
+    await submit(bot, form(numbers="601123456"))
+    await bot.settle()
+    token = token_of(last_update(bot))
+    await click(bot, CANCEL_ACTION, token)
+    await bot.settle()
+    assert "cancelled" in bot.replies()[-1].args["text"]
+    await click(bot, CREATE_ACTION, token)
+    await bot.settle()
+    assert "cancelled" in bot.replies()[-1].args["text"]
+    assert posts(bot) == []
+
+
+async def test_double_create_sends_one_post(bot: Bot) -> None:
+    await submit(bot, form(numbers="601123456\n602000111"))
+    await bot.settle()
+    token = token_of(last_update(bot))
+    await asyncio.gather(*(click(bot, CREATE_ACTION, token) for _ in range(3)))
+    await bot.settle()
+    assert len(posts(bot)) == 1
+    texts = [r.args["text"] for r in bot.replies()]
+    assert sum("Already done" in t for t in texts) == 2
+    entries = [e for e in bot.services.store.audit.history() if e.action == "create_call_list"]
+    assert len(entries) == 1
+
+
+async def test_only_the_uploader_and_only_operators(bot: Bot) -> None:
+    # Someone without a role: the submission is refused in a DM, nothing is processed.
+    await submit(bot, form(numbers="601123456"), user_id="UNOBODY")
+    await bot.settle()
+    [dm] = bot.slack.calls_to("chat.postMessage")
+    assert dm.args["channel"] == "UNOBODY" and "needs the *operator* role" in dm.args["text"]
+    assert bot.slack.calls_to("chat.update") == []
+    # Another user cannot press the uploader's Create button.
+    await submit(bot, form(numbers="601123456"))
+    await bot.settle()
+    await click(bot, CREATE_ACTION, token_of(last_update(bot)), user_id="UOTHER")
+    await bot.settle()
+    assert "who uploaded the list" in bot.replies()[-1].args["text"]
+    assert posts(bot) == []
+
+
+async def test_commands_ack_fast_while_a_200k_upload_runs(bot: Bot) -> None:
+    rnd = random.Random(3)
+    rows = "".join(
+        f"60{rnd.randrange(1, 9)}{rnd.randrange(10**6):06d},c{i}\n" for i in range(200_000)
+    )
+    bot.slack.add_file("FBIG", "big.csv", ("phone,customer\n" + rows).encode())
+    await submit(bot, form(file_id="FBIG"))
+    # The job has started once its progress message is posted.
+    await bot.slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == ADMIN)
+    await bot.slack.wait_for("file_download", timeout=10)
+    elapsed = []
+    for _ in range(5):
+        reply = await bot.command("help")
+        assert reply.status == 200 and "dialer-bot commands" in reply.text
+        elapsed.append(reply.elapsed_ms)
+    assert summaries(bot) == [], "the job should still be running while we measure"
+    assert max(elapsed) < 500, elapsed
+    await bot.settle(timeout=120)
+    summary = last_update(bot)
+    assert _button(summary, CREATE_ACTION) is not None
+    text = FakeSlack.texts(summary)
+    assert "*Read*\n200,000" in text and "*Invalid*\n0" in text
