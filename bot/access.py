@@ -34,6 +34,19 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "access": "admin",
 }
 
+# Two-person approvals (bot/approvals.py): approving or rejecting needs the role the
+# command itself needs; withdrawing a request needs none, only the requester may.
+APPROVABLE = ("start", "pause", "unpause", "reload", "remove")
+for _cmd in APPROVABLE:
+    REQUIRED_ROLE[f"approve {_cmd}"] = REQUIRED_ROLE[_cmd]
+    REQUIRED_ROLE[f"reject {_cmd}"] = REQUIRED_ROLE[_cmd]
+    REQUIRED_ROLE[f"cancel {_cmd}"] = None
+
+
+def approval_action(verb: str, command: str) -> str:
+    """The action name of an approval button, e.g. ``approve remove`` (also its audit action)."""
+    return f"{verb} {command}"
+
 
 def rank(role: str | None) -> int:
     return _RANK.get(role or "", 0)
@@ -63,6 +76,17 @@ class Access:
             if grant.channel_id is not None and grant.channel_id != channel_id:
                 continue
             if rank(grant.role) > rank(best):
+                best = grant.role
+        return best
+
+    async def role_everywhere(self, user_id: str) -> str | None:
+        """The role a user has in every channel (DIALER_ADMINS or an unscoped grant)."""
+        if user_id in self.admin_ids:
+            return "admin"
+        grants = await self._store.run(self._store.grants.for_user, user_id)
+        best: str | None = None
+        for grant in grants:
+            if grant.channel_id is None and rank(grant.role) > rank(best):
                 best = grant.role
         return best
 

@@ -148,8 +148,12 @@ class Controller:
         *,
         campaign_name: str | None = None,
         previous_state: str | None = None,
+        context: dict[str, object] | None = None,
     ) -> Outcome:
-        """Write-ahead audit around the one dialer call; never retried."""
+        """Write-ahead audit around the one dialer call; never retried.
+
+        ``context`` joins the audited request, e.g. who requested and who approved.
+        """
         audit = self._store.audit
         pending_id = await self._store.run(
             lambda: audit.begin(
@@ -159,7 +163,7 @@ class Controller:
                 channel_id=actor.channel_id,
                 team_id=actor.team_id,
                 campaign_id=campaign_id,
-                request={"command": command},
+                request={"command": command, **(context or {})},
             )
         )
         started = time.monotonic()

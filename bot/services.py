@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import Access
+from bot.approvals import ApprovalService
 from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient
@@ -25,6 +26,7 @@ class Services:
     tasks: BackgroundTasks
     access: Access
     controller: Controller
+    approvals: ApprovalService
 
     @classmethod
     def build(
@@ -51,6 +53,7 @@ class Services:
             )
         store = store or Store(settings.database_path)
         client = client or make_client(settings)
+        controller = Controller(dialer, store)
         return cls(
             settings=settings,
             dialer=dialer,
@@ -59,11 +62,13 @@ class Services:
             notifier=Notifier(client, store, settings.notify_channel),
             tasks=BackgroundTasks(),
             access=Access(store, settings.admin_ids),
-            controller=Controller(dialer, store),
+            controller=controller,
+            approvals=ApprovalService(store, controller, settings.approval_ttl),
         )
 
     async def aclose(self) -> None:
         await self.tasks.close()
+        await self.approvals.aclose()
         await self.notifier.close()
         await self.dialer.aclose()
         self.store.close()

@@ -8,7 +8,7 @@ from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    from handlers import campaign_buttons, commands, control
+    from handlers import approvals, campaign_buttons, commands, control
     from handlers.middleware import attach_services
 
     app.middleware(attach_services(services))
@@ -18,6 +18,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("control:cancel")(control.on_cancel)
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
+    app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
     from handlers import call_list_form, call_list_views
 
     app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)

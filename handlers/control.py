@@ -26,7 +26,7 @@ RUNS_AT_ONCE = frozenset({"pause"})  # the safe direction needs no confirmation
 async def control_command(req: Request, campaign_id: int, command: str) -> None:
     """Pause at once; everything else shows a confirmation carrying a single-use token."""
     controller = req.services.controller
-    if command in RUNS_AT_ONCE:
+    if command in RUNS_AT_ONCE and command not in req.services.settings.approval_commands:
         outcome = await controller.run_now(req.actor, campaign_id, command)
         await finish(req, outcome, replace=False)
         return
@@ -41,6 +41,11 @@ async def control_command(req: Request, campaign_id: int, command: str) -> None:
 async def finish(req: Request, outcome: Outcome, *, replace: bool) -> None:
     """Show the result, then tell the subscribed channels; a Slack failure there changes nothing."""
     await req.reply(views.result(outcome, req.actor.user_id), replace=replace)
+    await notify(req, outcome)
+
+
+async def notify(req: Request, outcome: Outcome) -> None:
+    """Tell the subscribed channels about a command that ran (or may have)."""
     if outcome.result in ("ok", "unknown"):
         note = views.notification(outcome, req.actor.user_id, req.actor.channel_id)
         try:
@@ -98,6 +103,11 @@ async def on_confirm(
             await req.reply(message(":warning: This confirmation is not known. Nothing was sent."))
             return
         if not await authorize(req, claim.action, campaign_id=claim.campaign_id):
+            return
+        if claim.action in req.services.settings.approval_commands:
+            from handlers.approvals import request_approval  # imports this module
+
+            await request_approval(req, token)
             return
         outcome = await req.services.controller.confirm(req.actor, token)
         await finish(req, outcome, replace=outcome.result != "already")

@@ -1,4 +1,4 @@
-"""The bot's SQLite store: audit log, claims, grants, subscriptions, outbox.
+"""The bot's SQLite store: audit log, claims, grants, subscriptions, outbox, approvals.
 
 :class:`Store` owns one connection and one worker thread. Async code calls
 ``await store.run(fn, ...)`` so SQLite work never holds the event loop; tests
@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from store.approvals import Approval, Approvals
 from store.audit import AuditEntry, AuditLog, VerifyResult
 from store.claims import Claim, ClaimResult, Claims
 from store.db import open_db, utc_now
@@ -25,6 +26,8 @@ from store.outbox import Outbox, OutboxItem
 from store.subscriptions import Subscriptions
 
 __all__ = [
+    "Approval",
+    "Approvals",
     "AuditEntry",
     "AuditLog",
     "Claim",
@@ -57,6 +60,7 @@ class Store:
         self.subscriptions = Subscriptions(self.db, self._lock, clock)
         self.grants = Grants(self.db, self._lock, clock)
         self.outbox = Outbox(self.db, self._lock, clock)
+        self.approvals = Approvals(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result."""

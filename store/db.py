@@ -165,7 +165,33 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
-MIGRATIONS: list[Migration] = [_v1_initial]
+def _v2_approvals(db: sqlite_utils.Database) -> None:
+    """Two-person approvals: a request waits here until a second person decides."""
+    for sql in (
+        """CREATE TABLE approvals (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            command TEXT NOT NULL,
+            campaign_id INTEGER NOT NULL,
+            campaign_name TEXT,
+            previous_state TEXT,
+            requested_by TEXT NOT NULL,
+            requested_by_name TEXT,
+            team_id TEXT,
+            channel_id TEXT,
+            message_ts TEXT,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open'
+                CHECK (state IN ('open', 'approved', 'rejected', 'cancelled', 'expired')),
+            decided_by TEXT,
+            decided_at TEXT
+        )""",
+        "CREATE INDEX approvals_open ON approvals(state, expires_at)",
+    ):
+        db.execute(sql)
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_approvals]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -1,0 +1,238 @@
+"""Two-person rule: a command in APPROVAL_REQUIRED runs only after a second person approves.
+
+The request is opened from a used confirmation token, so it exists once; every
+decision is one atomic UPDATE in store/approvals.py, so a second click changes
+nothing. Every step is audited with who took it. Role checks and Slack messages
+belong to handlers/approvals.py; this module decides and records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.access import approval_action
+from bot.control import Actor, Controller, Outcome
+from store import Store
+from store.approvals import Approval
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_S = 60.0
+SELF_APPROVAL = "the requester cannot approve their own request"
+NOT_REQUESTER = "only the requester can cancel a request"
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    """What a request or decision came to.
+
+    ``result`` is one of: requested, approved, rejected, cancelled, expired
+    (this call found it past its time and expired it), already (decided or
+    expired before; ``approval.state`` says which), self (the requester tried
+    to approve), not_requester (someone else tried to cancel), missing,
+    unconfirmed (the confirmation was not usable; ``outcome`` says why).
+    ``outcome`` of an approval is the command's result.
+    """
+
+    result: str
+    approval: Approval | None
+    outcome: Outcome | None = None
+
+
+class ApprovalService:
+    def __init__(self, store: Store, controller: Controller, ttl_s: int) -> None:
+        self._store = store
+        self._controller = controller
+        self.ttl_s = ttl_s
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def request(self, actor: Actor, token: str) -> ApprovalResult:
+        """Use the confirmation token and open a request instead of running the command."""
+        store = self._store
+        claim = await store.run(store.claims.claim, token, user_id=actor.user_id)
+        payload = claim.payload or {}
+        if not claim.ok:
+            return ApprovalResult(
+                "unconfirmed",
+                None,
+                Outcome(
+                    command=claim.action or "?",
+                    campaign_id=claim.campaign_id or 0,
+                    campaign_name=payload.get("name"),
+                    previous_state=payload.get("state"),
+                    new_state=None,
+                    result="already" if claim.state == "used" else claim.state,
+                    claimed_by=claim.by_user,
+                    claimed_at=claim.at,
+                ),
+            )
+        approval = await store.run(
+            lambda: store.approvals.open(
+                command=str(claim.action),
+                campaign_id=int(claim.campaign_id or 0),
+                requested_by=actor.user_id,
+                ttl_s=self.ttl_s,
+                campaign_name=payload.get("name"),
+                previous_state=payload.get("state"),
+                requested_by_name=actor.user_name,
+                team_id=actor.team_id,
+                channel_id=actor.channel_id,
+            )
+        )
+        await self._audit(
+            "request",
+            approval,
+            actor,
+            "ok",
+            detail=f"waits for a second person until {approval.expires_at}",
+        )
+        return ApprovalResult("requested", approval)
+
+    async def set_message(self, approval: Approval, channel_id: str, ts: str) -> None:
+        await self._store.run(self._store.approvals.set_message, approval.id, channel_id, ts)
+
+    async def get(self, approval_id: int) -> Approval | None:
+        return await self._store.run(self._store.approvals.get, approval_id)
+
+    async def approve(self, actor: Actor, approval_id: int) -> ApprovalResult:
+        """The caller has checked the role; the requester is refused here, then run once."""
+        approval = await self.get(approval_id)
+        if approval is None:
+            return ApprovalResult("missing", None)
+        if actor.user_id == approval.requested_by:
+            await self._audit("approve", approval, actor, "denied", detail=SELF_APPROVAL)
+            return ApprovalResult("self", approval)
+        decided = await self._decide(actor, approval_id, "approved")
+        if decided.result != "approved":
+            return decided
+        assert decided.approval is not None
+        approval = decided.approval
+        outcome = await self._controller.execute(
+            actor,
+            approval.campaign_id,
+            approval.command,
+            campaign_name=approval.campaign_name,
+            previous_state=approval.previous_state,
+            context={
+                "approval_id": approval.id,
+                "requested_by": approval.requested_by,
+                "approved_by": actor.user_id,
+            },
+        )
+        return ApprovalResult("approved", approval, outcome)
+
+    async def reject(self, actor: Actor, approval_id: int) -> ApprovalResult:
+        """The caller has checked the role. A requester's reject is a cancel."""
+        approval = await self.get(approval_id)
+        if approval is None:
+            return ApprovalResult("missing", None)
+        if actor.user_id == approval.requested_by:
+            return await self.cancel(actor, approval_id)
+        return await self._decide(actor, approval_id, "rejected")
+
+    async def cancel(self, actor: Actor, approval_id: int) -> ApprovalResult:
+        approval = await self.get(approval_id)
+        if approval is None:
+            return ApprovalResult("missing", None)
+        if actor.user_id != approval.requested_by:
+            await self._audit("cancel", approval, actor, "denied", detail=NOT_REQUESTER)
+            return ApprovalResult("not_requester", approval)
+        return await self._decide(actor, approval_id, "cancelled")
+
+    async def _decide(self, actor: Actor, approval_id: int, state: str) -> ApprovalResult:
+        store = self._store
+        decision = await store.run(
+            lambda: store.approvals.decide(approval_id, user_id=actor.user_id, state=state)
+        )
+        approval = decision.approval
+        if approval is None:
+            return ApprovalResult("missing", None)
+        if decision.expired_now:
+            await self._audit_expired(approval)
+            return ApprovalResult("expired", approval)
+        if not decision.ok:
+            return ApprovalResult("already", approval)
+        verb = {"approved": "approve", "rejected": "reject", "cancelled": "cancel"}[state]
+        await self._audit(verb, approval, actor, "ok")
+        return ApprovalResult(state, approval)
+
+    async def expire_due(self) -> list[Approval]:
+        """Expire every request past its time; each is audited once."""
+        expired = await self._store.run(self._store.approvals.expire_due)
+        for approval in expired:
+            await self._audit_expired(approval)
+        return expired
+
+    async def _audit_expired(self, approval: Approval) -> None:
+        # Nobody acted: the row names the requester whose request lapsed.
+        requester = Actor(
+            user_id=approval.requested_by,
+            channel_id=approval.channel_id,
+            team_id=approval.team_id,
+            user_name=approval.requested_by_name,
+        )
+        minutes = self.ttl_s // 60
+        await self._audit(
+            "expire", approval, requester, "ok", detail=f"no decision within {minutes} min"
+        )
+
+    async def _audit(
+        self, verb: str, approval: Approval, actor: Actor, outcome: str, detail: str | None = None
+    ) -> None:
+        audit = self._store.audit
+        await self._store.run(
+            lambda: audit.record(
+                action=approval_action(verb, approval.command),
+                outcome=outcome,
+                user_id=actor.user_id,
+                user_name=actor.user_name,
+                channel_id=actor.channel_id,
+                team_id=actor.team_id,
+                campaign_id=approval.campaign_id,
+                request={
+                    "approval_id": approval.id,
+                    "command": approval.command,
+                    "requested_by": approval.requested_by,
+                },
+                detail=detail,
+            )
+        )
+
+    # --- the sweeper ------------------------------------------------------
+
+    def start_sweeper(
+        self,
+        on_expired: Callable[[list[Approval]], Awaitable[None]],
+        interval_s: float = SWEEP_INTERVAL_S,
+    ) -> None:
+        """Expire stale requests every ``interval_s`` even when nobody clicks."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep_forever(on_expired, interval_s), name="approval sweeper"
+            )
+
+    async def sweep(self, on_expired: Callable[[list[Approval]], Awaitable[None]]) -> None:
+        expired = await self.expire_due()
+        if expired:
+            await on_expired(expired)
+
+    async def _sweep_forever(
+        self, on_expired: Callable[[list[Approval]], Awaitable[None]], interval_s: float
+    ) -> None:
+        while True:
+            try:
+                await self.sweep(on_expired)
+            except Exception:
+                log.exception("expiring stale approval requests failed; trying again later")
+            await asyncio.sleep(interval_s)  # a period, not a wait for something awaitable
+
+    async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None

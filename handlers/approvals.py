@@ -1,0 +1,136 @@
+"""Two-person approvals in Slack: post the request, take Approve / Reject / Cancel clicks.
+
+bot/approvals.py decides and audits; this module checks roles, posts and updates
+the channel message, and answers the person who clicked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+
+from bot.access import approval_action
+from bot.approvals import ApprovalResult
+from bot.services import Services
+from handlers import approval_views as views
+from handlers import control
+from handlers.blocks import message
+from handlers.control_views import result as result_view
+from handlers.guard import authorize
+from handlers.request import Request
+from store.approvals import Approval
+
+log = logging.getLogger(__name__)
+
+APPROVAL_ACTION = re.compile(r"^approval:(approve|reject|cancel)$")
+# Results that changed the request, so the channel message must show it.
+CHANGED = frozenset({"approved", "rejected", "cancelled", "expired"})
+
+
+async def request_approval(req: Request, token: str) -> None:
+    """On Confirm of a command in APPROVAL_REQUIRED: ask the channel instead of running it."""
+    services = req.services
+    res = await services.approvals.request(req.actor, token)
+    if res.approval is None:
+        assert res.outcome is not None
+        await req.reply(
+            result_view(res.outcome, req.actor.user_id), replace=res.outcome.result != "already"
+        )
+        return
+    approval = res.approval
+    try:
+        resp = await services.client.chat_postMessage(
+            channel=approval.channel_id or "",
+            unfurl_links=False,
+            unfurl_media=False,
+            **views.request_message(approval),
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "Slack refused the message")
+        log.warning("approval request %s could not be posted: %s", approval.id, error)
+        # Nobody could see it, so nobody could approve it: withdraw it at once.
+        await services.approvals.cancel(req.actor, approval.id)
+        await req.reply(views.post_failed(approval, error), replace=True)
+        return
+    await services.approvals.set_message(approval, str(resp["channel"]), str(resp["ts"]))
+    await req.reply(views.waiting(approval), replace=True)
+
+
+async def on_approval_button(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Approve, Reject or Cancel on a request in the channel."""
+    await ack()
+    action = body["actions"][0]
+    match = APPROVAL_ACTION.match(action.get("action_id", ""))
+    raw = str(action.get("value", ""))
+    req = Request.from_bolt(context, body, respond)
+    if not match or not raw.isdigit() or len(raw) > 12:
+        await req.reply(message(":warning: That button is not valid. Nothing was sent."))
+        return
+    verb, approval_id = match.group(1), int(raw)
+
+    async def run() -> None:
+        approvals = req.services.approvals
+        approval = await approvals.get(approval_id)
+        if approval is None:
+            await req.reply(views.answer("missing", None))
+            return
+        action_name = approval_action(verb, approval.command)
+        if not await authorize(req, action_name, campaign_id=approval.campaign_id):
+            return
+        if verb == "approve":
+            res = await approvals.approve(req.actor, approval_id)
+        elif verb == "reject":
+            res = await approvals.reject(req.actor, approval_id)
+        else:
+            res = await approvals.cancel(req.actor, approval_id)
+        await show(req, res)
+
+    control._spawn(req, run(), f"{verb} request #{approval_id}")
+
+
+async def show(req: Request, res: ApprovalResult) -> None:
+    """A decision updates the channel message for everyone; anything else answers the clicker."""
+    approval = res.approval
+    if approval is None or res.result not in CHANGED:
+        await req.reply(views.answer(res.result, approval))
+        return
+    outcome_text = None
+    if res.outcome is not None:
+        outcome_text = result_view(res.outcome, req.actor.user_id)["text"]
+    msg = views.decided_message(approval, outcome_text)
+    if not await _update(req.services, approval, msg):
+        await req.reply(msg, replace=True)
+    if res.result == "approved" and res.outcome is not None:
+        await control.notify(req, res.outcome)
+    elif res.result == "expired":
+        await req.reply(views.answer("expired", approval))
+
+
+async def update_expired(services: Services, expired: list[Approval]) -> None:
+    """For the sweeper: show every request it expired as expired."""
+    for approval in expired:
+        await _update(services, approval, views.decided_message(approval))
+
+
+async def _update(services: Services, approval: Approval, msg: dict[str, Any]) -> bool:
+    if not (approval.channel_id and approval.message_ts):
+        return False
+    try:
+        await services.client.chat_update(
+            channel=approval.channel_id, ts=approval.message_ts, **msg
+        )
+    except SlackApiError as exc:
+        log.warning(
+            "approval request %s: message not updated: %s",
+            approval.id,
+            exc.response.get("error"),
+        )
+        return False
+    return True

@@ -1,0 +1,189 @@
+"""Two-person approvals: a dangerous command waits here until someone else decides.
+
+Like claims, a decision is one conditional UPDATE (``WHERE state = 'open' AND
+expires_at > now``), so of any number of clicks, threads or processes exactly
+one decides. The rules about *who* may decide live in bot/approvals.py; the
+SQL repeats the two that must never be broken (the requester never approves,
+only the requester cancels) so a bug above cannot bypass them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from store.db import iso, transaction, utc_now
+
+STATES = ("open", "approved", "rejected", "cancelled", "expired")
+DECISIONS = ("approved", "rejected", "cancelled")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One request for a second person's approval, as stored."""
+
+    id: int
+    command: str
+    campaign_id: int
+    campaign_name: str | None
+    previous_state: str | None
+    requested_by: str
+    requested_by_name: str | None
+    team_id: str | None
+    channel_id: str | None
+    message_ts: str | None
+    created_at: str
+    expires_at: str
+    state: str
+    decided_by: str | None
+    decided_at: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a decide() call found: ``ok`` for the one caller whose decision counted.
+
+    ``expired_now`` is True for the one caller who noticed the expiry, so
+    exactly one audit row and one message update record it.
+    """
+
+    ok: bool
+    approval: Approval | None
+    expired_now: bool = False
+
+
+def _approval(row: dict[str, Any]) -> Approval:
+    return Approval(**{name: row[name] for name in Approval.__dataclass_fields__})
+
+
+class Approvals:
+    """Open, decide, expire and look up approval requests."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        lock: threading.RLock | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self._lock = lock or threading.RLock()
+        self._clock = clock
+
+    def open(
+        self,
+        *,
+        command: str,
+        campaign_id: int,
+        requested_by: str,
+        ttl_s: float,
+        campaign_name: str | None = None,
+        previous_state: str | None = None,
+        requested_by_name: str | None = None,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+    ) -> Approval:
+        """Store a new open request that expires ``ttl_s`` seconds from now."""
+        now = self._clock()
+        with self._lock, transaction(self.db):
+            cursor = self.db.execute(
+                "INSERT INTO approvals (command, campaign_id, campaign_name, previous_state,"
+                " requested_by, requested_by_name, team_id, channel_id, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    command,
+                    int(campaign_id),
+                    campaign_name,
+                    previous_state,
+                    str(requested_by),
+                    requested_by_name,
+                    team_id,
+                    channel_id,
+                    iso(now),
+                    iso(now + timedelta(seconds=ttl_s)),
+                ],
+            )
+            approval = self._get(int(cursor.lastrowid or 0))
+        assert approval is not None
+        return approval
+
+    def set_message(self, approval_id: int, channel_id: str, ts: str) -> None:
+        """Remember where the request was posted, so any later decision can update it."""
+        with self._lock, transaction(self.db):
+            self.db.execute(
+                "UPDATE approvals SET channel_id = ?, message_ts = ? WHERE id = ?",
+                [channel_id, ts, int(approval_id)],
+            )
+
+    def get(self, approval_id: int) -> Approval | None:
+        with self._lock:
+            return self._get(int(approval_id))
+
+    def _get(self, approval_id: int) -> Approval | None:
+        rows = list(self.db.query("SELECT * FROM approvals WHERE id = ?", [approval_id]))
+        return _approval(rows[0]) if rows else None
+
+    def decide(self, approval_id: int, *, user_id: str, state: str) -> Decision:
+        """Move an open, unexpired request to ``state``; ok for exactly one caller.
+
+        Approving is refused for the requester, cancelling for anyone else,
+        here in SQL as well as in the service above.
+        """
+        if state not in DECISIONS:
+            raise ValueError(f"state: expected one of {DECISIONS}, got {state!r}")
+        now = iso(self._clock())
+        sql = (
+            "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?"
+            " WHERE id = ? AND state = 'open' AND expires_at > ?"
+        )
+        params: list[Any] = [state, str(user_id), now, int(approval_id), now]
+        if state == "approved":
+            sql += " AND requested_by != ?"
+            params.append(str(user_id))
+        elif state == "cancelled":
+            sql += " AND requested_by = ?"
+            params.append(str(user_id))
+        with self._lock, transaction(self.db):
+            won = self.db.execute(sql, params).rowcount == 1
+            expired_now = False
+            if not won:
+                expired_now = (
+                    self.db.execute(
+                        "UPDATE approvals SET state = 'expired', decided_at = ?"
+                        " WHERE id = ? AND state = 'open' AND expires_at <= ?",
+                        [now, int(approval_id), now],
+                    ).rowcount
+                    == 1
+                )
+            approval = self._get(int(approval_id))
+        return Decision(won, approval, expired_now)
+
+    def expire_due(self) -> list[Approval]:
+        """Mark every open request past its expiry as expired; returns those this call changed."""
+        now = iso(self._clock())
+        with self._lock, transaction(self.db):
+            ids = [
+                row["id"]
+                for row in self.db.query(
+                    "SELECT id FROM approvals WHERE state = 'open' AND expires_at <= ? ORDER BY id",
+                    [now],
+                )
+            ]
+            for approval_id in ids:
+                self.db.execute(
+                    "UPDATE approvals SET state = 'expired', decided_at = ?"
+                    " WHERE id = ? AND state = 'open'",
+                    [now, approval_id],
+                )
+            found = [self._get(i) for i in ids]
+        return [a for a in found if a is not None]
+
+    def open_requests(self) -> list[Approval]:
+        """Every request still waiting, oldest first (for operators and tests)."""
+        with self._lock:
+            rows = list(self.db.query("SELECT * FROM approvals WHERE state = 'open' ORDER BY id"))
+        return [_approval(row) for row in rows]
