@@ -45,6 +45,30 @@ EMOJI = {
     "pencil2": "✏️",
     "busts_in_silhouette": "👥",
     "hand": "✋",
+    "raised_hand": "✋",
+    "thumbsup": "👍",
+    "+1": "👍",
+    "thumbsdown": "👎",
+    "-1": "👎",
+    "key": "🔑",
+    "shield": "🛡️",
+    "bust_in_silhouette": "👤",
+    "heavy_plus_sign": "➕",
+    "heavy_minus_sign": "➖",
+    "pencil": "📝",
+    "page_facing_up": "📄",
+    "calendar": "📆",
+    "clock3": "🕒",
+    "red_circle": "🔴",
+    "white_circle": "⚪",
+    "speech_balloon": "💬",
+    "mailbox": "📫",
+    "link": "🔗",
+    "gear": "⚙️",
+    "sparkles": "✨",
+    "fire": "🔥",
+    "stop_sign": "🛑",
+    "leftwards_arrow_with_hook": "↩️",
 }
 
 
@@ -126,8 +150,13 @@ def mrkdwn(text: str, names: Names | None = None) -> str:
     """mrkdwn as a person reads it: mentions by name, dates by fallback, no markup, unescaped."""
     names = names or Names()
     out: list[str] = []
-    for i, part in enumerate(_CODE.split(text)):
-        if i % 2 == 1:  # a code span: Slack shows it literally
+    parts = _CODE.split(text)
+    for i, part in enumerate(parts):
+        if i % 2 == 1:  # a code span: Slack shows it literally; a block on lines of its own
+            if part.startswith("```"):
+                before = "\n" if "".join(out) and not "".join(out).endswith("\n") else ""
+                after = "\n" if i + 1 < len(parts) and parts[i + 1][:1] not in ("", "\n") else ""
+                part = before + part[3:-3].strip("\n") + after
             out.append(unescape(part))
             continue
         part = _TOKEN.sub(lambda m: _token(m.group(1), names), part)
@@ -397,9 +426,16 @@ def option_label(opt: Mapping[str, Any], names: Names | None = None) -> str:
 def options_lines(options: Iterable[Mapping[str, Any]], names: Names | None = None) -> list[str]:
     """Numbered options, several to a line when they are short."""
     items = [f"{i}) {option_label(o, names)}" for i, o in enumerate(options, start=1)]
-    if sum(len(x) + 2 for x in items) <= 76 and all("—" not in x for x in items):
-        return ["  " + "  ".join(items)] if items else []
-    return ["  " + x for x in items]
+    if any("—" in x or len(x) > 36 for x in items):
+        return ["  " + x for x in items]
+    lines: list[str] = []
+    row = ""
+    for item in items:  # packed into rows under 80 columns, so long lists stay readable
+        if row and len(row) + 2 + len(item) > 76:
+            lines.append("  " + row)
+            row = ""
+        row = f"{row}  {item}" if row else item
+    return lines + (["  " + row] if row else [])
 
 
 def initial_state(spec: InputSpec) -> dict[str, Any]:
@@ -489,7 +525,9 @@ def describe_input(spec: InputSpec, default: str, names: Names | None = None) ->
         lines.append(f"  hint: {spec.hint}")
     placeholder = text_of(spec.element.get("placeholder"), names)
     if placeholder:
-        lines.append(f"  e.g. {placeholder}")
+        lines.append(
+            "  " + (placeholder if placeholder.lower().startswith("e.g") else f"e.g. {placeholder}")
+        )
     if spec.options and not spec.external:
         lines.extend(options_lines(spec.options, names))
     return lines

@@ -12,12 +12,13 @@ import asyncio
 import json
 import logging
 import os
+import re
 import secrets
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 
 USER_ID, USER_NAME = "UDEMOALICE", "alice"
 ADMIN_ID, ADMIN_NAME = "UDEMODANA", "dana"
+OTHER_ID, OTHER_NAME = "UDEMOBOB", "bob"
 CHANNEL_ID, CHANNEL_NAME = "CDEMOGENERAL", "general"
 NOTIFY_ID, NOTIFY_NAME = "CDEMONOTIFY", "dialer-ops"
 TEAM_ID, TEAM_DOMAIN = "TDEMO", "demo"
@@ -182,7 +184,7 @@ class DemoSession:
         )
         bot_token = "xoxb-demo-" + secrets.token_hex(12)
         self.slack = await ConsoleSlack(bot_token, team_id=TEAM_ID).start()
-        self.slack.users.update({USER_ID: USER_NAME, ADMIN_ID: ADMIN_NAME})
+        self.slack.users.update({USER_ID: USER_NAME, ADMIN_ID: ADMIN_NAME, OTHER_ID: OTHER_NAME})
         self.slack.channels.update({CHANNEL_ID: CHANNEL_NAME, NOTIFY_ID: NOTIFY_NAME})
         settings = load_settings(
             _env_file=None,
@@ -196,7 +198,7 @@ class DemoSession:
             dialer_token=None,
             database_path=db_path,
             notify_channel=NOTIFY_ID,
-            dialer_admins=USER_ID if role == "admin" else ADMIN_ID,
+            dialer_admins=f"{USER_ID},{ADMIN_ID}" if role == "admin" else ADMIN_ID,
         )
         self.services = Services.build(settings)
         if role != "admin":
@@ -228,14 +230,16 @@ class DemoSession:
 
     @property
     def prompt(self) -> str:
-        return f"{USER_NAME}> "
+        return f"{self.who.user_name}> "
 
     def banner(self) -> list[str]:
         return [
             "dialer-bot demo: Slack is this terminal, the dialer is the built-in simulator.",
             f"You are @{USER_NAME} ({self.role}) in #{CHANNEL_NAME}; "
             f"notifications go to #{NOTIFY_NAME}.",
-            "Type /dialer help, a button's number to press it, or quit.",
+            f"Also here: @{ADMIN_NAME} (admin) and @{OTHER_NAME} (no role); "
+            f"'as {ADMIN_NAME}' types as her, 'as {USER_NAME}' back.",
+            "Type /dialer help, a button's number to press it, help for the console, or quit.",
         ]
 
     # ------------------------------------------------------------------ the loop
@@ -270,10 +274,38 @@ class DemoSession:
             await self.press_number(int(line))
         elif line in ("help", "?"):
             self.out(CONSOLE_HELP)
+        elif line.startswith("as "):
+            self.switch_user(line[3:].strip().lstrip("@"))
         else:
             self.out("Type a /dialer command (try /dialer help), a button's number, or quit.")
         if self.modals:
             await self._modal_loop()
+
+    def switch_user(self, name: str) -> None:
+        """Type as another person of the workspace (e.g. the second person an approval needs)."""
+        found = [uid for uid, known in self.slack.users.items() if known == name]
+        if not found or found[0] == self.slack.bot_user_id:
+            people = ", ".join(f"@{n}" for n in (USER_NAME, ADMIN_NAME, OTHER_NAME))
+            self.out(f"No such person here; the people are {people}.")
+            return
+        self.who = replace(self.who, user_id=found[0], user_name=name)
+        # what was only visible to the previous person is not on this person's screen
+        self.buttons = {n: p for n, p in self.buttons.items() if p.shown and not p.shown.ephemeral}
+        self.out(f"(you are now @{name})")
+
+    def _escape_mentions(self, text: str) -> str:
+        """Slack sends picked @people and #channels as <@U…|name> and <#C…|name>."""
+
+        def user(m: re.Match[str]) -> str:
+            ids = [uid for uid, known in self.slack.users.items() if known == m[1]]
+            return f"<@{ids[0]}|{m[1]}>" if ids else m[0]
+
+        def channel(m: re.Match[str]) -> str:
+            ids = [cid for cid, known in self.slack.channels.items() if known == m[1]]
+            return f"<#{ids[0]}|{m[1]}>" if ids else m[0]
+
+        text = re.sub(r"(?<![\w<])@([\w.-]+)", user, text)
+        return re.sub(r"(?<![\w<])#([a-z0-9_-]+)", channel, text)
 
     async def _ask(self, prompt: str) -> str:
         assert self._inputs is not None
@@ -311,7 +343,7 @@ class DemoSession:
     async def command(self, text: str) -> None:
         response_url = self.slack.new_response_url(kind="command")
         body = payloads.slash_command(
-            text,
+            self._escape_mentions(text),
             self.who,
             response_url=response_url,
             trigger_id=self.slack.new_trigger_id(),
@@ -384,7 +416,14 @@ class DemoSession:
         self._shown[shown.id] = shown
         if ts is not None:
             self._by_ts[(channel_id, ts)] = shown.id
-        where = "only visible to you" if ephemeral else f"#{self._channel_name(channel_id)}"
+        if ephemeral:
+            where = "only visible to you"
+        elif channel_id in self.slack.users:
+            where = "direct message"
+        else:
+            where = f"#{self._channel_name(channel_id)}"
+        if body.get("thread_ts"):
+            where += ", in a thread"
         return f"--- dialer-bot ({where}) ---", shown
 
     def _channel_name(self, channel_id: str) -> str:
@@ -436,7 +475,7 @@ class DemoSession:
         if call.method == "chat.postMessage":
             return self._new_shown(args, str(result.get("channel")), False, str(result.get("ts")))
         if call.method == "chat.postEphemeral":
-            if args.get("user") != USER_ID:
+            if args.get("user") != self.who.user_id:
                 self.out(f"(an ephemeral message to @{self._channel_name(str(args.get('user')))})")
                 return None
             return self._new_shown(args, str(args.get("channel")), True)
@@ -506,8 +545,7 @@ class DemoSession:
         for block in view.get("blocks") or []:
             if block.get("type") != "input":
                 rendered = render_blocks([block], self.names, first=len(modal_buttons) + 1)
-                for line in rendered.lines:
-                    self.out("│ " + line)
+                self._form_out(rendered.lines)
                 for b in rendered.buttons:
                     modal_buttons[b.number] = Pressable(b, None)
                 continue
@@ -531,8 +569,7 @@ class DemoSession:
         close = text_of(view.get("close"), self.names) or ("Close" if not submit else "Cancel")
         has_inputs = bool(input_specs(view))
         if not submit and not buttons:
-            self.out("└─ (the modal shows no buttons: closed)")
-            await self._close(view_id, view)
+            await self._close(view_id, view, "└─ (nothing to answer: modal closed)")
             return
         choices = [f"[s] {submit}"] if submit else []
         choices.append(f"[c] {close}")
@@ -559,13 +596,11 @@ class DemoSession:
         self, view_id: str, spec: InputSpec, current: dict[str, Any] | None
     ) -> dict[str, Any]:
         default = current or initial_state(spec)
-        for line in describe_input(spec, state_display(spec, default, self.names), self.names):
-            self.out("│ " + line)
+        self._form_out(describe_input(spec, state_display(spec, default, self.names), self.names))
         options = None
         if spec.external:
             options = await self._suggest(view_id, spec, "")
-            for line in options_lines(options, self.names):
-                self.out("│ " + line)
+            self._form_out(options_lines(options, self.names))
         while True:
             raw = await self._ask_lines() if spec.multiline else await self._ask("│   > ")
             if not raw.strip():
@@ -588,10 +623,15 @@ class DemoSession:
                         return parse_answer(spec, "1", self.names, tuple(found))
                     if found:
                         options = found
-                        for line in options_lines(options, self.names):
-                            self.out("│ " + line)
+                        self._form_out(options_lines(options, self.names))
                         continue
                 self.out(f"│   ✗ {exc}")
+
+    def _form_out(self, lines: Iterable[str]) -> None:
+        """Lines inside a modal, each behind the form's margin (text with newlines included)."""
+        for line in lines:
+            for part in line.split("\n"):
+                self.out("│ " + part)
 
     async def _ask_lines(self) -> str:
         """A multi-line answer: lines until one holding only '.'; an empty first line is empty."""
@@ -680,14 +720,16 @@ class DemoSession:
         await self._settle()
         self._present([])
 
-    async def _close(self, view_id: str, view: dict[str, Any]) -> None:
+    async def _close(
+        self, view_id: str, view: dict[str, Any], note: str = "└─ (modal closed)"
+    ) -> None:
         if view.get("notify_on_close"):
             body = payloads.view_closed(self._view_with_state(view_id), self.who)
             await self._dispatch(body)
         self._forget(view_id)
         if view_id in self.modals:
             self.modals.remove(view_id)
-        self.out("(modal closed)")
+        self.out(note)
         await self._settle()
         self._present([])
 
@@ -700,6 +742,7 @@ CONSOLE_HELP = """\
 Console help
   /dialer …     a slash command, as typed in Slack (try /dialer help)
   <number>      press the button shown with that number
+  as <name>     type as another person here (dana is an admin, bob has no role)
   help          this text;  quit  leaves the demo (so does Ctrl-D)
 In forms: Enter takes the [default]; '-' clears an optional answer; options are chosen
 by number or value (several: comma-separated); multi-line answers end with a '.' line;

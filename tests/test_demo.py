@@ -494,3 +494,72 @@ def _has_subcommand(name: str) -> bool:
     from handlers.commands import SUBCOMMANDS
 
     return name in SUBCOMMANDS
+
+
+# ---------------------------------------------------------------------------- with the modals
+
+SCRIPT = REPO / "tests" / "demo_script.txt"
+needs_modals = pytest.mark.skipif(
+    not (_has_subcommand("upload") and _has_subcommand("new")),
+    reason="/dialer upload and /dialer new have not landed yet",
+)
+
+
+@needs_modals
+def test_full_demo_script_creates_a_list_and_a_campaign_then_controls_it(tmp_path: Path) -> None:
+    done = _run_cli(tmp_path, SCRIPT.read_text(encoding="utf-8"))
+    assert done.returncode == 0, done.stderr + done.stdout[-3000:]
+    out = done.stdout
+    assert "┌─ New call list" in out
+    assert "@alice created call list Spring callers (#3) with 2 numbers" in out
+    assert "┌─ New campaign" in out
+    assert "Campaign Autumn promo created (#3)" in out
+    assert "@alice started campaign Autumn promo (#3)" in out
+    assert "@alice paused campaign Autumn promo (#3)" in out
+    history = out.split("=== History ===")[1]
+    for line in ("pause #3 → ✅ ok", "start #3 → ✅ ok", "create_campaign → ✅ ok"):
+        assert line in history
+
+
+@needs_modals
+async def test_demo_script_in_process_leaves_the_simulator_in_the_expected_state(
+    session: Any,
+) -> None:
+    lines = SCRIPT.read_text(encoding="utf-8").splitlines()
+    cut = lines.index("/dialer pause 3")
+    sim = session.sim
+    assert await session.run(ScriptInput(lines[:cut], session.out)) == 0
+    assert sim.state.call_lists[3]["name"] == "Spring callers"
+    assert [n["number"] for n in sim.state.call_list_numbers[3]] == [
+        "+420777000111",
+        "+420777000222",
+    ]
+    campaign = sim.state.campaigns[3]
+    assert campaign["name"] == "Autumn promo"
+    assert campaign["callLists"] == [3]
+    assert campaign["activePeriod"]["weekDays"] == [1, 2, 3, 4, 5]
+    assert campaign["rescheduleRules"] == [
+        {"status": "RS_BUSY", "retryAfter": 900, "maxAttempts": 3}
+    ]
+    assert campaign["state"] == "running"
+    assert await session.run(ScriptInput(lines[cut:], session.out)) == 0
+    assert sim.state.campaigns[3]["state"] == "paused"
+
+
+@pytest.mark.skipif(not _has_subcommand("access"), reason="/dialer access has not landed yet")
+async def test_people_and_mentions_work_like_slack(session: Any) -> None:
+    script = [
+        "/dialer access grant @bob operator #general",
+        "as bob",
+        "/dialer pause 2",
+        "as nobody",
+    ]
+    assert await session.run(ScriptInput(script, session.out)) == 0
+    grants = await session.services.store.run(session.services.store.grants.all)
+    assert [(g.user_id, g.role, g.channel_id) for g in grants] == [
+        ("UDEMOBOB", "operator", CHANNEL_ID)
+    ]
+    text = session.transcript.text
+    assert "bob> /dialer pause 2" in text
+    assert "No such person here" in text
+    assert "needs the operator role" not in text
