@@ -24,3 +24,11 @@ def register(app: AsyncApp, services: Services) -> None:
     app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)
     app.action(call_list_views.CREATE_ACTION)(call_list_form.on_create)
     app.action(call_list_views.CANCEL_ACTION)(call_list_form.on_cancel)
+    from handlers import campaign_form, campaign_form_view
+
+    app.view(campaign_form_view.CALLBACK_ID)(campaign_form.on_submit)
+    app.action(campaign_form_view.ADD_RULE)(campaign_form.on_rule_button)
+    app.action(campaign_form_view.REMOVE_RULE)(campaign_form.on_rule_button)
+    app.action(campaign_form_view.EDIT_ACTION)(campaign_form.on_edit_button)
+    app.options(campaign_form_view.LISTS_ACTION)(campaign_form.on_options)
+    app.options(campaign_form_view.IVR_ACTION)(campaign_form.on_options)
