@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.dialer import DialerError
-from handlers import call_list_form, campaigns, control, history, subscriptions
+from handlers import access_commands, call_list_form, campaigns, control, history, subscriptions
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
 from handlers.errors import dialer_error_text
@@ -212,6 +212,15 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             _no_args,
             subscriptions.list_subscriptions,
             "list subscriptions",
+        ),
+        Subcommand(
+            "access",
+            "grant @user <role> [#channel …] | revoke @user [<role>] | list",
+            "who may do what: roles viewer, operator, admin, optionally per channel (admins)",
+            "/dialer access grant @alice operator #ops",
+            access_commands.parse,
+            access_commands.run,
+            "manage access",
         ),
     ]
 }

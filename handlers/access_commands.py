@@ -1,0 +1,161 @@
+"""`/dialer access grant|revoke|list`: who may view, operate or administer, and where.
+
+Slack sends mentions as <@U…|name> and <#C…|name> (with "Escape channels, users,
+and links" on); only the IDs are kept, so renaming a user or channel changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.access import ROLES
+from handlers import access_views as views
+from handlers.blocks import esc
+from handlers.request import Request
+from store.grants import Grant
+
+USER = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]{0,100})?>$|^([UW][A-Z0-9]{2,20})$")
+CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{2,20})(?:\|[^>]{0,100})?>$|^([CG][A-Z0-9]{2,20})$")
+MAX_CHANNELS = 20
+
+
+@dataclass(frozen=True)
+class AccessCommand:
+    verb: str  # grant | revoke | list
+    user_id: str | None = None
+    role: str | None = None
+    channels: tuple[str, ...] = ()
+
+
+def _user(raw: str) -> str:
+    m = USER.match(raw)
+    if not m:
+        raise ValueError(
+            f"needs a user mention, and `{esc(raw)}` is not one: pick the person from Slack's "
+            "@ list (the /dialer command must have “Escape channels, users, and links” on)"
+        )
+    return m.group(1) or m.group(2)
+
+
+def _channel(raw: str) -> str:
+    m = CHANNEL.match(raw)
+    if not m:
+        raise ValueError(
+            f"takes channel mentions after the role, and `{esc(raw)}` is not one: "
+            "pick the channel from Slack's # list"
+        )
+    return m.group(1) or m.group(2)
+
+
+def _role(raw: str) -> str:
+    role = raw.lower()
+    if role not in ROLES:
+        raise ValueError(f"`{esc(raw)}` is not a role; use one of {', '.join(ROLES)}")
+    return role
+
+
+def parse(args: list[str]) -> AccessCommand:
+    """Runs before the ack, so a typo is answered at once; raises ValueError with the reason."""
+    if not args or args[0].lower() == "list":
+        if len(args) > 1:
+            raise ValueError("list takes no arguments")
+        return AccessCommand("list")
+    verb, rest = args[0].lower(), args[1:]
+    if verb == "grant":
+        if len(rest) < 2:
+            raise ValueError("grant needs a user and a role")
+        channels = tuple(dict.fromkeys(_channel(c) for c in rest[2:]))
+        if len(channels) > MAX_CHANNELS:
+            raise ValueError(f"grant takes at most {MAX_CHANNELS} channels at a time")
+        return AccessCommand("grant", _user(rest[0]), _role(rest[1]), channels)
+    if verb == "revoke":
+        if not rest or len(rest) > 2:
+            raise ValueError("revoke needs a user and optionally a role")
+        return AccessCommand("revoke", _user(rest[0]), _role(rest[1]) if len(rest) == 2 else None)
+    raise ValueError(f"knows grant, revoke and list, not `{esc(verb)}`")
+
+
+async def run(req: Request, cmd: AccessCommand) -> None:
+    """The caller (run_subcommand) has checked that the actor is an admin here."""
+    if cmd.verb == "list":
+        await show_list(req)
+    elif cmd.verb == "grant":
+        await grant(req, cmd)
+    else:
+        await revoke(req, cmd)
+
+
+async def show_list(req: Request) -> None:
+    grants = await req.services.store.run(req.services.store.grants.all)
+    await req.reply(views.access_list(grants, req.services.access.admin_ids))
+
+
+async def _admin_in(req: Request, channels: list[str] | None) -> bool:
+    """A channel-scoped admin manages only their channels; unscoped grants need admin everywhere."""
+    access = req.services.access
+    user = req.actor.user_id
+    if not channels:
+        return await access.role_everywhere(user) == "admin"
+    for channel in channels:
+        if await access.role_of(user, channel) != "admin":
+            return False
+    return True
+
+
+async def grant(req: Request, cmd: AccessCommand) -> None:
+    assert cmd.user_id is not None and cmd.role is not None
+    store = req.services.store
+    channels = list(cmd.channels) or None
+    request = {"user_id": cmd.user_id, "role": cmd.role, "channels": channels}
+    if not await _admin_in(req, channels):
+        await _audit(req, "grant", "denied", request, "not admin where the grant applies")
+        await req.reply(views.not_admin_there(channels))
+        return
+    added = await store.run(store.grants.grant, cmd.user_id, cmd.role, channels, req.actor.user_id)
+    detail = f"{len(added)} grant(s) added" if added else "already granted; nothing changed"
+    await _audit(req, "grant", "ok", request, detail)
+    bootstrap = cmd.user_id in req.services.access.admin_ids
+    await req.reply(views.granted(cmd.user_id, cmd.role, channels, len(added), bootstrap))
+
+
+async def revoke(req: Request, cmd: AccessCommand) -> None:
+    assert cmd.user_id is not None
+    store = req.services.store
+    existing = await store.run(store.grants.for_user, cmd.user_id)
+    affected: list[Grant] = [g for g in existing if cmd.role is None or g.role == cmd.role]
+    scoped = [g.channel_id for g in affected if g.channel_id is not None]
+    everywhere = any(g.channel_id is None for g in affected)
+    channels = sorted(set(scoped))
+    request = {
+        "user_id": cmd.user_id,
+        "role": cmd.role,
+        "channels": None if everywhere or not channels else channels,
+    }
+    if affected and not await _admin_in(req, None if everywhere else channels):
+        await _audit(req, "revoke", "denied", request, "not admin where the grants apply")
+        await req.reply(views.not_admin_there(None if everywhere else channels))
+        return
+    removed = await store.run(store.grants.revoke, cmd.user_id, cmd.role)
+    await _audit(req, "revoke", "ok", request, f"{removed} grant(s) removed")
+    bootstrap = cmd.user_id in req.services.access.admin_ids
+    await req.reply(views.revoked(cmd.user_id, cmd.role, affected if removed else [], bootstrap))
+
+
+async def _audit(
+    req: Request, action: str, outcome: str, request: dict[str, object], detail: str
+) -> None:
+    audit = req.services.store.audit
+    actor = req.actor
+    await req.services.store.run(
+        lambda: audit.record(
+            action=action,
+            outcome=outcome,
+            user_id=actor.user_id,
+            user_name=actor.user_name,
+            channel_id=actor.channel_id,
+            team_id=actor.team_id,
+            request=request,
+            detail=detail,
+        )
+    )

@@ -1,0 +1,101 @@
+"""Block Kit for `/dialer access`: the grant list and the answers to grant / revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.blocks import Block, context, esc, header, message, section
+from handlers.history import slack_time
+from store.grants import Grant
+
+SECTION_BUDGET = 2900
+
+
+def where(channels: list[str] | None) -> str:
+    """'everywhere' or a list of channel links (IDs only, Slack shows the names)."""
+    if not channels:
+        return "in every channel"
+    return "in " + ", ".join(f"<#{c}>" for c in channels)
+
+
+def grant_line(g: Grant) -> str:
+    by = f" · by <@{g.granted_by}>" if g.granted_by else ""
+    scope = f"<#{g.channel_id}>" if g.channel_id else "every channel"
+    return f"• <@{g.user_id}> *{esc(g.role)}* in {scope}{by} · {slack_time(g.granted_at)}"
+
+
+def _chunks(lines: list[str]) -> list[Block]:
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > SECTION_BUDGET:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return blocks
+
+
+def access_list(grants: list[Grant], admins: frozenset[str]) -> dict[str, Any]:
+    """Everyone who may do anything; everyone else can only run /dialer help."""
+    admin_line = (
+        "*Admins from DIALER_ADMINS* (every channel; change the setting to remove): "
+        + ", ".join(f"<@{a}>" for a in sorted(admins))
+        if admins
+        else "*DIALER_ADMINS* is empty."
+    )
+    lines = [grant_line(g) for g in grants]
+    blocks: list[Block] = [header("Access"), section(admin_line)]
+    blocks += _chunks(lines) if lines else [section("_No grants yet._")]
+    # Header, admins, footer and at most 47 sections of grants fit one message.
+    blocks = blocks[:49]
+    blocks.append(
+        context(
+            f"{len(grants)} grant{'s' if len(grants) != 1 else ''} · roles: viewer < operator "
+            "< admin · a user with no grant here can only run `/dialer help`"
+        )
+    )
+    return message(f"Access: {len(grants)} grants", blocks)
+
+
+def granted(
+    user_id: str, role: str, channels: list[str] | None, added: int, is_bootstrap_admin: bool
+) -> dict[str, Any]:
+    if added:
+        text = f":white_check_mark: <@{user_id}> is now *{esc(role)}* {where(channels)}."
+    else:
+        text = f":information_source: <@{user_id}> already was *{esc(role)}* {where(channels)}."
+    if is_bootstrap_admin:
+        text += " (They are an admin everywhere anyway, through DIALER_ADMINS.)"
+    return message(text)
+
+
+def revoked(
+    user_id: str, role: str | None, removed: list[Grant], is_bootstrap_admin: bool
+) -> dict[str, Any]:
+    what = f"*{esc(role)}* grants" if role else "grants"
+    if removed:
+        scopes = sorted(
+            {f"*{esc(g.role)}* {where([g.channel_id] if g.channel_id else None)}" for g in removed}
+        )
+        text = (
+            f":white_check_mark: Removed {len(removed)} {what} of <@{user_id}>: "
+            + "; ".join(scopes)
+            + "."
+        )
+    else:
+        text = f":information_source: <@{user_id}> had no {what}; nothing changed."
+    if is_bootstrap_admin:
+        text += (
+            " They stay admin everywhere through DIALER_ADMINS; remove them from that setting "
+            "to take it away."
+        )
+    return message(text)
+
+
+def not_admin_there(channels: list[str] | None) -> dict[str, Any]:
+    return message(
+        f":no_entry: You can only manage access {where(channels)} where you are admin "
+        f"{'everywhere' if not channels else 'in each of those channels'}. Nothing changed."
+    )
