@@ -1,4 +1,14 @@
-"""Notifications waiting to be posted, so a Slack outage or a restart loses none."""
+"""Notifications waiting to be posted, so a Slack outage or a restart loses none.
+
+Two bot processes may share the file, so a sender first *claims* an item: one
+conditional UPDATE stamps ``sent_at`` on a pending item that is the oldest
+undelivered one of its channel and not claimed by someone else in the last
+``lease_s`` seconds. For a pending item ``sent_at`` is therefore "a sender took it
+at"; on delivery it becomes the delivery time. A sender that dies mid-post leaves
+a stale stamp that the next claim after the lease (any process, e.g. after a
+restart) takes over, so nothing is lost and, while the lease holds, nothing is
+posted twice.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -83,6 +93,36 @@ class Outbox:
             )
         return [_item(row) for row in rows]
 
+    def claim(self, item_id: int, *, lease_s: float = 60.0) -> bool:
+        """Take the item for one send attempt; True for exactly one sender.
+
+        Only the head of its channel's queue can be claimed, so two processes never
+        post a channel's messages out of order.
+        """
+        now = self._clock()
+        with self._lock, transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE outbox SET sent_at = ? WHERE id = ? AND state = 'pending'"
+                " AND (sent_at IS NULL OR sent_at < ?)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox AS o WHERE o.channel_id = outbox.channel_id"
+                " AND o.state = 'pending' AND o.id < outbox.id)",
+                [
+                    iso(now),
+                    item_id,
+                    iso(now - timedelta(seconds=lease_s)),
+                ],
+            )
+            return cursor.rowcount == 1
+
+    def mark_failed(self, item_id: int, error: str) -> None:
+        """Give up on an item Slack will never accept (e.g. channel_not_found)."""
+        with self._lock, transaction(self.db):
+            self.db.execute(
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?,"
+                " sent_at = NULL WHERE id = ? AND state = 'pending'",
+                [error, item_id],
+            )
+
     def mark_sent(self, item_id: int, ts: str | None) -> None:
         """Record delivery and Slack's message ts (to edit or thread on it later)."""
         with self._lock, transaction(self.db):
@@ -92,10 +132,10 @@ class Outbox:
             )
 
     def mark_attempt(self, item_id: int, error: str, *, max_attempts: int | None = None) -> None:
-        """Count a failed try; after ``max_attempts`` tries the item is given up (failed)."""
+        """Count a failed try and release the claim; after ``max_attempts`` tries: failed."""
         with self._lock, transaction(self.db):
             self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?,"
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, sent_at = NULL,"
                 " state = CASE WHEN ? IS NOT NULL AND attempts + 1 >= ? THEN 'failed'"
                 " ELSE state END WHERE id = ? AND state = 'pending'",
                 [error, max_attempts, max_attempts, item_id],
