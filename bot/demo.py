@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import re
@@ -18,31 +17,20 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import console_payloads as payloads
+from bot.console_forms import ModalButton, ModalConsole, bolt_json
 from bot.console_render import (
-    AnswerError,
     Button,
-    InputSpec,
     Names,
     confirm_question,
-    describe_input,
-    initial_state,
-    input_specs,
-    is_empty,
-    options_lines,
-    parse_answer,
     render_blocks,
     render_message,
-    state_display,
-    text_of,
-    view_lines,
 )
 from bot.console_slack import Call, ConsoleSlack
 
@@ -122,18 +110,10 @@ class Pressable:
     shown: Shown | None  # None: a button inside the open modal
 
 
-@dataclass
-class _Form:
-    """Answers given in one modal, kept while the bot updates the view around them."""
-
-    answers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    editing: bool = False
-
-
 # ---------------------------------------------------------------------------- the session
 
 
-class DemoSession:
+class DemoSession(ModalConsole):
     """The simulator, the Slack stand-in and the bot, plus the console that drives them."""
 
     def __init__(self, out: Out, role: str) -> None:
@@ -150,7 +130,7 @@ class DemoSession:
         self._shown_seq = 0
         self.buttons: dict[int, Pressable] = {}
         self.modals: list[str] = []  # open view ids, the top one last
-        self._forms: dict[str, _Form] = {}
+        self._forms = {}
         self.sim: Any = None
         self.slack: ConsoleSlack
         self.services: Any = None
@@ -205,9 +185,7 @@ class DemoSession:
             grants = self.services.store.grants
             await self.services.store.run(grants.grant, USER_ID, role, None, ADMIN_ID)
         self.app = build_app(self.services)
-        await startup(self.services)
-        await self._settle()
-        self._seen = len(self.slack.calls)  # start-up notices are not part of the session
+        await startup(self.services)  # with --db: what a previous run left pending is shown
         return self
 
     async def close(self) -> None:
@@ -349,7 +327,7 @@ class DemoSession:
             trigger_id=self.slack.new_trigger_id(),
         )
         response = await self._dispatch(body)
-        ack = _json(response)
+        ack = bolt_json(response)
         await self._settle()
         ephemeral = ack.get("response_type") != "in_channel"
         self._present([self._new_shown(ack, CHANNEL_ID, ephemeral)] if _is_message(ack) else [])
@@ -362,7 +340,7 @@ class DemoSession:
             return
         await self.press(target)
 
-    async def press(self, target: Pressable) -> None:
+    async def press(self, target: Pressable | ModalButton) -> None:
         b = target.button
         if b.confirm and not await self._confirmed(b.confirm):
             self.out("(not pressed)")
@@ -498,245 +476,6 @@ class DemoSession:
                 self.out(line)
         return None
 
-    # ------------------------------------------------------------------ modals
-
-    def _view_with_state(self, view_id: str) -> dict[str, Any]:
-        """The view as Slack sends it back: the stored view with the answers as state.values."""
-        view = dict(self.slack.views[view_id])
-        values: dict[str, dict[str, Any]] = {}
-        answers = self._forms.get(view_id, _Form()).answers
-        for spec in input_specs(view):
-            state = answers.get((spec.block_id, spec.action_id)) or initial_state(spec)
-            values.setdefault(spec.block_id, {})[spec.action_id] = state
-        view["state"] = {"values": values}
-        return view
-
-    async def _modal_loop(self) -> None:
-        """Fill the top modal until no modal is left open."""
-        while self.modals:
-            view_id = self.modals[-1]
-            if view_id not in self.slack.open_views:
-                self.modals.pop()
-                continue
-            await self._fill(view_id)
-
-    def _changed(self, view_id: str, version: int) -> bool:
-        return (
-            not self.modals
-            or self.modals[-1] != view_id
-            or self.slack.view_versions.get(view_id) != version
-        )
-
-    async def _fill(self, view_id: str) -> None:
-        """Show the modal, ask its unanswered inputs in order, then offer submit/cancel/buttons.
-
-        Returns whenever the view changed under it (the loop above shows it again).
-        """
-        version = self.slack.view_versions[view_id]
-        view = self.slack.views[view_id]
-        form = self._forms.setdefault(view_id, _Form())
-        specs = {(s.block_id, s.action_id): s for s in input_specs(view, self.names)}
-        form.answers = {k: v for k, v in form.answers.items() if k in specs}
-        editing, form.editing = form.editing, False
-        for line in view_lines(view, self.names):
-            self.out(line)
-        modal_buttons: dict[int, Pressable] = {}
-        spec_iter = iter(specs.values())
-        for block in view.get("blocks") or []:
-            if block.get("type") != "input":
-                rendered = render_blocks([block], self.names, first=len(modal_buttons) + 1)
-                self._form_out(rendered.lines)
-                for b in rendered.buttons:
-                    modal_buttons[b.number] = Pressable(b, None)
-                continue
-            spec = next(spec_iter)
-            key = (spec.block_id, spec.action_id)
-            if key in form.answers and not editing:
-                shown = _one_line(state_display(spec, form.answers[key], self.names))
-                self.out(f"│ {spec.label}: {shown}")
-                continue
-            form.answers[key] = await self._ask_input(view_id, spec, form.answers.get(key))
-            if spec.dispatch:
-                await self._dispatch_input(view_id, spec, form.answers[key])
-                if self._changed(view_id, version):
-                    return
-        await self._menu(view_id, version, view, modal_buttons)
-
-    async def _menu(
-        self, view_id: str, version: int, view: dict[str, Any], buttons: dict[int, Pressable]
-    ) -> None:
-        submit = text_of(view.get("submit"), self.names) if view.get("submit") else None
-        close = text_of(view.get("close"), self.names) or ("Close" if not submit else "Cancel")
-        has_inputs = bool(input_specs(view))
-        if not submit and not buttons:
-            await self._close(view_id, view, "└─ (nothing to answer: modal closed)")
-            return
-        choices = [f"[s] {submit}"] if submit else []
-        choices.append(f"[c] {close}")
-        if has_inputs:
-            choices.append("[e] edit answers")
-        choices += [f"[{n}] {p.button.text}" for n, p in sorted(buttons.items())]
-        while True:
-            answer = (await self._ask("└─ " + "  ".join(choices) + " > ")).strip().lower()
-            if answer == "s" and submit:
-                await self._submit(view_id)
-                return
-            if answer == "c":
-                await self._close(view_id, view)
-                return
-            if answer == "e" and has_inputs:
-                self._forms[view_id].editing = True
-                return
-            if answer.isdigit() and int(answer) in buttons:
-                await self.press(buttons[int(answer)])
-                return
-            self.out("   choose one of: " + ", ".join(c.split("]")[0] + "]" for c in choices))
-
-    async def _ask_input(
-        self, view_id: str, spec: InputSpec, current: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        default = current or initial_state(spec)
-        self._form_out(describe_input(spec, state_display(spec, default, self.names), self.names))
-        options = None
-        if spec.external:
-            options = await self._suggest(view_id, spec, "")
-            self._form_out(options_lines(options, self.names))
-        while True:
-            raw = await self._ask_lines() if spec.multiline else await self._ask("│   > ")
-            if not raw.strip():
-                if not is_empty(default):
-                    return default
-                if spec.optional:
-                    return _emptied(spec)
-                self.out("│   ✗ this field is required")
-                continue
-            if raw.strip() == "-" and spec.optional:
-                return _emptied(spec)
-            try:
-                if spec.kind == "file_input":
-                    return self._upload(raw)
-                return parse_answer(spec, raw, self.names, options)
-            except AnswerError as exc:
-                if options is not None and not raw.strip().isdigit():
-                    found = await self._suggest(view_id, spec, raw.strip())
-                    if len(found) == 1 and not spec.multi:
-                        return parse_answer(spec, "1", self.names, tuple(found))
-                    if found:
-                        options = found
-                        self._form_out(options_lines(options, self.names))
-                        continue
-                self.out(f"│   ✗ {exc}")
-
-    def _form_out(self, lines: Iterable[str]) -> None:
-        """Lines inside a modal, each behind the form's margin (text with newlines included)."""
-        for line in lines:
-            for part in line.split("\n"):
-                self.out("│ " + part)
-
-    async def _ask_lines(self) -> str:
-        """A multi-line answer: lines until one holding only '.'; an empty first line is empty."""
-        lines: list[str] = []
-        while True:
-            line = await self._ask("│   > " if not lines else "│   … ")
-            if line.strip() == "." or (not lines and not line.strip()):
-                return "\n".join(lines)
-            lines.append(line)
-
-    def _upload(self, raw: str) -> dict[str, Any]:
-        files = []
-        for part in (p.strip() for p in raw.split(",")):
-            path = Path(part).expanduser()
-            try:
-                files.append(self.slack.add_file(path))
-            except (OSError, ValueError) as exc:
-                raise AnswerError(f"cannot read {part}: {exc}") from None
-        return {"type": "file_input", "files": files}
-
-    async def _suggest(
-        self, view_id: str, spec: InputSpec, query: str
-    ) -> tuple[dict[str, Any], ...]:
-        """Ask the bot's options listener, as Slack does while the user types into the menu."""
-        body = payloads.block_suggestion(
-            self._view_with_state(view_id),
-            self.who,
-            block_id=spec.block_id,
-            action_id=spec.action_id,
-            value=query,
-        )
-        found = _json(await self._dispatch(body))
-        options = list(found.get("options") or [])
-        for group in found.get("option_groups") or []:
-            options.extend(group.get("options") or [])
-        if not options:
-            self.out(f"│   (no options match {query!r})" if query else "│   (no options)")
-        return tuple(options)
-
-    async def _dispatch_input(self, view_id: str, spec: InputSpec, state: dict[str, Any]) -> None:
-        """An input with dispatch_action tells the bot as soon as it changes."""
-        action = payloads.input_action(spec.block_id, spec.action_id, state)
-        body = payloads.block_actions(
-            action,
-            self.who,
-            trigger_id=self.slack.new_trigger_id(),
-            view=self._view_with_state(view_id),
-        )
-        await self._dispatch(body)
-        await self._settle()
-        self._present([])
-
-    async def _submit(self, view_id: str) -> None:
-        view = self._view_with_state(view_id)
-        body = payloads.view_submission(view, self.who, trigger_id=self.slack.new_trigger_id())
-        response = await self._dispatch(body)
-        if response.status != 200:
-            self.out("│ (Slack would show: We had some trouble connecting. Try again?)")
-            return
-        ack = _json(response)
-        action = ack.get("response_action")
-        if action == "errors":
-            errors = ack.get("errors") or {}
-            specs = input_specs(view, self.names)
-            self.out("│ The form was not accepted:")
-            form = self._forms[view_id]
-            for spec in specs:
-                if spec.block_id in errors:
-                    self.out(f"│   ✗ {spec.label}: {errors[spec.block_id]}")
-                    form.answers.pop((spec.block_id, spec.action_id), None)
-            for block_id, error in errors.items():
-                if block_id not in {s.block_id for s in specs}:
-                    self.out(f"│   ✗ {error}")
-        elif action == "update" and isinstance(ack.get("view"), dict):
-            self.slack.register_view(ack["view"], view_id)
-        elif action == "push" and isinstance(ack.get("view"), dict):
-            self.modals.append(str(self.slack.register_view(ack["view"])["id"]))
-        elif action == "clear":
-            for open_id in self.modals:
-                self._forget(open_id)
-            self.modals.clear()
-        else:
-            self._forget(view_id)
-            self.modals.remove(view_id)
-            self.out("└─ (submitted; modal closed)")
-        await self._settle()
-        self._present([])
-
-    async def _close(
-        self, view_id: str, view: dict[str, Any], note: str = "└─ (modal closed)"
-    ) -> None:
-        if view.get("notify_on_close"):
-            body = payloads.view_closed(self._view_with_state(view_id), self.who)
-            await self._dispatch(body)
-        self._forget(view_id)
-        if view_id in self.modals:
-            self.modals.remove(view_id)
-        self.out(note)
-        await self._settle()
-        self._present([])
-
-    def _forget(self, view_id: str) -> None:
-        self.slack.close_view(view_id)
-        self._forms.pop(view_id, None)
-
 
 CONSOLE_HELP = """\
 Console help
@@ -749,40 +488,12 @@ by number or value (several: comma-separated); multi-line answers end with a '.'
 a file input takes the path of a local file."""
 
 
-def _json(response: BoltResponse) -> dict[str, Any]:
-    if not response.body:
-        return {}
-    try:
-        loaded = json.loads(response.body)
-    except ValueError:
-        return {"text": response.body}
-    return loaded if isinstance(loaded, dict) else {}
-
-
 def _is_message(body: dict[str, Any]) -> bool:
     return bool(body.get("text") or body.get("blocks") or body.get("attachments"))
 
 
-def _one_line(value: str) -> str:
-    """An answer as one line of the form summary; long multi-line answers are abbreviated."""
-    lines = value.split("\n")
-    if not value:
-        return "(empty)"
-    if len(lines) <= 3:
-        return " / ".join(lines)
-    return f"{lines[0]} / {lines[1]} / … ({len(lines)} lines)"
-
-
 def _fake_ts(n: int) -> str:
     return f"1700000000.{n:06d}"
-
-
-def _emptied(spec: InputSpec) -> dict[str, Any]:
-    """An input the user cleared: no value, even where the element has an initial one."""
-    state = initial_state(spec)
-    return {
-        k: ([] if isinstance(v, list) else None) if k != "type" else v for k, v in state.items()
-    }
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -792,6 +503,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dialer-bot demo",
         description="Try dialer-bot in a terminal: Slack and the dialer are simulated in-process.",
+        epilog="Interactive in a terminal; with --script FILE or piped input it reads one "
+        "input per line and prints the transcript (exit 1 if the input ends inside a form).",
     )
     p.add_argument("--db", metavar="PATH", help="SQLite file to keep (default: a temporary one)")
     p.add_argument(
@@ -821,6 +534,7 @@ async def run_demo(
     try:
         for line in session.banner():
             out(line)
+        await session.refresh()
         return await session.run(inputs(out))
     finally:
         await session.close()
