@@ -113,8 +113,19 @@ async def _socket(settings: Settings) -> None:
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
-    from store import Store
+    from pathlib import Path
 
+    from store import Store
+    from store.db import parse_since
+
+    # Opening creates the file: a mistyped path would report "0 entries, chain intact".
+    if settings.database_path != ":memory:" and not Path(settings.database_path).is_file():
+        raise ConfigError(f"DATABASE_PATH: no database at {settings.database_path}")
+    if args.audit_cmd == "export" and args.since is not None:
+        try:
+            parse_since(args.since)
+        except ValueError as exc:
+            raise ConfigError(f"--{exc}") from None
     store = Store(settings.database_path)
     try:
         if args.audit_cmd == "verify":
