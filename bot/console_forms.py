@@ -41,6 +41,7 @@ class _Form:
 
     answers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     editing: bool = False
+    rest_default: bool = False  # '..' was answered: the remaining inputs keep their defaults
 
 
 @dataclass
@@ -134,11 +135,28 @@ class ModalConsole:
                 shown = _one_line(state_display(spec, form.answers[key], self.names))
                 self.out(f"│ {spec.label}: {shown}")
                 continue
-            form.answers[key] = await self._ask_input(view_id, spec, form.answers.get(key))
+            while True:
+                current = form.answers.get(key)
+                if form.rest_default and (
+                    spec.optional or not is_empty(current or initial_state(spec))
+                ):
+                    form.answers[key] = _keep(spec, current)
+                    shown = _one_line(state_display(spec, form.answers[key], self.names))
+                    self.out(f"│ {spec.label}: {shown}")
+                    break
+                answer = await self._ask_input(view_id, spec, current)
+                if answer is not None:
+                    form.answers[key] = answer
+                    break
+                if not form.rest_default:
+                    form.rest_default = True
+                    continue
+                self.out("│   ✗ this field has no default: answer it")
             if spec.dispatch:
                 await self._dispatch_input(view_id, spec, form.answers[key])
                 if self._changed(view_id, version):
                     return
+        form.rest_default = False
         await self._menu(view_id, version, view, modal_buttons)
 
     async def _menu(
@@ -173,7 +191,8 @@ class ModalConsole:
 
     async def _ask_input(
         self, view_id: str, spec: InputSpec, current: dict[str, Any] | None
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        """The state for one input; None when the user answered '..' (defaults for the rest)."""
         default = current or initial_state(spec)
         self._form_out(describe_input(spec, state_display(spec, default, self.names), self.names))
         options = None
@@ -189,6 +208,8 @@ class ModalConsole:
                     return _emptied(spec)
                 self.out("│   ✗ this field is required")
                 continue
+            if raw.strip() == "..":
+                return None
             if raw.strip() == "-" and spec.optional:
                 return _emptied(spec)
             try:
@@ -217,6 +238,8 @@ class ModalConsole:
         lines: list[str] = []
         while True:
             line = await self._ask("│   > " if not lines else "│   … ")
+            if not lines and line.strip() == "..":
+                return ".."
             if line.strip() == "." or (not lines and not line.strip()):
                 return "\n".join(lines)
             lines.append(line)
@@ -343,3 +366,9 @@ def _emptied(spec: InputSpec) -> dict[str, Any]:
     return {
         k: ([] if isinstance(v, list) else None) if k != "type" else v for k, v in state.items()
     }
+
+
+def _keep(spec: InputSpec, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The answer an input keeps when skipped: what it holds, else its initial value, else empty."""
+    state = current or initial_state(spec)
+    return state if not is_empty(state) else _emptied(spec)

@@ -483,7 +483,8 @@ Console help
   <number>      press the button shown with that number
   as <name>     type as another person here (dana is an admin, bob has no role)
   help          this text;  quit  leaves the demo (so does Ctrl-D)
-In forms: Enter takes the [default]; '-' clears an optional answer; options are chosen
+In forms: Enter takes the [default]; '..' takes the defaults of all remaining inputs;
+'-' clears an optional answer; options are chosen
 by number or value (several: comma-separated); multi-line answers end with a '.' line;
 a file input takes the path of a local file."""
 

@@ -563,3 +563,16 @@ async def test_people_and_mentions_work_like_slack(session: Any) -> None:
     assert "bob> /dialer pause 2" in text
     assert "No such person here" in text
     assert "needs the operator role" not in text
+
+
+@pytest.mark.skipif(not _has_subcommand("edit"), reason="/dialer edit has not landed yet")
+async def test_edit_form_keeps_defaults_after_double_dot(session: Any) -> None:
+    before = dict(session.sim.state.campaigns[2])
+    script = ["/dialer edit 2", "Outage Brno 2", "..", "s"]
+    assert await session.run(ScriptInput(script, session.out)) == 0, session.transcript.text
+    after = session.sim.state.campaigns[2]
+    assert after["name"] == "Outage Brno 2"
+    assert {k: v for k, v in after.items() if k != "name"} == {
+        k: v for k, v in before.items() if k != "name"
+    }
+    assert "│ Queue name: green" in session.transcript.text
