@@ -613,10 +613,6 @@ async def prepare_file(
     return Prepared(merger.path, size, merger.counts, merger.invalid, layout.attr_names)
 
 
-def read_body(path: Path) -> bytes:
-    return path.read_bytes()
-
-
 def describe(prepared: Prepared) -> dict[str, Any]:
     """What may be recorded about a prepared list: counts and column names, never numbers."""
     return {"counts": prepared.counts.as_dict(), "columns": list(prepared.attr_names)}

@@ -9,6 +9,7 @@ token, writes the audit entry (counts, never numbers) and posts the list once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -26,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import numbers
 from bot.config import Settings
-from bot.dialer import DialerError
+from bot.dialer import DialerError, JsonFile
 from bot.numbers import BadInput, Prepared
 from bot.services import Services
 from handlers import call_list_views as views
@@ -76,43 +77,52 @@ class Submission:
 def parse_submission(
     view: dict[str, Any], default_region: str | None
 ) -> Submission | dict[str, str]:
-    """The form's values, or {block_id: message} for the inline errors."""
-    values = (view.get("state") or {}).get("values") or {}
+    """The form's values, or {block_id: message} for the inline errors. Every level is
+    type-checked: a payload is data from outside, whatever shape Slack usually sends."""
+    values = _dict(_dict(view.get("state")).get("values"))
 
     def field(block: str) -> dict[str, Any]:
-        return (values.get(block) or {}).get("value") or {}
+        return _dict(_dict(values.get(block)).get("value"))
 
     errors: dict[str, str] = {}
-    name = (field("name").get("value") or "").strip()
+    name = _str(field("name").get("value")).strip()
     if not name:
         errors["name"] = "Give the call list a name."
     elif len(name) > NAME_MAX:
         errors["name"] = f"At most {NAME_MAX} characters."
-    text = field("numbers").get("value") or ""
-    files = field("file").get("files") or []
-    file_id = str(files[0].get("id") or "") if files and isinstance(files[0], dict) else ""
+    text = _str(field("numbers").get("value"))
+    files = field("file").get("files")
+    first = files[0] if isinstance(files, list) and files else None
+    file_id = _str(_dict(first).get("id"))[:64]
     if not text.strip() and not file_id:
         errors["numbers"] = "Paste numbers here or attach a CSV file below."
     elif text.strip() and file_id:
         errors["numbers"] = "Paste numbers or attach a file, not both."
-    option = field("country").get("selected_option") or {}
-    region = option.get("value") or default_region
+    region = _str(_dict(field("country").get("selected_option")).get("value")) or default_region
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
         errors["country"] = "Choose a country from the list."
     if errors:
         return errors
     try:
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = json.loads(_str(view.get("private_metadata")) or "{}")
     except ValueError:
         meta = {}
-    channel = meta.get("channel") if isinstance(meta, dict) else None
+    channel = _dict(meta).get("channel")
     return Submission(
         name=name,
         text=text if text.strip() else None,
         file_id=file_id or None,
         region=region,
-        channel_id=channel if isinstance(channel, str) else None,
+        channel_id=channel if isinstance(channel, str) and channel.isalnum() else None,
     )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def dm_request(services: Services, actor: Any) -> Request:
@@ -129,7 +139,7 @@ def dm_request(services: Services, actor: Any) -> Request:
 
 async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     services: Services = context["services"]
-    parsed = parse_submission(body.get("view") or {}, services.settings.default_region)
+    parsed = parse_submission(_dict(body.get("view")), services.settings.default_region)
     if isinstance(parsed, dict):
         await ack(response_action="errors", errors=parsed)
         return
@@ -340,7 +350,9 @@ async def _stream_to(path: Path, url: str, token: str, limit: int) -> None:
 
 
 def _token(body: dict[str, Any]) -> str:
-    return str(body["actions"][0].get("value", ""))[:64]
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return _str(_dict(first).get("value"))[:64]
 
 
 async def on_create(
@@ -364,9 +376,10 @@ async def _guarded(req: Request, coro: Any) -> None:
         await coro
     except Exception:
         log.exception("call list button failed")
-        await req.reply(
-            message(":warning: That failed on our side; the error is logged. Nothing was sent.")
-        )
+        with contextlib.suppress(Exception):  # e.g. a click without a response_url
+            await req.reply(
+                message(":warning: That failed on our side; the error is logged. Nothing was sent.")
+            )
 
 
 async def _origin_request(req: Request, token: str) -> tuple[Request, Any] | None:
@@ -431,14 +444,14 @@ async def create(req: Request, token: str) -> None:
         )
         return
     try:
-        body = await asyncio.to_thread(path.read_bytes)
-        await _post(req, name, counts, payload, body)
+        size = (await asyncio.to_thread(path.stat)).st_size
+        await _post(req, name, counts, payload, JsonFile(path, size))
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 async def _post(
-    req: Request, name: str, counts: dict[str, Any], payload: dict[str, Any], body: bytes
+    req: Request, name: str, counts: dict[str, Any], payload: dict[str, Any], body: JsonFile
 ) -> None:
     services, actor = req.services, req.actor
     audit = services.store.audit

@@ -289,3 +289,15 @@ async def test_commands_ack_fast_while_a_200k_upload_runs(bot: Bot) -> None:
     assert _button(summary, CREATE_ACTION) is not None
     text = FakeSlack.texts(summary)
     assert "*Read*\n200,000" in text and "*Invalid*\n0" in text
+
+
+async def test_streamed_body_is_sent_again_after_a_401(bot: Bot) -> None:
+    await submit(bot, form(numbers="601123456\n602000111"))
+    await bot.settle()
+    await bot.services.dialer.list_ivr()  # the bot holds a token …
+    bot.sim.tokens.expire_access_tokens()  # … which the dialer no longer accepts
+    await click(bot, CREATE_ACTION, token_of(last_update(bot)))
+    await bot.settle()
+    assert [p["status"] for p in posts(bot)] == [401, 201]
+    assert len(posts(bot)[1]["json"]["numbers"]) == 2
+    assert "created call list" in bot.replies()[-1].args["text"]
