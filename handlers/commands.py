@@ -16,7 +16,15 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.dialer import DialerError
-from handlers import access_commands, call_list_form, campaigns, control, history, subscriptions
+from handlers import (
+    access_commands,
+    call_list_form,
+    campaign_form,
+    campaigns,
+    control,
+    history,
+    subscriptions,
+)
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
 from handlers.errors import dialer_error_text
@@ -158,6 +166,24 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             _list_new,
             call_list_form.open_upload_modal,
             "open the call-list form",
+        ),
+        Subcommand(
+            "new",
+            "",
+            "create a campaign in a form",
+            "/dialer new",
+            _no_args,
+            campaign_form.open_new,
+            "open the campaign form",
+        ),
+        Subcommand(
+            "edit",
+            "<id>",
+            "change a campaign in a form",
+            "/dialer edit 12",
+            _campaign_id,
+            campaign_form.open_edit,
+            "open the campaign form",
         ),
         *[
             Subcommand(
