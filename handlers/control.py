@@ -35,7 +35,12 @@ async def control_command(req: Request, campaign_id: int, command: str) -> None:
     except CommandNotAllowed as exc:
         await req.reply(views.not_allowed(exc))
         return
-    await req.reply(views.confirmation(prepared, req.actor.user_id, CONFIRM_TTL_S // 60))
+    needs_approval = command in req.services.settings.approval_commands
+    await req.reply(
+        views.confirmation(
+            prepared, req.actor.user_id, CONFIRM_TTL_S // 60, needs_approval=needs_approval
+        )
+    )
 
 
 async def finish(req: Request, outcome: Outcome, *, replace: bool) -> None:

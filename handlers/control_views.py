@@ -34,11 +34,14 @@ def campaign_ref(name: str | None, campaign_id: int) -> str:
     return f"*{esc(name)}* (#{campaign_id})" if name else f"#{campaign_id}"
 
 
-def confirmation(prepared: Prepared, user_id: str, ttl_min: int) -> dict[str, Any]:
+def confirmation(
+    prepared: Prepared, user_id: str, ttl_min: int, *, needs_approval: bool = False
+) -> dict[str, Any]:
+    """`needs_approval`: Confirm then asks a second person instead of running the command."""
     c, cmd = prepared.campaign, prepared.command
     danger = cmd == "remove"
     confirm_button = button(
-        f"Confirm {cmd}",
+        f"Ask approval to {cmd}" if needs_approval else f"Confirm {cmd}",
         "control:confirm",
         prepared.token,
         style="danger" if danger else "primary",
@@ -70,7 +73,10 @@ def confirmation(prepared: Prepared, user_id: str, ttl_min: int) -> dict[str, An
                 button("Cancel", "control:cancel", prepared.token),
                 block_id="control:confirm",
             ),
-            context(f"Asked by <@{user_id}> · valid for {ttl_min} min · runs once"),
+            context(
+                f"Asked by <@{user_id}> · valid for {ttl_min} min · runs once"
+                + (" · a second person must approve it in this channel" if needs_approval else "")
+            ),
         ],
     )
 

@@ -71,6 +71,8 @@ async def abot(
 async def request_remove(bot: Bot, campaign_id: int = 1, user: str = REQUESTER) -> int:
     """`/dialer remove <id>` → Confirm; returns the approval id posted in the channel."""
     replies = await run_as(bot, f"remove {campaign_id}", user)
+    shown = text_of(replies)
+    assert "Ask approval to remove" in shown and "a second person must approve" in shown
     token = button_value(replies[-1].args, "control:confirm")
     before = len(bot.slack.calls_to("chat.postMessage"))
     replies = await click_as(bot, "control:confirm", token, user)
