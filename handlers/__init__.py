@@ -8,24 +8,36 @@ from bot.services import Services
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    from handlers import approvals, campaign_buttons, commands, control
+    # Imported here: handler modules import bot.services, which must not import handlers.
+    from handlers import (
+        approvals,
+        call_list_form,
+        call_list_views,
+        campaign_buttons,
+        campaign_form,
+        campaign_form_view,
+        commands,
+        control,
+    )
     from handlers.middleware import attach_services
 
     app.middleware(attach_services(services))
     app.command("/dialer")(commands.handle_dialer)
+
+    # Campaign control, listings, approvals
     app.action(control.CONTROL_ACTION)(control.on_control_button)
     app.action("control:confirm")(control.on_confirm)
     app.action("control:cancel")(control.on_cancel)
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
     app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
-    from handlers import call_list_form, call_list_views
 
+    # Call-list modal
     app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)
     app.action(call_list_views.CREATE_ACTION)(call_list_form.on_create)
     app.action(call_list_views.CANCEL_ACTION)(call_list_form.on_cancel)
-    from handlers import campaign_form, campaign_form_view
 
+    # Campaign modal
     app.view(campaign_form_view.CALLBACK_ID)(campaign_form.on_submit)
     app.action(campaign_form_view.ADD_RULE)(campaign_form.on_rule_button)
     app.action(campaign_form_view.REMOVE_RULE)(campaign_form.on_rule_button)
