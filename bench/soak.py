@@ -1,0 +1,213 @@
+"""Soak: minutes of mixed traffic against a real `python -m bot serve` with 5% dialer faults.
+
+    PYTHONPATH=. python bench/soak.py --minutes 10
+
+The simulator and fake Slack run in this process; the bot is a child process so its
+RSS is its own. Prints RSS every 30 s, then: RSS growth after warm-up, errors users
+saw that no injected fault explains, audit entries lost or duplicated against the
+dialer's request log, and ack latency percentiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+# Run as a script, bench/ would be sys.path[0] and its modules could shadow the stdlib.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from simulator.server import SimulatorConfig, start_simulator  # noqa: E402
+from store import Store  # noqa: E402
+from tests.bot_process import BotProcess  # noqa: E402
+from tests.fake_slack import FakeSlack  # noqa: E402
+
+READS = ["campaigns", "campaign 1", "campaign 2", "ivr", "lists", "history", "history 1 5"]
+MODALS = ["new", "edit 1"]
+ERROR_MARKS = re.compile(r":warning:|not known whether|failed on our side")
+CONTROL = re.compile(r"^/dialer/campaigns/(\d+)/control$")
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Soak:
+    def __init__(self, fault_rate: float) -> None:
+        self.fault_rate = fault_rate
+        self.acks: list[float] = []
+        self.ops = Counter[str]()
+        self.fault_until = 0.0  # ops overlapping an injected fault may fail legitimately
+        self.keys_with_fault: set[str] = set()
+        self.seq = 0
+        self.faults = 0
+        self.expected = 0
+        self.fault_time = 0.0
+
+    async def op(self, proc: BotProcess, fake: FakeSlack, sim: Any, rng: random.Random) -> None:
+        self.seq += 1
+        key = f"k{self.seq}"
+        url = fake.response_url(key)
+        now = time.monotonic()
+        # Windows never chain, so errors outside them are errors the bot made on its own.
+        if now >= self.fault_until and rng.random() < self.fault_rate:
+            fault = rng.choice([{"status": 503}, {"status": 500}, {"drop": 1}, {"latency": 3.0}])
+            sim.faults.set(**({"count": 1} if "status" in fault else {}), **fault)
+            window = 6.0 if "latency" in fault else 3.0
+            self.fault_until = now + window
+            self.fault_time += window
+            self.faults += 1
+            self.keys_with_fault.add(key)
+        if time.monotonic() < self.fault_until:
+            self.keys_with_fault.add(key)
+        kind = rng.choices(["read", "control", "modal"], weights=[6, 3, 1])[0]
+        self.ops[kind] += 1
+        if kind == "read":
+            reply = await proc.driver.command(rng.choice(READS), response_url=url)
+        elif kind == "modal":
+            reply = await proc.driver.command(rng.choice(MODALS), response_url=url)
+        else:
+            state = sim.state.campaigns.get(2, {}).get("state")
+            if state == "running":
+                reply = await proc.driver.command("pause 2", response_url=url)
+            else:
+                reply = await proc.driver.command("unpause 2", response_url=url)
+                self.acks.append(reply.elapsed_ms)
+                try:
+                    [c] = await fake.wait_for(
+                        "response_url", lambda c: c.args.get("key") == key, timeout=15
+                    )
+                except AssertionError:
+                    return
+                tokens = [
+                    el["value"]
+                    for b in c.args.get("blocks", [])
+                    if b.get("type") == "actions"
+                    for el in b.get("elements", [])
+                    if el.get("action_id") == "control:confirm"
+                ]
+                if not tokens:
+                    return
+                if time.monotonic() < self.fault_until:
+                    self.keys_with_fault.add(key + "c")
+                reply = await proc.driver.action(
+                    "control:confirm", tokens[0], response_url=fake.response_url(key + "c")
+                )
+        self.acks.append(reply.elapsed_ms)
+        if time.monotonic() > self.fault_until - 3.0:
+            sim.faults.clear()  # latency faults last 3 s; answers may take 3 s more
+
+    def unexplained_errors(self, fake: FakeSlack) -> list[str]:
+        out = []
+        for c in fake.calls_to("response_url"):
+            text = FakeSlack.texts(c.args)
+            if not ERROR_MARKS.search(text) or c.args.get("key") in self.keys_with_fault:
+                continue
+            # The fault's own words, or a 409 from workers racing on one campaign (the
+            # right answer to the second of two conflicting commands): not the bot's errors.
+            if "Simulated fault" in text or "answered 409" in text:
+                self.expected += 1
+                continue
+            out.append(text[:200])
+        return out
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p / 100 * len(s)))] if s else 0.0
+
+
+async def main(minutes: float, workers: int, fault_rate: float) -> int:
+    tmp = Path(tempfile.mkdtemp(prefix="soak-"))
+    sim = await start_simulator(SimulatorConfig(port=0, seed=True))
+    fake = await FakeSlack.start()
+    proc = await BotProcess(sim, fake.api_url, tmp / "bot.db", response_url="unused").start()
+    assert proc.proc is not None
+    soak = Soak(fault_rate)
+    rng = random.Random(7)
+    end = time.monotonic() + minutes * 60
+    samples: list[tuple[float, int]] = []
+
+    async def worker() -> None:
+        while time.monotonic() < end:
+            try:
+                await soak.op(proc, fake, sim, rng)
+            except Exception as exc:  # a transport error here is the harness, not the bot
+                print(f"op error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            if len(fake.calls) > 20_000:  # keep the harness's own memory flat
+                fake.calls.clear()
+            if len(sim.requests) > 50_000:
+                pass
+
+    async def sampler() -> None:
+        start = time.monotonic()
+        while time.monotonic() < end:
+            await asyncio.sleep(min(30.0, max(0.0, end - time.monotonic())))
+            kb = rss_kb(proc.proc.pid)  # type: ignore[union-attr]
+            t = time.monotonic() - start
+            samples.append((t, kb))
+            print(f"t={t:5.0f}s rss={kb / 1024:6.1f} MB ops={sum(soak.ops.values())}", flush=True)
+
+    try:
+        await asyncio.gather(sampler(), *[worker() for _ in range(workers)])
+        sim.faults.clear()
+        await asyncio.sleep(12)  # let background work (3 s latency faults, outbox) settle
+        unexplained = soak.unexplained_errors(fake)
+        store = Store(tmp / "bot.db")
+        try:
+            entries = [e for e in store.audit.history(limit=1_000_000) if e.campaign_id == 2]
+            pending = [e for e in entries if e.outcome == "pending"]
+            verify = store.audit.verify()
+        finally:
+            store.close()
+        puts = [r for r in sim.requests if r["method"] == "PUT" and CONTROL.match(r["path"])]
+        executed = sum(1 for r in puts if r["status"] not in (401,))
+        controls = [e for e in entries if e.action in ("pause", "unpause")]
+        lost = max(0, executed - len(controls))
+        duplicated = max(0, len(controls) - len(puts))
+    finally:
+        await proc.terminate()
+        await proc.close()
+        await fake.stop()
+        await sim.stop()
+
+    warm = [kb for t, kb in samples if t >= 60] or [kb for _, kb in samples]
+    growth = (warm[-1] - warm[0]) / warm[0] * 100 if warm and warm[0] else 0.0
+    print(f"\nduration: {minutes:g} min, workers {workers}, fault rate {fault_rate:.0%}")
+    print(f"operations: {dict(soak.ops)}; acks measured: {len(soak.acks)}")
+    share = soak.fault_time / (minutes * 60)
+    print(f"faults injected: {soak.faults}, time inside fault windows: {share:.0%}")
+    print(f"RSS after warm-up: {warm[0] / 1024:.1f} -> {warm[-1] / 1024:.1f} MB ({growth:+.1f}%)")
+    print(f"errors seen by users not explained by an injected fault: {len(unexplained)}")
+    print(f"(outside fault windows but expected: {soak.expected} injected-fault texts or 409s)")
+    for text in unexplained[:5]:
+        print("   ", text.replace("\n", " "))
+    print(
+        f"audit: {len(controls)} control entries, {executed} executed PUTs, pending {len(pending)}"
+    )
+    print(f"lost audit entries: {lost}, duplicated: {duplicated}, chain ok: {verify.ok}")
+    print(
+        f"ack ms: p50 {pct(soak.acks, 50):.1f}, p99 {pct(soak.acks, 99):.1f}, "
+        f"max {max(soak.acks, default=0):.1f}"
+    )
+    ok = not unexplained and lost == 0 and duplicated == 0 and not pending and growth <= 10
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--fault-rate", type=float, default=0.05)
+    a = p.parse_args()
+    raise SystemExit(asyncio.run(main(a.minutes, a.workers, a.fault_rate)))
