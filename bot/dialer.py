@@ -77,7 +77,7 @@ def _path(name: str, id: int | str | None = None) -> str:
     """Render a path template; ids must be integers so nothing can be smuggled into the URL."""
     if id is None:
         return PATHS[name]
-    if isinstance(id, bool) or not str(id).isdigit():
+    if isinstance(id, bool) or not (str(id).isascii() and str(id).isdigit()):
         raise ValueError(f"a dialer id must be a non-negative integer, not {id!r}")
     return PATHS[name].format(id=int(id))
 
@@ -218,7 +218,7 @@ class DialerClient:
         while True:
             attempt += 1
             try:
-                token = await self._auth.token()
+                token = await self._authenticate()
                 response = await self._send(method, path, body, token)
             except DialerError as err:
                 if retryable and err.kind != "http" and attempt < self._max_attempts:
@@ -239,7 +239,7 @@ class DialerClient:
                 if not renewed:
                     renewed = True
                     attempt -= 1  # the 401 retry is not a transient-failure retry
-                    await self._auth.renew_after_401(token)
+                    await self._authenticate(renew_after=token)
                     continue
             if retryable and status in RETRY_STATUSES and attempt < self._max_attempts:
                 await self._backoff(method, path, attempt, str(status), response)
@@ -263,6 +263,18 @@ class DialerClient:
                     path=path,
                     sent=True,
                 ) from None
+
+    async def _authenticate(self, renew_after: str | None = None) -> str:
+        """A token for the next API request. A failure here (it names the token request)
+        means that API request was never sent: callers may say so, and need not fear a
+        command half-done."""
+        try:
+            if renew_after is not None:
+                await self._auth.renew_after_401(renew_after)
+            return await self._auth.token()
+        except DialerError as err:
+            err.sent = False
+            raise
 
     async def _send(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"}

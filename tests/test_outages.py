@@ -207,18 +207,11 @@ async def test_token_expiry_in_the_middle_of_a_run(obot: Bot) -> None:
     assert len(answers) == 20 and all("started campaign" in t for t in answers), answers
 
 
-DROP_BUG = (
-    "bot/dialer.py: a token request that breaks mid-answer raises sent=None for the *control* "
-    "call, so a command refused with 401 is recorded unknown ('may have been carried out'); "
-    "errors from TokenSource should carry sent=False for the API request"
-)
-
-
 @pytest.mark.parametrize(
     "fault",
     [
         {"status": 503, "count": 100},
-        pytest.param({"drop": 100}, marks=pytest.mark.xfail(reason=DROP_BUG, strict=True)),
+        {"drop": 100},
     ],
 )
 async def test_auth_endpoint_down(obot: Bot, fault: dict[str, int]) -> None:
