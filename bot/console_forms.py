@@ -33,6 +33,7 @@ from bot.console_render import (
     view_lines,
 )
 from bot.console_slack import ConsoleSlack
+from bot.ids import positive_int
 
 
 @dataclass
@@ -184,8 +185,9 @@ class ModalConsole:
             if answer == "e" and has_inputs:
                 self._forms[view_id].editing = True
                 return
-            if answer.isdigit() and int(answer) in buttons:
-                await self.press(buttons[int(answer)])
+            number = positive_int(answer)
+            if number in buttons:
+                await self.press(buttons[number])
                 return
             self.out("   choose one of: " + ", ".join(c.split("]")[0] + "]" for c in choices))
 
@@ -217,7 +219,7 @@ class ModalConsole:
                     return self._upload(raw)
                 return parse_answer(spec, raw, self.names, options)
             except AnswerError as exc:
-                if options is not None and not raw.strip().isdigit():
+                if options is not None and positive_int(raw) is None:
                     found = await self._suggest(view_id, spec, raw.strip())
                     if len(found) == 1 and not spec.multi:
                         return parse_answer(spec, "1", self.names, tuple(found))

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.ids import positive_int
+
 Block = dict[str, Any]
 
 EMOJI = {
@@ -535,8 +537,9 @@ def describe_input(spec: InputSpec, default: str, names: Names | None = None) ->
 
 def _pick(options: tuple[dict[str, Any], ...], raw: str, names: Names) -> dict[str, Any]:
     raw = raw.strip()
-    if raw.isdigit() and 1 <= int(raw) <= len(options):
-        return options[int(raw) - 1]
+    number = positive_int(raw)
+    if number is not None and number <= len(options):
+        return options[number - 1]
     for opt in options:
         if raw == str(opt.get("value")):
             return opt

@@ -33,6 +33,7 @@ from bot.console_render import (
     render_message,
 )
 from bot.console_slack import Call, ConsoleSlack
+from bot.ids import positive_int
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +249,8 @@ class DemoSession(ModalConsole):
             await self.command(line.removeprefix("/dialer").strip())
         elif line.startswith("/"):
             self.out(f"Only /dialer is installed in this demo workspace (not {line.split()[0]}).")
-        elif line.isdigit():
-            await self.press_number(int(line))
+        elif (number := positive_int(line)) is not None:
+            await self.press_number(number)
         elif line in ("help", "?"):
             self.out(CONSOLE_HELP)
         elif line.startswith("as "):

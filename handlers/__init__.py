@@ -19,8 +19,9 @@ def register(app: AsyncApp, services: Services) -> None:
         commands,
         control,
     )
-    from handlers.middleware import attach_services
+    from handlers.middleware import attach_services, drop_malformed_payloads
 
+    app.middleware(drop_malformed_payloads)
     app.middleware(attach_services(services))
     app.command("/dialer")(commands.handle_dialer)
 

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access import approval_action
 from bot.approvals import ApprovalResult
+from bot.ids import positive_int
 from bot.services import Services
 from handlers import approval_views as views
 from handlers import control
@@ -68,12 +69,12 @@ async def on_approval_button(
     await ack()
     action = body["actions"][0]
     match = APPROVAL_ACTION.match(action.get("action_id", ""))
-    raw = str(action.get("value", ""))
+    approval_id = positive_int(action.get("value", ""))
     req = Request.from_bolt(context, body, respond)
-    if not match or not raw.isdigit() or len(raw) > 12:
+    if not match or approval_id is None:
         await req.reply(message(":warning: That button is not valid. Nothing was sent."))
         return
-    verb, approval_id = match.group(1), int(raw)
+    verb = match.group(1)
 
     async def run() -> None:
         approvals = req.services.approvals
@@ -92,7 +93,7 @@ async def on_approval_button(
             res = await approvals.cancel(req.actor, approval_id)
         await show(req, res)
 
-    control._spawn(req, run(), f"{verb} request #{approval_id}")
+    req.spawn(run(), f"{verb} request #{approval_id}")
 
 
 async def show(req: Request, res: ApprovalResult) -> None:

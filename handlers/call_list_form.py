@@ -9,7 +9,6 @@ token, writes the audit entry (counts, never numbers) and posts the list once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -127,14 +126,8 @@ def _str(value: Any) -> str:
 
 def dm_request(services: Services, actor: Any) -> Request:
     """A Request whose replies go to the user's DM with the bot (a modal has no
-    response_url)."""
-
-    async def respond(**kw: Any) -> None:
-        await services.client.chat_postMessage(
-            channel=actor.user_id, text=kw.get("text", ""), blocks=kw.get("blocks")
-        )
-
-    return Request(services=services, actor=actor, respond=respond)  # type: ignore[arg-type]
+    response_url; Request.reply falls back to the DM)."""
+    return Request(services=services, actor=actor, respond=None)
 
 
 async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -360,7 +353,7 @@ async def on_create(
 ) -> None:
     await ack()
     req = Request.from_bolt(context, body, respond)
-    req.services.tasks.spawn(_guarded(req, create(req, _token(body))), name="create call list")
+    req.spawn(create(req, _token(body)), "create the call list")
 
 
 async def on_cancel(
@@ -368,18 +361,7 @@ async def on_cancel(
 ) -> None:
     await ack()
     req = Request.from_bolt(context, body, respond)
-    req.services.tasks.spawn(_guarded(req, cancel(req, _token(body))), name="cancel call list")
-
-
-async def _guarded(req: Request, coro: Any) -> None:
-    try:
-        await coro
-    except Exception:
-        log.exception("call list button failed")
-        with contextlib.suppress(Exception):  # e.g. a click without a response_url
-            await req.reply(
-                message(":warning: That failed on our side; the error is logged. Nothing was sent.")
-            )
+    req.spawn(cancel(req, _token(body)), "cancel the call list")
 
 
 async def _origin_request(req: Request, token: str) -> tuple[Request, Any] | None:

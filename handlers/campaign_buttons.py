@@ -7,16 +7,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.ids import positive_int
 from handlers import campaigns
 from handlers.blocks import message
-from handlers.control import _spawn
 from handlers.guard import authorize
 from handlers.request import Request
 
 
 def _int_value(body: dict[str, Any]) -> int | None:
-    raw = str(body["actions"][0].get("value", ""))
-    return int(raw) if raw.isdigit() and len(raw) < 12 and int(raw) > 0 else None
+    return positive_int(body["actions"][0].get("value", ""))
 
 
 async def on_page(
@@ -32,7 +31,7 @@ async def on_page(
         elif await authorize(req, "campaigns"):
             await campaigns.list_campaigns(req, page, replace=True)
 
-    _spawn(req, run(), "list campaigns")
+    req.spawn(run(), "list campaigns")
 
 
 async def on_details(
@@ -48,4 +47,4 @@ async def on_details(
         elif await authorize(req, "campaign", campaign_id=campaign_id):
             await campaigns.show_campaign(req, campaign_id)
 
-    _spawn(req, run(), "show the campaign")
+    req.spawn(run(), "show the campaign")

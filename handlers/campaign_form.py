@@ -39,11 +39,11 @@ from slack_sdk.errors import SlackApiError
 from bot.access import REQUIRED_ROLE
 from bot.control import Actor
 from bot.dialer import DialerClient, DialerError
+from bot.ids import positive_int
 from bot.services import Services
 from handlers import campaign_form_fields as f
 from handlers import campaign_form_view as views
 from handlers.blocks import esc, message
-from handlers.control import _spawn
 from handlers.errors import dialer_error_text
 from handlers.guard import authorize
 from handlers.request import Request
@@ -172,17 +172,16 @@ async def on_edit_button(
     """Edit on the "campaign created" message (or anywhere else): opens the edit form."""
     await ack()
     req = Request.from_bolt(context, body, respond)
-    raw = str(body["actions"][0].get("value", ""))
-    if not raw.isdigit() or not 0 < int(raw) < 10**12:
+    campaign_id = positive_int(body["actions"][0].get("value", ""))
+    if campaign_id is None:
         await req.reply(message(":warning: That button is not valid."))
         return
-    campaign_id = int(raw)
 
     async def run() -> None:
         if await authorize(req, "edit", campaign_id=campaign_id):
             await open_edit(req, campaign_id)
 
-    _spawn(req, run(), "open the campaign form")
+    req.spawn(run(), "open the campaign form")
 
 
 # ---- rule rows ----------------------------------------------------------------------------

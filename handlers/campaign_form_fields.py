@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.dialer import Campaign
+from bot.ids import positive_int
 
 # ---- block ids (the view builder and the parser share them) --------------------------------
 NAME = "name"
@@ -143,7 +144,7 @@ def read_values(state: dict[str, Any], rule_rows: int) -> FormValues:
     state = state if isinstance(state, dict) else {}
     start = _element(state, START).get("selected_time")
     end = _element(state, END).get("selected_time")
-    days = [int(v) for v, _ in _multi(state, WEEK_DAYS) if v.isdigit() and 1 <= int(v) <= 7]
+    days = [d for v, _ in _multi(state, WEEK_DAYS) if (d := positive_int(v, max_value=7))]
     endpoint = _selected(state, ENDPOINT_TYPE)
     return FormValues(
         name=_text(state, NAME),
@@ -199,10 +200,7 @@ def values_from_campaign(
 
 
 def _positive_int(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_INT:
-        return None
-    return int(raw)
+    return positive_int(raw or "", max_value=MAX_INT)
 
 
 def _required_text(
@@ -295,7 +293,7 @@ def validate(v: FormValues) -> Parsed:
     elif not CALLER_ID_RE.fullmatch(caller_id):
         errors[CALLER_ID] = "Digits only, with an optional leading +, at most 15 digits."
     period = _period(v, errors)
-    call_lists = [int(c) for c, _ in v.call_lists if c.isdigit() and 0 < int(c) < 10**12]
+    call_lists = [i for c, _ in v.call_lists if (i := positive_int(c))]
     if not call_lists or len(call_lists) != len(v.call_lists):
         errors[CALL_LISTS] = "Choose at least one call list."
     ivr = v.ivr[0] if v.ivr else ""

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.ids import positive_int
 from handlers import campaign_form_fields as f
 from handlers.blocks import (
     DAY_NAMES,
@@ -198,9 +199,9 @@ def _ivr_input(values: f.FormValues, options: FormOptions) -> InputBlock:
 
 
 def _retry_hint(raw: str | None) -> str:
-    raw = (raw or "").strip()
-    if raw.isdigit() and 0 < int(raw) <= f.MAX_INT:
-        return f"{raw} s = {seconds_hint(int(raw))}"
+    seconds = positive_int(raw or "", max_value=f.MAX_INT)
+    if seconds is not None:
+        return f"{seconds} s = {seconds_hint(seconds)}"
     return "Seconds, e.g. 900 = 15 min, 3600 = 1 h"
 
 

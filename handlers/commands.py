@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.dialer import DialerError
+from bot.ids import positive_int
 from handlers import (
     access_commands,
     call_list_form,
@@ -27,7 +27,6 @@ from handlers import (
 )
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
-from handlers.errors import dialer_error_text
 from handlers.guard import authorize
 from handlers.request import Request
 
@@ -72,10 +71,10 @@ def _campaign_id(args: list[str]) -> int:
 
 
 def _positive_int(raw: str, what: str) -> int:
-    raw = raw.lstrip("#")
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 12:
+    value = positive_int(raw.lstrip("#"))
+    if value is None:
         raise ValueError(f"`{esc(raw)}` is not a valid {what} (a whole number such as 12)")
-    return int(raw)
+    return value
 
 
 def _page(args: list[str]) -> int:
@@ -305,23 +304,12 @@ async def handle_dialer(
         return
     await ack()
     req = Request.from_bolt(context, body, respond)
-    req.services.tasks.spawn(run_subcommand(req, sub, parsed), name=f"dialer {sub.name}")
+    req.spawn(run_subcommand(req, sub, parsed), sub.doing)
 
 
 async def run_subcommand(req: Request, sub: Subcommand, parsed: Any) -> None:
+    """Runs after the ack, inside req.spawn: failures become one sentence for the user."""
     campaign_id = parsed if isinstance(parsed, int) and sub.parse is _campaign_id else None
-    try:
-        if not await authorize(req, sub.name, campaign_id=campaign_id):
-            return
+    if await authorize(req, sub.name, campaign_id=campaign_id):
         assert sub.run is not None
         await sub.run(req, parsed)
-    except DialerError as exc:
-        await req.reply(message(dialer_error_text(exc, sub.doing)))
-    except Exception:
-        log.exception("/dialer %s failed", sub.name)
-        await req.reply(
-            message(
-                f":warning: `/dialer {sub.name}` failed on our side; the error is logged. "
-                "Nothing further was sent to the dialer."
-            )
-        )

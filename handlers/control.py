@@ -10,10 +10,10 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome
-from bot.dialer import COMMANDS, DialerError
+from bot.dialer import COMMANDS
+from bot.ids import positive_int
 from handlers import control_views as views
 from handlers.blocks import message
-from handlers.errors import dialer_error_text
 from handlers.guard import authorize
 from handlers.request import Request
 
@@ -59,20 +59,6 @@ async def notify(req: Request, outcome: Outcome) -> None:
             log.exception("could not queue the notification for audit entry %s", outcome.audit_id)
 
 
-def _spawn(req: Request, coro: Any, name: str) -> None:
-    req.services.tasks.spawn(_guarded(req, coro, name), name=name)
-
-
-async def _guarded(req: Request, coro: Any, name: str) -> None:
-    try:
-        await coro
-    except DialerError as exc:
-        await req.reply(message(dialer_error_text(exc, name)))
-    except Exception:
-        log.exception("%s failed", name)
-        await req.reply(message(f":warning: {name} failed on our side; the error is logged."))
-
-
 async def on_control_button(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
@@ -81,17 +67,17 @@ async def on_control_button(
     action = body["actions"][0]
     match = CONTROL_ACTION.match(action.get("action_id", ""))
     req = Request.from_bolt(context, body, respond)
-    raw = str(action.get("value", ""))
-    if not match or not raw.isdigit() or match.group(1) not in COMMANDS:
+    campaign_id = positive_int(action.get("value", ""))
+    if not match or campaign_id is None or match.group(1) not in COMMANDS:
         await req.reply(message(":warning: That button is not valid. Nothing was sent."))
         return
-    command, campaign_id = match.group(1), int(raw)
+    command = match.group(1)
 
     async def run() -> None:
         if await authorize(req, command, campaign_id=campaign_id):
             await control_command(req, campaign_id, command)
 
-    _spawn(req, run(), f"{command} campaign #{campaign_id}")
+    req.spawn(run(), f"{command} campaign #{campaign_id}")
 
 
 async def on_confirm(
@@ -117,7 +103,7 @@ async def on_confirm(
         outcome = await req.services.controller.confirm(req.actor, token)
         await finish(req, outcome, replace=outcome.result != "already")
 
-    _spawn(req, run(), "confirm")
+    req.spawn(run(), "confirm the command")
 
 
 async def on_cancel(
@@ -131,4 +117,4 @@ async def on_cancel(
         outcome = await req.services.controller.cancel(req.actor, token)
         await req.reply(views.result(outcome, req.actor.user_id), replace=True)
 
-    _spawn(req, run(), "cancel")
+    req.spawn(run(), "cancel the command")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,19 +11,24 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.control import Actor
+from bot.dialer import DialerError
 from bot.services import Services
+from handlers.blocks import message
+from handlers.errors import dialer_error_text
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Request:
     services: Services
     actor: Actor
-    respond: AsyncRespond
+    respond: AsyncRespond | None
     trigger_id: str | None = None
 
     @classmethod
     def from_bolt(
-        cls, context: AsyncBoltContext, body: dict[str, Any], respond: AsyncRespond
+        cls, context: AsyncBoltContext, body: dict[str, Any], respond: AsyncRespond | None
     ) -> Request:
         return cls(
             services=context["services"],
@@ -31,11 +38,46 @@ class Request:
         )
 
     async def reply(self, msg: dict[str, Any], *, replace: bool = False) -> None:
-        """Ephemeral answer through response_url; `replace` swaps the message a button sat on."""
-        if replace:
+        """Ephemeral answer through response_url; `replace` swaps the message a button sat on.
+
+        A click inside a modal carries no response_url: then the answer goes to the
+        user's Messages tab (chat:write, no extra scope), as a new message.
+        """
+        if self.respond is None or not self.respond.response_url:
+            await self.services.client.chat_postMessage(
+                channel=self.actor.user_id, unfurl_links=False, **msg
+            )
+        elif replace:
             await self.respond(replace_original=True, **msg)
         else:
             await self.respond(response_type="ephemeral", replace_original=False, **msg)
+
+    def spawn(self, work: Coroutine[Any, Any, Any], doing: str) -> None:
+        """Run `work` after the ack; any failure reaches the user as one sentence, never a trace.
+
+        `doing` completes "Could not <doing>: …", e.g. "start campaign #12".
+        """
+        self.services.tasks.spawn(self._guarded(work, doing), name=doing)
+
+    async def _guarded(self, work: Coroutine[Any, Any, Any], doing: str) -> None:
+        try:
+            await work
+        except DialerError as exc:
+            await self._reply_quietly(message(dialer_error_text(exc, doing)))
+        except Exception:
+            log.exception("could not %s", doing)
+            await self._reply_quietly(
+                message(
+                    f":warning: Could not {doing}: something failed on the bot's side; "
+                    "the error is logged for its maintainers."
+                )
+            )
+
+    async def _reply_quietly(self, msg: dict[str, Any]) -> None:
+        try:
+            await self.reply(msg)
+        except Exception:  # Slack itself is failing: the log is all that is left
+            log.exception("could not tell %s about a failure", self.actor.user_id)
 
 
 def actor_from(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
