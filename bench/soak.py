@@ -31,7 +31,7 @@ from tests.fake_slack import FakeSlack  # noqa: E402
 
 READS = ["campaigns", "campaign 1", "campaign 2", "ivr", "lists", "history", "history 1 5"]
 MODALS = ["new", "edit 1"]
-ERROR_MARKS = re.compile(r":warning:|not known whether|failed on our side")
+ERROR_MARKS = re.compile(r":warning:|not known whether|failed on our side|on the bot's side")
 CONTROL = re.compile(r"^/dialer/campaigns/(\d+)/control$")
 
 
