@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.access import approval_action
 from bot.control import Actor, Controller, Outcome
+from bot.recorded import record
 from store import Store
 from store.approvals import Approval
 
@@ -54,22 +55,9 @@ class ApprovalService:
         """Use the confirmation token and open a request instead of running the command."""
         store = self._store
         claim = await store.run(store.claims.claim, token, user_id=actor.user_id)
-        payload = claim.payload or {}
         if not claim.ok:
-            return ApprovalResult(
-                "unconfirmed",
-                None,
-                Outcome(
-                    command=claim.action or "?",
-                    campaign_id=claim.campaign_id or 0,
-                    campaign_name=payload.get("name"),
-                    previous_state=payload.get("state"),
-                    new_state=None,
-                    result="already" if claim.state == "used" else claim.state,
-                    claimed_by=claim.by_user,
-                    claimed_at=claim.at,
-                ),
-            )
+            return ApprovalResult("unconfirmed", None, Outcome.from_claim(claim))
+        payload = claim.payload or {}
         approval = await store.run(
             lambda: store.approvals.open(
                 command=str(claim.action),
@@ -183,23 +171,18 @@ class ApprovalService:
     async def _audit(
         self, verb: str, approval: Approval, actor: Actor, outcome: str, detail: str | None = None
     ) -> None:
-        audit = self._store.audit
-        await self._store.run(
-            lambda: audit.record(
-                action=approval_action(verb, approval.command),
-                outcome=outcome,
-                user_id=actor.user_id,
-                user_name=actor.user_name,
-                channel_id=actor.channel_id,
-                team_id=actor.team_id,
-                campaign_id=approval.campaign_id,
-                request={
-                    "approval_id": approval.id,
-                    "command": approval.command,
-                    "requested_by": approval.requested_by,
-                },
-                detail=detail,
-            )
+        await record(
+            self._store,
+            actor,
+            approval_action(verb, approval.command),
+            outcome,
+            campaign_id=approval.campaign_id,
+            request={
+                "approval_id": approval.id,
+                "command": approval.command,
+                "requested_by": approval.requested_by,
+            },
+            detail=detail,
         )
 
     # --- the sweeper ------------------------------------------------------

@@ -6,11 +6,12 @@ notifications belong to the handlers; this module only decides and records.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.dialer import ALLOWED_COMMANDS, Campaign, DialerClient, DialerError
+from bot.recorded import recorded
 from store import Store
+from store.claims import ClaimResult
 
 CONFIRM_TTL_S = 30 * 60
 
@@ -50,6 +51,21 @@ class Outcome:
     claimed_by: str | None = None
     claimed_at: str | None = None
 
+    @classmethod
+    def from_claim(cls, claim: ClaimResult, result: str | None = None) -> Outcome:
+        """A confirmation that ran nothing; ``result`` defaults to why it was not usable."""
+        payload = claim.payload or {}
+        return cls(
+            command=claim.action or "?",
+            campaign_id=claim.campaign_id or 0,
+            campaign_name=payload.get("name"),
+            previous_state=payload.get("state"),
+            new_state=None,
+            result=result or ("already" if claim.state == "used" else claim.state),
+            claimed_by=claim.by_user,
+            claimed_at=claim.at,
+        )
+
 
 class CommandNotAllowed(Exception):
     """The campaign's state does not allow the command: said before anything is sent."""
@@ -88,18 +104,9 @@ class Controller:
     async def confirm(self, actor: Actor, token: str) -> Outcome:
         """Claim the token atomically; only the one winner calls the dialer."""
         claim = await self._store.run(self._store.claims.claim, token, user_id=actor.user_id)
-        payload = claim.payload or {}
         if not claim.ok:
-            return Outcome(
-                command=claim.action or "?",
-                campaign_id=claim.campaign_id or 0,
-                campaign_name=payload.get("name"),
-                previous_state=payload.get("state"),
-                new_state=None,
-                result="already" if claim.state == "used" else claim.state,
-                claimed_by=claim.by_user,
-                claimed_at=claim.at,
-            )
+            return Outcome.from_claim(claim)
+        payload = claim.payload or {}
         return await self.execute(
             actor,
             int(claim.campaign_id),
@@ -112,19 +119,7 @@ class Controller:
         claim = await self._store.run(
             self._store.claims.claim, token, user_id=actor.user_id, final_state="cancelled"
         )
-        payload = claim.payload or {}
-        return Outcome(
-            command=claim.action or "?",
-            campaign_id=claim.campaign_id or 0,
-            campaign_name=payload.get("name"),
-            previous_state=payload.get("state"),
-            new_state=None,
-            result="cancelled"
-            if claim.ok
-            else ("already" if claim.state == "used" else claim.state),
-            claimed_by=claim.by_user,
-            claimed_at=claim.at,
-        )
+        return Outcome.from_claim(claim, "cancelled" if claim.ok else None)
 
     async def run_now(self, actor: Actor, campaign_id: int, command: str) -> Outcome:
         """For the safe direction (pause): no confirmation, but read the state for the record."""
@@ -154,54 +149,25 @@ class Controller:
 
         ``context`` joins the audited request, e.g. who requested and who approved.
         """
-        audit = self._store.audit
-        pending_id = await self._store.run(
-            lambda: audit.begin(
-                action=command,
-                user_id=actor.user_id,
-                user_name=actor.user_name,
-                channel_id=actor.channel_id,
-                team_id=actor.team_id,
+        asked = Outcome(command, campaign_id, campaign_name, previous_state, None, "pending")
+        try:
+            async with recorded(
+                self._store,
+                actor,
+                command,
                 campaign_id=campaign_id,
                 request={"command": command, **(context or {})},
-            )
-        )
-        started = time.monotonic()
-        try:
-            result = await self._dialer.control(campaign_id, command)
+            ) as rec:
+                result = await self._dialer.control(campaign_id, command)
+                rec.ok(result.message)
         except DialerError as exc:
-            outcome = "unknown" if exc.sent is None else "failed"
-            await self._complete(pending_id, outcome, str(exc), started)
-            return Outcome(
-                command,
-                campaign_id,
-                campaign_name,
-                previous_state,
-                None,
-                outcome,
-                detail=exc.message,
-                error=exc,
-                audit_id=pending_id,
+            return replace(
+                asked, result=rec.outcome, detail=exc.message, error=exc, audit_id=rec.pending_id
             )
-        await self._complete(pending_id, "ok", result.message, started)
-        return Outcome(
-            command,
-            campaign_id,
-            campaign_name,
-            previous_state,
-            result.state,
-            "ok",
+        return replace(
+            asked,
+            new_state=result.state,
+            result="ok",
             detail=result.message,
-            audit_id=pending_id,
-        )
-
-    async def _complete(
-        self, pending_id: int, outcome: str, detail: str | None, started: float
-    ) -> None:
-        duration_ms = int((time.monotonic() - started) * 1000)
-        audit = self._store.audit
-        await self._store.run(
-            lambda: audit.complete(
-                pending_id, outcome=outcome, detail=detail, duration_ms=duration_ms
-            )
+            audit_id=rec.pending_id,
         )

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.access import ROLES
+from bot.recorded import record
 from handlers import access_views as views
 from handlers.blocks import esc
 from handlers.request import Request
@@ -145,17 +146,4 @@ async def revoke(req: Request, cmd: AccessCommand) -> None:
 async def _audit(
     req: Request, action: str, outcome: str, request: dict[str, object], detail: str
 ) -> None:
-    audit = req.services.store.audit
-    actor = req.actor
-    await req.services.store.run(
-        lambda: audit.record(
-            action=action,
-            outcome=outcome,
-            user_id=actor.user_id,
-            user_name=actor.user_name,
-            channel_id=actor.channel_id,
-            team_id=actor.team_id,
-            request=request,
-            detail=detail,
-        )
-    )
+    await record(req.services.store, req.actor, action, outcome, request=request, detail=detail)

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import secrets
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from bot import numbers
 from bot.config import Settings
 from bot.dialer import DialerError, JsonFile
 from bot.numbers import BadInput, Prepared
+from bot.recorded import recorded
 from bot.services import Services
 from handlers import call_list_views as views
 from handlers.blocks import esc, message
@@ -436,29 +436,22 @@ async def _post(
     req: Request, name: str, counts: dict[str, Any], payload: dict[str, Any], body: JsonFile
 ) -> None:
     services, actor = req.services, req.actor
-    audit = services.store.audit
-    pending_id = await services.store.run(
-        lambda: audit.begin(
-            action=ACTION,
-            user_id=actor.user_id,
-            user_name=actor.user_name,
-            channel_id=actor.channel_id,
-            team_id=actor.team_id,
+    try:
+        async with recorded(
+            services.store,
+            actor,
+            ACTION,
             request={
                 "name": name,
                 "counts": counts,
                 "region": payload.get("region"),
                 "columns": payload.get("columns") or [],
             },
-        )
-    )
-    started = time.monotonic()
-    try:
-        created = await services.dialer.create_call_list_json(body)
+        ) as rec:
+            created = await services.dialer.create_call_list_json(body)
+            rec.ok(f"call list #{created.id}: {created.message}")
     except DialerError as exc:
-        outcome = "unknown" if exc.sent is None else "failed"
-        await _complete(services, pending_id, outcome, str(exc), started)
-        if outcome == "unknown":
+        if rec.outcome == "unknown":
             await req.reply(views.create_unknown(name, exc.message), replace=True)
         else:
             text = dialer_error_text(exc, f"create call list {esc(name)}")
@@ -466,24 +459,13 @@ async def _post(
         return
     said = created.message
     count = created.numbers_count if created.numbers_count is not None else counts.get("valid", 0)
-    await _complete(services, pending_id, "ok", f"call list #{created.id}: {said}", started)
     await req.reply(views.created(name, created.id, count, said, actor.user_id), replace=True)
     try:
         await services.notifier.publish(
             **views.notification(name, created.id, count, actor.user_id, actor.channel_id)
         )
     except Exception:
-        log.exception("could not queue the notification for audit entry %s", pending_id)
-
-
-async def _complete(
-    services: Services, pending_id: int, outcome: str, detail: str, started: float
-) -> None:
-    audit = services.store.audit
-    duration_ms = int((time.monotonic() - started) * 1000)
-    await services.store.run(
-        lambda: audit.complete(pending_id, outcome=outcome, detail=detail, duration_ms=duration_ms)
-    )
+        log.exception("could not queue the notification for audit entry %s", rec.pending_id)
 
 
 async def _remove_body(services: Services, name: object) -> None:

@@ -40,12 +40,13 @@ from bot.access import REQUIRED_ROLE
 from bot.control import Actor
 from bot.dialer import DialerClient, DialerError
 from bot.ids import positive_int
+from bot.recorded import outcome_of, recorded
 from bot.services import Services
 from handlers import campaign_form_fields as f
 from handlers import campaign_form_view as views
 from handlers.blocks import esc, message
 from handlers.errors import dialer_error_text
-from handlers.guard import authorize
+from handlers.guard import audit_denied, authorize
 from handlers.request import Request
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,15 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
                 f"{decision.has or 'no role'}. Nothing was saved."
             },
         )
-        services.tasks.spawn(_audit_denied(services, actor, action, meta, decision.has, needed))
+        services.tasks.spawn(
+            audit_denied(
+                services.store,
+                actor,
+                decision,
+                campaign_id=meta.campaign_id,
+                where="campaign form submit",
+            )
+        )
         return
     values = f.read_values((view.get("state") or {}).get("values") or {}, meta.rules)
     parsed = f.validate(values)
@@ -322,24 +331,6 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
     finally:
         if not save.handled.done():
             save.handled.set_result(in_time)
-
-
-async def _audit_denied(
-    services: Services, actor: Actor, action: str, meta: f.FormMeta, has: str | None, needed: str
-) -> None:
-    audit = services.store.audit
-    await services.store.run(
-        lambda: audit.record(
-            action=action,
-            outcome="denied",
-            user_id=actor.user_id,
-            user_name=actor.user_name,
-            channel_id=actor.channel_id,
-            team_id=actor.team_id,
-            campaign_id=meta.campaign_id,
-            detail=f"campaign form submit: needs {needed}, has {has or 'no role'}",
-        )
-    )
 
 
 class _Save:
@@ -407,44 +398,27 @@ class _Save:
                 "invalid",
                 errors={f.NAME: f"A campaign named “{self.name}” already exists; choose another."},
             )
-        audit = self.services.store.audit
-        store = self.services.store
-        actor = self.actor
         creating = self.meta.mode == "create"
-        pending = await store.run(
-            lambda: audit.begin(
-                action="create_campaign" if creating else "update_campaign",
-                user_id=actor.user_id,
-                user_name=actor.user_name,
-                channel_id=actor.channel_id,
-                team_id=actor.team_id,
+        try:
+            async with recorded(
+                self.services.store,
+                self.actor,
+                "create_campaign" if creating else "update_campaign",
                 campaign_id=self.meta.campaign_id,
                 request=self.payload,
-            )
-        )
-        started = time.monotonic()
-        try:
-            if creating:
-                result = await dialer.create_campaign(self.payload)
-            else:
-                assert self.meta.campaign_id is not None
-                result = await dialer.update_campaign(self.meta.campaign_id, self.payload)
+            ) as rec:
+                if creating:
+                    result = await dialer.create_campaign(self.payload)
+                else:
+                    assert self.meta.campaign_id is not None
+                    result = await dialer.update_campaign(self.meta.campaign_id, self.payload)
+                rec.ok(f"#{result.id}: {result.message}")
         except DialerError as exc:
-            unknown = exc.sent is None
-            await self._complete(pending, "unknown" if unknown else "failed", str(exc), started)
             return self._verdict_for(exc)
-        await self._complete(pending, "ok", f"#{result.id}: {result.message}", started)
         return Verdict("ok", campaign_id=result.id)
 
-    async def _complete(self, pending: int, outcome: str, detail: str, started: float) -> None:
-        audit = self.services.store.audit
-        ms = int((time.monotonic() - started) * 1000)
-        await self.services.store.run(
-            lambda: audit.complete(pending, outcome=outcome, detail=detail, duration_ms=ms)
-        )
-
     def _verdict_for(self, exc: DialerError) -> Verdict:
-        if exc.sent is None:
+        if outcome_of(exc) == "unknown":
             return Verdict("unknown")
         if exc.status == 400:
             block, problem = f.block_for_dialer_error(exc.message, self.rule_rows)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from bot.access import REQUIRED_ROLE
+from bot.access import REQUIRED_ROLE, Decision
+from bot.control import Actor
+from bot.recorded import record
 from handlers.blocks import esc, message
 from handlers.request import Request
+from store import Store
 
 
 async def authorize(req: Request, action: str, *, campaign_id: int | None = None) -> bool:
@@ -13,23 +16,31 @@ async def authorize(req: Request, action: str, *, campaign_id: int | None = None
     decision = await services.access.check(actor.user_id, actor.channel_id, action)
     if decision.allowed:
         return True
-    audit = services.store.audit
-    await services.store.run(
-        lambda: audit.record(
-            action=action,
-            outcome="denied",
-            user_id=actor.user_id,
-            user_name=actor.user_name,
-            channel_id=actor.channel_id,
-            team_id=actor.team_id,
-            campaign_id=campaign_id,
-            detail=f"needs {decision.needed}, has {decision.has or 'no role'}",
-        )
-    )
+    await audit_denied(services.store, actor, decision, campaign_id=campaign_id)
     await req.reply(
         message(denied_text(action, decision.needed, decision.has, services.access.admin_ids))
     )
     return False
+
+
+async def audit_denied(
+    store: Store,
+    actor: Actor,
+    decision: Decision,
+    *,
+    campaign_id: int | None = None,
+    where: str | None = None,
+) -> None:
+    """The denied row every refusal leaves; ``where`` names a refusal made outside authorize."""
+    prefix = f"{where}: " if where else ""
+    await record(
+        store,
+        actor,
+        decision.action,
+        "denied",
+        campaign_id=campaign_id,
+        detail=f"{prefix}needs {decision.needed}, has {decision.has or 'no role'}",
+    )
 
 
 def denied_text(action: str, needed: str | None, has: str | None, admins: frozenset[str]) -> str:

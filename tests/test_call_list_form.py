@@ -301,3 +301,37 @@ async def test_streamed_body_is_sent_again_after_a_401(bot: Bot) -> None:
     assert [p["status"] for p in posts(bot)] == [401, 201]
     assert len(posts(bot)[1]["json"]["numbers"]) == 2
     assert "created call list" in bot.replies()[-1].args["text"]
+
+
+async def test_lost_answer_is_unknown_and_a_refusal_is_failed(bot: Bot) -> None:
+    """The reply and the audit row say the same thing, and the POST is never repeated."""
+    tokens = {}
+    for name, number in (("Lost", "601123456"), ("Refused", "602000111")):
+        await submit(bot, form(name=name, numbers=number))
+        await bot.settle()
+        tokens[name] = token_of(last_update(bot))
+    await bot.services.dialer.list_ivr()  # the token request is not what the faults hit
+
+    bot.sim.faults.set(drop=1, path_prefix=CALL_LISTS)
+    await click(bot, CREATE_ACTION, tokens["Lost"])
+    await bot.settle()
+    assert "not known whether call list *Lost* was created" in bot.replies()[-1].args["text"]
+    assert [p["status"] for p in posts(bot)] == [None]  # dropped, and not sent again
+
+    bot.sim.faults.set(status=500, count=1, path_prefix=CALL_LISTS)
+    await click(bot, CREATE_ACTION, tokens["Refused"])
+    await bot.settle()
+    text = bot.replies()[-1].args["text"]
+    assert "the dialer answered 500" in text and "Nothing was created" in text
+
+    entries = {
+        e.request["name"]: e
+        for e in bot.services.store.audit.history(limit=10)
+        if e.action == "create_call_list"
+    }
+    assert (entries["Lost"].outcome, entries["Refused"].outcome) == ("unknown", "failed")
+    for entry in entries.values():
+        assert entry.detail and entry.duration_ms is not None and entry.channel_id == "C0001"
+    assert "500" in (entries["Refused"].detail or "")
+    assert [p["status"] for p in posts(bot)] == [None, 500]
+    assert bot.services.store.audit.verify().ok

@@ -1,0 +1,117 @@
+"""Every request the bot acts on is recorded the same way: who asked, where, when, the answer.
+
+store/audit.py is the writer; this module is the one way the bot drives it. It spells out
+the Actor's columns once, times the dialer call, and is the only place that turns a
+DialerError into an outcome, so call sites say only what was asked and what the answer was.
+
+    async with recorded(store, actor, "start", campaign_id=12, request={...}) as rec:
+        result = await dialer.control(12, "start")
+        rec.ok(result.message)
+
+The pending row is written before the block runs (write-ahead: a crash leaves a pending
+entry, never nothing). Leaving the block normally completes it ``ok``; a DialerError
+completes it ``failed`` (the dialer answered) or ``unknown`` (the answer was lost) with the
+error's sentence, then propagates. Any other exception leaves the row pending; start-up
+closes such rows as unknown (AuditLog.mark_unknown_pending).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from bot.dialer import DialerError
+from store import Store
+
+if TYPE_CHECKING:  # bot.control imports this module
+    from bot.control import Actor
+
+
+def outcome_of(err: DialerError) -> str:
+    """``unknown`` when the request may have reached the dialer but no answer came back."""
+    return "unknown" if err.sent is None else "failed"
+
+
+def _who(actor: Actor) -> dict[str, str | None]:
+    return {
+        "user_id": actor.user_id,
+        "user_name": actor.user_name,
+        "channel_id": actor.channel_id,
+        "team_id": actor.team_id,
+    }
+
+
+class Recording:
+    """One request's pending row; the block fills in what the dialer answered."""
+
+    def __init__(self, pending_id: int) -> None:
+        self.pending_id = pending_id
+        self.outcome = "pending"  # then ok | failed | unknown, once completed
+        self.detail: str | None = None
+
+    def ok(self, detail: str | None) -> None:
+        """What the completion row says the dialer answered."""
+        self.detail = detail
+
+
+@asynccontextmanager
+async def recorded(
+    store: Store,
+    actor: Actor,
+    action: str,
+    *,
+    campaign_id: int | None = None,
+    request: Any = None,
+) -> AsyncIterator[Recording]:
+    """Pending row before the block, completion row after it (see the module docstring)."""
+    audit = store.audit
+    pending_id = await store.run(
+        lambda: audit.begin(action=action, campaign_id=campaign_id, request=request, **_who(actor))
+    )
+    rec = Recording(pending_id)
+    started = time.monotonic()
+    try:
+        yield rec
+    except DialerError as exc:
+        await _complete(store, rec, outcome_of(exc), str(exc), started)
+        raise
+    await _complete(store, rec, "ok", rec.detail, started)
+
+
+async def _complete(
+    store: Store, rec: Recording, outcome: str, detail: str | None, started: float
+) -> None:
+    duration_ms = int((time.monotonic() - started) * 1000)
+    audit = store.audit
+    await store.run(
+        lambda: audit.complete(
+            rec.pending_id, outcome=outcome, detail=detail, duration_ms=duration_ms
+        )
+    )
+    rec.outcome, rec.detail = outcome, detail
+
+
+async def record(
+    store: Store,
+    actor: Actor,
+    action: str,
+    outcome: str,
+    *,
+    campaign_id: int | None = None,
+    request: Any = None,
+    detail: str | None = None,
+) -> int:
+    """One-shot row for a step with no dialer call in it (a refusal, a grant, an approval)."""
+    audit = store.audit
+    return await store.run(
+        lambda: audit.record(
+            action=action,
+            outcome=outcome,
+            campaign_id=campaign_id,
+            request=request,
+            detail=detail,
+            **_who(actor),
+        )
+    )
