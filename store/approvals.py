@@ -9,15 +9,11 @@ only the requester cancels) so a bug above cannot bypass them.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
-from store.db import iso, transaction, utc_now
+from store.db import iso, iso_after
+from store.rows import Component, all_as, each, first_as
 
 STATES = ("open", "approved", "rejected", "cancelled", "expired")
 DECISIONS = ("approved", "rejected", "cancelled")
@@ -57,22 +53,8 @@ class Decision:
     expired_now: bool = False
 
 
-def _approval(row: dict[str, Any]) -> Approval:
-    return Approval(**{name: row[name] for name in Approval.__dataclass_fields__})
-
-
-class Approvals:
+class Approvals(Component):
     """Open, decide, expire and look up approval requests."""
-
-    def __init__(
-        self,
-        db: sqlite_utils.Database,
-        lock: threading.RLock | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.db = db
-        self._lock = lock or threading.RLock()
-        self._clock = clock
 
     def open(
         self,
@@ -89,8 +71,8 @@ class Approvals:
     ) -> Approval:
         """Store a new open request that expires ``ttl_s`` seconds from now."""
         now = self._clock()
-        with self._lock, transaction(self.db):
-            cursor = self.db.execute(
+        with self._write() as db:
+            cursor = db.execute(
                 "INSERT INTO approvals (command, campaign_id, campaign_name, previous_state,"
                 " requested_by, requested_by_name, team_id, channel_id, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -104,28 +86,27 @@ class Approvals:
                     team_id,
                     channel_id,
                     iso(now),
-                    iso(now + timedelta(seconds=ttl_s)),
+                    iso_after(now, ttl_s),
                 ],
             )
-            approval = self._get(int(cursor.lastrowid or 0))
+            approval = self.get(int(cursor.lastrowid or 0))
         assert approval is not None
         return approval
 
     def set_message(self, approval_id: int, channel_id: str, ts: str) -> None:
         """Remember where the request was posted, so any later decision can update it."""
-        with self._lock, transaction(self.db):
-            self.db.execute(
+        with self._write() as db:
+            db.execute(
                 "UPDATE approvals SET channel_id = ?, message_ts = ? WHERE id = ?",
                 [channel_id, ts, int(approval_id)],
             )
 
     def get(self, approval_id: int) -> Approval | None:
-        with self._lock:
-            return self._get(int(approval_id))
-
-    def _get(self, approval_id: int) -> Approval | None:
-        rows = list(self.db.query("SELECT * FROM approvals WHERE id = ?", [approval_id]))
-        return _approval(rows[0]) if rows else None
+        """One request by id, whatever its state."""
+        with self._read() as db:
+            return first_as(
+                Approval, db.query("SELECT * FROM approvals WHERE id = ?", [int(approval_id)])
+            )
 
     def decide(self, approval_id: int, *, user_id: str, state: str) -> Decision:
         """Move an open, unexpired request to ``state``; ok for exactly one caller.
@@ -135,7 +116,7 @@ class Approvals:
         """
         if state not in DECISIONS:
             raise ValueError(f"state: expected one of {DECISIONS}, got {state!r}")
-        now = iso(self._clock())
+        now = self._now()
         sql = (
             "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?"
             " WHERE id = ? AND state = 'open' AND expires_at > ?"
@@ -147,43 +128,43 @@ class Approvals:
         elif state == "cancelled":
             sql += " AND requested_by = ?"
             params.append(str(user_id))
-        with self._lock, transaction(self.db):
-            won = self.db.execute(sql, params).rowcount == 1
+        with self._write() as db:
+            won = db.execute(sql, params).rowcount == 1
             expired_now = False
             if not won:
                 expired_now = (
-                    self.db.execute(
+                    db.execute(
                         "UPDATE approvals SET state = 'expired', decided_at = ?"
                         " WHERE id = ? AND state = 'open' AND expires_at <= ?",
                         [now, int(approval_id), now],
                     ).rowcount
                     == 1
                 )
-            approval = self._get(int(approval_id))
+            approval = self.get(approval_id)
         return Decision(won, approval, expired_now)
 
     def expire_due(self) -> list[Approval]:
         """Mark every open request past its expiry as expired; returns those this call changed."""
-        now = iso(self._clock())
-        with self._lock, transaction(self.db):
+        now = self._now()
+        with self._write() as db:
             ids = [
                 row["id"]
-                for row in self.db.query(
+                for row in db.query(
                     "SELECT id FROM approvals WHERE state = 'open' AND expires_at <= ? ORDER BY id",
                     [now],
                 )
             ]
             for approval_id in ids:
-                self.db.execute(
+                db.execute(
                     "UPDATE approvals SET state = 'expired', decided_at = ?"
                     " WHERE id = ? AND state = 'open'",
                     [now, approval_id],
                 )
-            found = [self._get(i) for i in ids]
-        return [a for a in found if a is not None]
+            return each(self.get, ids)
 
     def open_requests(self) -> list[Approval]:
         """Every request still waiting, oldest first (for operators and tests)."""
-        with self._lock:
-            rows = list(self.db.query("SELECT * FROM approvals WHERE state = 'open' ORDER BY id"))
-        return [_approval(row) for row in rows]
+        with self._read() as db:
+            return all_as(
+                Approval, db.query("SELECT * FROM approvals WHERE state = 'open' ORDER BY id")
+            )

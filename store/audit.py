@@ -16,15 +16,12 @@ import csv
 import hashlib
 import io
 import json
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
-from store.db import iso, parse_since, transaction, utc_now
+from store.db import parse_since
+from store.rows import Component, all_as, dump_json, each, first_as, json_field
 
 GENESIS_HASH = "0" * 64
 OUTCOMES = ("pending", "ok", "failed", "denied", "unknown")
@@ -88,11 +85,6 @@ def check_no_secrets(value: Any, where: str = "request") -> None:
             check_no_secrets(item, f"{where}[{index}]")
 
 
-def dump_json(value: Any) -> str:
-    """Canonical JSON: the same value always gives the same text (and hash)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def row_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 hex of the canonical JSON of the hashed columns of ``row``."""
     content = {name: row.get(name) for name in HASHED_COLUMNS}
@@ -111,33 +103,12 @@ class AuditEntry:
     channel_id: str | None
     action: str
     campaign_id: int | None
-    request: dict[str, Any] | None
+    request: dict[str, Any] | None = json_field()
     outcome: str
     detail: str | None
     duration_ms: int | None
     completion_id: int | None = None
     completed_ts: str | None = None
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AuditEntry:
-        """Build from a view row; the stored request JSON is parsed back."""
-        request = row.get("request")
-        return cls(
-            id=row["id"],
-            ts=row["ts"],
-            team_id=row["team_id"],
-            user_id=row["user_id"],
-            user_name=row["user_name"],
-            channel_id=row["channel_id"],
-            action=row["action"],
-            campaign_id=row["campaign_id"],
-            request=json.loads(request) if request is not None else None,
-            outcome=row["outcome"],
-            detail=row["detail"],
-            duration_ms=row["duration_ms"],
-            completion_id=row.get("completion_id"),
-            completed_ts=row.get("completed_ts"),
-        )
 
 
 @dataclass(frozen=True)
@@ -163,18 +134,8 @@ def _opt_int(value: Any, name: str) -> int | None:
     return int(value)
 
 
-class AuditLog:
+class AuditLog(Component):
     """Append-only chained audit log over one ``sqlite_utils.Database``."""
-
-    def __init__(
-        self,
-        db: sqlite_utils.Database,
-        lock: threading.RLock | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.db = db
-        self._lock = lock or threading.RLock()
-        self._clock = clock
 
     # --- writing ---------------------------------------------------------
 
@@ -183,15 +144,12 @@ class AuditLog:
         last = self.db.conn.execute(
             "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        seq = self.db.conn.execute(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"
-        ).fetchone()
         last_id = last[0] if last else 0
-        next_id = max(last_id, seq[0] if seq else 0) + 1
+        next_id = max(last_id, self._last_issued_id()) + 1
         row = {name: None for name in HASHED_COLUMNS}
         row.update(fields)
         row["id"] = next_id
-        row["ts"] = iso(self._clock())
+        row["ts"] = self._now()
         row["prev_hash"] = last[1] if last else GENESIS_HASH
         row["hash"] = row_hash(row)
         placeholders = ", ".join("?" for _ in COLUMNS)
@@ -200,6 +158,13 @@ class AuditLog:
             [row[name] for name in COLUMNS],
         )
         return next_id
+
+    def _last_issued_id(self) -> int:
+        """The highest id ever given out (AUTOINCREMENT remembers it after a delete)."""
+        seq = self.db.conn.execute(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"
+        ).fetchone()
+        return seq[0] if seq else 0
 
     def _request_fields(
         self,
@@ -251,7 +216,7 @@ class AuditLog:
             request=request,
         )
         fields["outcome"] = "pending"
-        with self._lock, transaction(self.db):
+        with self._write():
             return self._append(fields)
 
     def complete(
@@ -265,7 +230,7 @@ class AuditLog:
         """Append the completion row for ``pending_id``; returns the new row's id."""
         if outcome not in COMPLETION_OUTCOMES:
             raise ValueError(f"outcome: expected one of {COMPLETION_OUTCOMES}, got {outcome!r}")
-        with self._lock, transaction(self.db):
+        with self._write():
             return self._complete(pending_id, outcome, detail, duration_ms)
 
     def _complete(
@@ -325,7 +290,7 @@ class AuditLog:
             detail=_opt_str(detail),
             duration_ms=_opt_int(duration_ms, "duration_ms"),
         )
-        with self._lock, transaction(self.db):
+        with self._write():
             return self._append(fields)
 
     def mark_unknown_pending(self) -> list[AuditEntry]:
@@ -335,10 +300,10 @@ class AuditLog:
         so nobody knows whether the dialer acted. Returns them for reporting.
         """
         with self._lock:
-            with transaction(self.db):
+            with self._write() as db:
                 ids = [
                     row["id"]
-                    for row in self.db.query(
+                    for row in db.query(
                         "SELECT p.id FROM audit_log AS p WHERE p.outcome = 'pending'"
                         " AND p.ref_id IS NULL AND NOT EXISTS"
                         " (SELECT 1 FROM audit_log AS c WHERE c.ref_id = p.id) ORDER BY p.id"
@@ -346,15 +311,16 @@ class AuditLog:
                 ]
                 for pending_id in ids:
                     self._complete(pending_id, "unknown", UNKNOWN_DETAIL, None)
-            return [entry for entry in (self.get(i) for i in ids) if entry is not None]
+            return each(self.get, ids)
 
     # --- reading ---------------------------------------------------------
 
     def get(self, entry_id: int) -> AuditEntry | None:
         """One request by its (pending or one-shot) row id."""
-        with self._lock:
-            rows = list(self.db.query("SELECT * FROM audit_requests WHERE id = ?", [entry_id]))
-        return AuditEntry.from_row(rows[0]) if rows else None
+        with self._read() as db:
+            return first_as(
+                AuditEntry, db.query("SELECT * FROM audit_requests WHERE id = ?", [entry_id])
+            )
 
     def history(self, *, campaign_id: int | None = None, limit: int = 10) -> list[AuditEntry]:
         """Latest requests first, one entry per request, optionally for one campaign."""
@@ -365,9 +331,8 @@ class AuditLog:
             params.append(int(campaign_id))
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(int(limit))
-        with self._lock:
-            rows = list(self.db.query(sql, params))
-        return [AuditEntry.from_row(row) for row in rows]
+        with self._read() as db:
+            return all_as(AuditEntry, db.query(sql, params))
 
     def _raw_rows(self, since: str | None = None) -> Iterator[dict[str, Any]]:
         """Raw rows by id, fetched in batches so the lock is never held across a yield."""
@@ -413,10 +378,8 @@ class AuditLog:
             prev_id = row["id"]
             prev_hash = row["hash"]
         with self._lock:
-            seq = self.db.conn.execute(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'"
-            ).fetchone()
-        if seq and seq[0] > prev_id:
+            last_issued = self._last_issued_id()
+        if last_issued > prev_id:
             return VerifyResult(False, count, prev_id + 1, "deleted at the end")
         return VerifyResult(True, count)
 

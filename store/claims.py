@@ -8,18 +8,13 @@ changed row.
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
-from store.audit import check_no_secrets, dump_json
-from store.db import iso, transaction, utc_now
+from store.audit import check_no_secrets
+from store.db import iso, iso_after
+from store.rows import Component, dump_json, first_as, json_field
 
 FINAL_STATES = ("used", "cancelled")
 
@@ -33,7 +28,7 @@ class Claim:
     campaign_id: int | None
     created_by: str
     channel_id: str | None
-    payload: Any
+    payload: Any = json_field()
     created_at: str
     expires_at: str
     state: str
@@ -59,35 +54,8 @@ class ClaimResult:
     payload: Any = None
 
 
-def _claim_from_row(row: dict[str, Any]) -> Claim:
-    payload = row["payload"]
-    return Claim(
-        token=row["token"],
-        action=row["action"],
-        campaign_id=row["campaign_id"],
-        created_by=row["created_by"],
-        channel_id=row["channel_id"],
-        payload=json.loads(payload) if payload is not None else None,
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        state=row["state"],
-        used_by=row["used_by"],
-        used_at=row["used_at"],
-    )
-
-
-class Claims:
+class Claims(Component):
     """Issue and claim single-use tokens."""
-
-    def __init__(
-        self,
-        db: sqlite_utils.Database,
-        lock: threading.RLock | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.db = db
-        self._lock = lock or threading.RLock()
-        self._clock = clock
 
     def issue(
         self,
@@ -104,8 +72,8 @@ class Claims:
             check_no_secrets(payload, "payload")
         now = self._clock()
         token = secrets.token_urlsafe(16)
-        with self._lock, transaction(self.db):
-            self.db.execute(
+        with self._write() as db:
+            db.execute(
                 "INSERT INTO claims (token, action, campaign_id, created_by, channel_id,"
                 " payload, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open')",
                 [
@@ -116,24 +84,23 @@ class Claims:
                     channel_id,
                     None if payload is None else dump_json(payload),
                     iso(now),
-                    iso(now + timedelta(seconds=ttl_s)),
+                    iso_after(now, ttl_s),
                 ],
             )
         return token
 
     def get(self, token: str) -> Claim | None:
         """The token as stored, or None."""
-        with self._lock:
-            rows = list(self.db.query("SELECT * FROM claims WHERE token = ?", [token]))
-        return _claim_from_row(rows[0]) if rows else None
+        with self._read() as db:
+            return first_as(Claim, db.query("SELECT * FROM claims WHERE token = ?", [token]))
 
     def claim(self, token: str, *, user_id: str, final_state: str = "used") -> ClaimResult:
         """Flip an open, unexpired token to ``final_state``; ok for exactly one caller."""
         if final_state not in FINAL_STATES:
             raise ValueError(f"final_state: expected one of {FINAL_STATES}, got {final_state!r}")
-        now = iso(self._clock())
-        with self._lock, transaction(self.db):
-            cursor = self.db.execute(
+        now = self._now()
+        with self._write() as db:
+            cursor = db.execute(
                 "UPDATE claims SET state = ?, used_by = ?, used_at = ?"
                 " WHERE token = ? AND state = 'open' AND expires_at > ?",
                 [final_state, str(user_id), now, token, now],
@@ -141,15 +108,14 @@ class Claims:
             won = cursor.rowcount == 1
             if not won:
                 # Record expiry so operators see it; no effect on a used token.
-                self.db.execute(
+                db.execute(
                     "UPDATE claims SET state = 'expired'"
                     " WHERE token = ? AND state = 'open' AND expires_at <= ?",
                     [token, now],
                 )
-            rows = list(self.db.query("SELECT * FROM claims WHERE token = ?", [token]))
-        if not rows:
+            row = self.get(token)
+        if row is None:
             return ClaimResult(ok=False, state="missing")
-        row = _claim_from_row(rows[0])
         return ClaimResult(
             ok=won,
             state=row.state,

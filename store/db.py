@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -36,6 +36,11 @@ def iso(dt: datetime) -> str:
         dt = dt.replace(tzinfo=UTC)
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def iso_after(dt: datetime, seconds: float) -> str:
+    """The stored form of ``seconds`` after ``dt``: expiry and lease deadlines."""
+    return iso(dt + timedelta(seconds=seconds))
 
 
 def parse_since(since: str) -> str:
@@ -191,7 +196,27 @@ def _v2_approvals(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_approvals]
+def _v3_outbox_lease(db: sqlite_utils.Database) -> None:
+    """A delivery claim gets its own column instead of borrowing ``sent_at``.
+
+    Until now a pending item's ``sent_at`` meant "a sender took it at"; those
+    stamps become leases ending 30 s later (the notifier's lease of that
+    release), so a claim held across the upgrade still lapses on time, and
+    ``sent_at`` is left meaning only "delivered at". The index serves the claim's
+    "is this the oldest pending item of its channel" check.
+    """
+    db.execute("ALTER TABLE outbox ADD COLUMN lease_until TEXT")
+    # strftime's %f is SS.SSS, so this is exactly iso()'s fixed-width format.
+    db.execute(
+        """UPDATE outbox
+        SET lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '+30 seconds'),
+            sent_at = NULL
+        WHERE state = 'pending' AND sent_at IS NOT NULL"""
+    )
+    db.execute("CREATE INDEX outbox_channel_pending ON outbox(channel_id, state, id)")
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_approvals, _v3_outbox_lease]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

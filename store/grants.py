@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
-from store.db import iso, transaction, utc_now
+from store.rows import Component, all_as, each, first_as
 
 ROLES = ("viewer", "operator", "admin")
 
@@ -27,29 +22,8 @@ class Grant:
     granted_at: str
 
 
-def _grant(row: dict[str, Any]) -> Grant:
-    return Grant(
-        id=row["id"],
-        user_id=row["user_id"],
-        role=row["role"],
-        channel_id=row["channel_id"],
-        granted_by=row["granted_by"],
-        granted_at=row["granted_at"],
-    )
-
-
-class Grants:
+class Grants(Component):
     """Store and look up role grants (the rules that use them live in bot/access.py)."""
-
-    def __init__(
-        self,
-        db: sqlite_utils.Database,
-        lock: threading.RLock | None = None,
-        clock: Callable[[], datetime] = utc_now,
-    ) -> None:
-        self.db = db
-        self._lock = lock or threading.RLock()
-        self._clock = clock
 
     def grant(
         self,
@@ -67,22 +41,18 @@ class Grants:
         targets: list[str | None] = [None] if channel_ids is None else list(channel_ids)
         if not targets:
             raise ValueError("channel_ids: give at least one channel, or None for everywhere")
-        now = iso(self._clock())
+        now = self._now()
         added: list[int] = []
-        with self._lock, transaction(self.db):
+        with self._write() as db:
             for channel_id in targets:
-                cursor = self.db.execute(
+                cursor = db.execute(
                     "INSERT OR IGNORE INTO grants (user_id, role, channel_id, granted_by,"
                     " granted_at) VALUES (?, ?, ?, ?, ?)",
                     [user_id, role, channel_id, granted_by, now],
                 )
                 if cursor.rowcount == 1:
                     added.append(int(cursor.lastrowid or 0))
-            return [
-                _grant(row)
-                for grant_id in added
-                for row in self.db.query("SELECT * FROM grants WHERE id = ?", [grant_id])
-            ]
+            return each(self._get, added)
 
     def revoke(self, user_id: str, role: str | None = None) -> int:
         """Remove the user's grants (of one role, or all); returns how many went."""
@@ -93,19 +63,21 @@ class Grants:
                 raise ValueError(f"role: expected one of {ROLES}, got {role!r}")
             sql += " AND role = ?"
             params.append(role)
-        with self._lock, transaction(self.db):
-            return self.db.execute(sql, params).rowcount
+        with self._write() as db:
+            return db.execute(sql, params).rowcount
 
     def for_user(self, user_id: str) -> list[Grant]:
         """Every grant of one user, oldest first."""
-        with self._lock:
-            rows = list(
-                self.db.query("SELECT * FROM grants WHERE user_id = ? ORDER BY id", [user_id])
+        with self._read() as db:
+            return all_as(
+                Grant, db.query("SELECT * FROM grants WHERE user_id = ? ORDER BY id", [user_id])
             )
-        return [_grant(row) for row in rows]
 
     def all(self) -> list[Grant]:
         """Every grant, by user then age (for ``/dialer access`` listings)."""
-        with self._lock:
-            rows = list(self.db.query("SELECT * FROM grants ORDER BY user_id, id"))
-        return [_grant(row) for row in rows]
+        with self._read() as db:
+            return all_as(Grant, db.query("SELECT * FROM grants ORDER BY user_id, id"))
+
+    def _get(self, grant_id: int) -> Grant | None:
+        with self._read() as db:
+            return first_as(Grant, db.query("SELECT * FROM grants WHERE id = ?", [grant_id]))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from store import Store
 from store.audit import GENESIS_HASH, UNKNOWN_DETAIL
@@ -134,6 +135,85 @@ def test_failed_migration_leaves_no_trace(db_path: Path) -> None:
     assert "half" not in db.table_names()
     assert schema_version(db) == len(MIGRATIONS)
     db.close()
+
+
+def test_outbox_lease_migration_from_the_previous_schema(db_path: Path) -> None:
+    # The file as the release before the lease column left it: claims stamped in sent_at.
+    before_lease = MIGRATIONS[: [m.__name__ for m in MIGRATIONS].index("_v3_outbox_lease")]
+    assert len(before_lease) == 2
+    db_path.parent.mkdir(parents=True)
+    old = sqlite_utils.Database(sqlite3.connect(db_path, isolation_level=None))
+    migrate(old, before_lease)
+    assert "lease_until" not in old["outbox"].columns_dict
+    claimed_at = "2024-05-01T12:00:00.250Z"
+    rows = [
+        # (channel, state, sent_at): a claimed head, the item behind it, an unclaimed
+        # head elsewhere, and a delivered item whose sent_at is a real delivery time.
+        ("C1", "pending", claimed_at),
+        ("C1", "pending", None),
+        ("C2", "pending", None),
+        ("C3", "sent", "2024-05-01T11:00:00.000Z"),
+    ]
+    for channel, state, sent_at in rows:
+        old.execute(
+            "INSERT INTO outbox (channel_id, payload, created_at, state, sent_at)"
+            " VALUES (?, '{}', '2024-05-01T11:00:00.000Z', ?, ?)",
+            [channel, state, sent_at],
+        )
+    old.close()
+
+    clock = FakeClock(datetime(2024, 5, 1, 12, 0, 20, tzinfo=UTC))
+    store = Store(db_path, clock=clock)
+    try:
+        assert schema_version(store.db) == len(MIGRATIONS)
+        assert "outbox_channel_pending" in {i.name for i in store.db["outbox"].indexes}
+        head, behind, other, sent = (store.outbox.get(i) for i in range(1, 5))
+        # The old claim became a lease ending 30 s after it was taken; sent_at is cleared.
+        assert (head.sent_at, head.lease_until) == (None, "2024-05-01T12:00:30.250Z")
+        assert (behind.sent_at, behind.lease_until) == (None, None)
+        assert (sent.state, sent.sent_at, sent.lease_until) == (
+            "sent",
+            "2024-05-01T11:00:00.000Z",
+            None,
+        )
+        # Same semantics as before the upgrade: the old claim still holds for its 30 s...
+        assert not store.outbox.claim(head.id, lease_s=30)
+        assert not store.outbox.claim(behind.id, lease_s=30)  # not its channel's head
+        assert store.outbox.claim(other.id, lease_s=30)  # other channels are independent
+        clock.advance(seconds=10.5)  # ...and lapses after them
+        assert store.outbox.claim(head.id, lease_s=30)
+        assert store.outbox.get(head.id).lease_until == "2024-05-01T12:01:00.500Z"
+    finally:
+        store.close()
+
+
+def test_outbox_claim_is_a_lease_not_a_delivery_time(db_path: Path) -> None:
+    clock = FakeClock()
+    store = Store(db_path, clock=clock)
+    try:
+        item = store.outbox.enqueue("C1", {"text": "one"})
+        assert store.outbox.claim(item, lease_s=30)
+        claimed = store.outbox.get(item)
+        assert (claimed.state, claimed.sent_at) == ("pending", None)
+        assert claimed.lease_until == "2024-05-01T12:00:30.000Z"
+        clock.advance(seconds=30)
+        assert not store.outbox.claim(item, lease_s=30)  # lapses only *after* its end
+        clock.advance(milliseconds=1)
+        assert store.outbox.claim(item, lease_s=30)
+        store.outbox.mark_attempt(item, "Slack answered 503")  # released at once
+        assert store.outbox.get(item).lease_until is None
+        assert store.outbox.claim(item, lease_s=30)
+        clock.advance(seconds=5)
+        store.outbox.mark_sent(item, "1.0")
+        sent = store.outbox.get(item)
+        assert (sent.state, sent.sent_at, sent.lease_until) == (
+            "sent",
+            "2024-05-01T12:00:35.001Z",
+            None,
+        )
+        assert not store.outbox.claim(item, lease_s=30)  # delivered: never claimed again
+    finally:
+        store.close()
 
 
 # --- audit: writing and reading ---------------------------------------------------
