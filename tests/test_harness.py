@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
 import aiohttp
@@ -177,8 +178,9 @@ async def test_form_encoded_json_fields_are_decoded_and_get_params_read(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
     blocks = [{"type": "divider"}]
+    posted = await client.chat_postMessage(channel="C1", text="x")
     await client.api_call(
-        "chat.update", data={"channel": "C1", "ts": "1.2", "blocks": json.dumps(blocks)}
+        "chat.update", data={"channel": "C1", "ts": posted["ts"], "blocks": json.dumps(blocks)}
     )
     assert fake.calls_to("chat.update")[0].args["blocks"] == blocks
     info = await client.users_info(user="U42")
@@ -237,6 +239,7 @@ async def test_fail_next_429_then_retry_handler_succeeds(fake: FakeSlack) -> Non
 async def test_fail_next_429_has_retry_after_and_5xx_html(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
+    ts = (await client.chat_postMessage(channel="C1", text="x"))["ts"]
     fake.fail_next("chat.postMessage", status=429, retry_after=7)
     fake.fail_next("chat.update", status=503, html=True, error="upstream down")
     async with aiohttp.ClientSession() as s:
@@ -245,10 +248,10 @@ async def test_fail_next_429_has_retry_after_and_5xx_html(
             assert resp.status == 429 and resp.headers["Retry-After"] == "7"
             assert await resp.json() == {"ok": False, "error": "ratelimited"}
     with pytest.raises(SlackApiError) as err:
-        await client.chat_update(channel="C1", ts="1.2", text="x")
+        await client.chat_update(channel="C1", ts=ts, text="x")
     assert err.value.response.status_code == 503
     # The fault was used up: the next call succeeds.
-    assert (await client.chat_update(channel="C1", ts="1.2", text="x"))["ok"]
+    assert (await client.chat_update(channel="C1", ts=ts, text="x"))["ok"]
 
 
 async def test_set_delay_slows_the_answer(fake: FakeSlack, client: AsyncWebClient) -> None:
@@ -281,6 +284,50 @@ async def test_views_open_then_update_by_external_id_keeps_id(
         await client.views_update(view_id=vid, hash="stale", view=view)
     assert err.value.response["error"] == "hash_conflict"
     assert fake.calls_to("views.update")[0].args["view"]["title"]["text"] == "Ready"
+
+
+async def test_slack_rules_the_fake_shares_with_the_demo(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    """Strict where Slack is: single-use triggers, known messages, open modals, own URLs."""
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": []}
+
+    async def error_of(call: Any) -> str:
+        with pytest.raises(SlackApiError) as err:
+            await call
+        return str(err.value.response["error"])
+
+    opened = await client.views_open(trigger_id="7.8.9", view=view)
+    assert await error_of(client.views_open(trigger_id="7.8.9", view=view)) == "invalid_trigger_id"
+    assert await error_of(client.views_open(trigger_id="", view=view)) == "invalid_trigger_id"
+    fake.close_view(opened["view"]["id"])
+    assert await error_of(client.views_update(view_id=opened["view"]["id"], view=view)) == (
+        "not_found"
+    )
+    home = {"type": "home", "blocks": []}
+    published = await client.views_publish(user_id="U1", view=home)
+    assert (await client.views_update(view_id=published["view"]["id"], view=home))["ok"]
+
+    assert await error_of(client.chat_update(channel="C1", ts="1.2", text="x")) == (
+        "message_not_found"
+    )
+    posted = await client.chat_postMessage(channel="C1", text="x")
+    assert (await client.chat_delete(channel="C1", ts=posted["ts"]))["ok"]
+    assert await error_of(client.chat_delete(channel="C1", ts=posted["ts"])) == (
+        "message_not_found"
+    )
+    no_text = client.api_call("chat.postMessage", json={"channel": "C1"})
+    assert await error_of(no_text) == "no_text"
+
+    user_token = AsyncWebClient(token="xoxp-person", base_url=fake.api_url)
+    assert await error_of(user_token.auth_test()) == "invalid_auth"
+
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{fake.base_url}/response/never-issued", json={"text": "x"}) as r:
+            assert r.status == 404
+        async with s.post(fake.response_url("k"), data=b"not json") as r:
+            assert r.status == 400
+    assert [c.status for c in fake.calls_to("response_url")] == [404, 400]
 
 
 async def test_files_info_and_download_need_bearer(fake: FakeSlack, client: AsyncWebClient) -> None:

@@ -1,0 +1,531 @@
+"""One local stand-in for Slack's Web API, shared by `dialer-bot demo` and the tests' fake Slack.
+
+It is a real aiohttp server so the bot's real slack_sdk client talks to it over HTTP. It answers
+the methods the bot uses the way Slack does: views need a fresh single-use trigger_id, updates
+need a known view (and the current hash when one is given), messages must exist to be edited,
+files need the bot token, response URLs must have been handed out. Every call is recorded in
+order (never the token) with an asyncio notification, so callers can show or await what the
+bot sent. Subclasses decide who is known (users, channels, triggers) and may intercept calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import mimetypes
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from aiohttp import web
+
+#: Fields slack_sdk may send as JSON strings inside a form body; decoded before recording.
+JSON_FIELDS = frozenset({"blocks", "view", "attachments", "metadata", "unfurls"})
+MAX_BODY_BYTES = 10 * 1024 * 1024
+DEFAULT_TZ = "Europe/Prague"
+
+
+@dataclass
+class Call:
+    """One request the bot made: a Web API method, or "response_url" / "file_download"."""
+
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int
+    token_present: bool = False
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StoredFile:
+    file_id: str
+    name: str
+    content: bytes
+    filetype: str
+    mimetype: str
+
+
+@dataclass
+class StoredMessage:
+    channel: str
+    ts: str
+    body: dict[str, Any]
+
+
+#: What an interceptor answers instead of Slack: the HTTP response and the JSON body it carries.
+Intercepted = tuple[web.Response, dict[str, Any]]
+
+
+class SlackStandIn:
+    """Stands in for https://slack.com/api/, for response URLs and for file downloads.
+
+    `bot_token=None` accepts any bot token (xoxb-...), for callers that do not know it.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_token: str | None = None,
+        team_id: str = "T0001",
+        bot_user_id: str = "UBOT",
+        team_name: str = "Fake Team",
+        team_url: str = "https://fake-team.slack.com/",
+        app_id: str = "A0001",
+    ) -> None:
+        self._token = bot_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = "B" + bot_user_id.lstrip("U")
+        self.team_name = team_name
+        self.team_url = team_url
+        self.app_id = app_id
+        self.calls: list[Call] = []
+        self.users: dict[str, str] = {bot_user_id: "dialer-bot"}
+        #: users.info details beyond the name: real_name, tz, any other field of the user object.
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, str] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self.view_versions: dict[str, int] = {}
+        self.open_views: set[str] = set()
+        self.files: dict[str, StoredFile] = {}
+        self.messages: dict[tuple[str, str], StoredMessage] = {}
+        self._external_ids: dict[str, str] = {}
+        self._issued_triggers: set[str] = set()
+        self._used_triggers: set[str] = set()
+        self._response_urls: dict[str, dict[str, Any]] = {}
+        self._seq = itertools.count(1)
+        self._view_seq = itertools.count(1)
+        self._last_ts_us = 0
+        self._calls_changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def listen(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (0: an OS-chosen port, so parallel runs never clash)."""
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_get("/files/{file_id}", self._handle_file)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        self.base_url = f"http://{host}:{runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        """Close the server; safe to call twice."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def api_url(self) -> str:
+        """base_url for AsyncWebClient (slack_sdk needs the trailing slash)."""
+        return f"{self.base_url}/api/"
+
+    # ------------------------------------------------------------------ what Slack hands out
+
+    def new_trigger_id(self) -> str:
+        """A trigger_id the bot may use once to open a modal, as Slack's are."""
+        trigger = f"{next(self._seq)}.{int(time.time())}.{secrets.token_hex(16)}"
+        self._issued_triggers.add(trigger)
+        return trigger
+
+    def response_url(self, key: str, **origin: Any) -> str:
+        """The response_url `key`; `origin` says what it belongs to (e.g. a button's message)."""
+        self._response_urls[key] = origin
+        return f"{self.base_url}/response/{key}"
+
+    def new_response_url(self, **origin: Any) -> str:
+        """A fresh response_url, as Slack puts into every command and click."""
+        return self.response_url(str(next(self._seq)), **origin)
+
+    def response_origin(self, key: str) -> dict[str, Any]:
+        return self._response_urls.get(key, {})
+
+    def store_file(
+        self, name: str, content: bytes, *, file_id: str | None = None, filetype: str | None = None
+    ) -> dict[str, Any]:
+        """Keep an upload for files.info and its download URL; returns Slack's file object."""
+        file_id = file_id or f"F{next(self._seq):08d}"
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if filetype is None:
+            filetype = (name.rpartition(".")[2].lower() if "." in name else "") or "text"
+        self.files[file_id] = StoredFile(file_id, name, content, filetype, mimetype)
+        return self._file_object(self.files[file_id])
+
+    def register_view(self, view: dict[str, Any], view_id: str | None = None) -> dict[str, Any]:
+        """Store a view (opened, updated, or set by a view_submission ack); a modal becomes open."""
+        view_id = view_id or f"V{next(self._view_seq):06d}"
+        prev = self.views.get(view_id, {})
+        digest = hashlib.sha256(
+            json.dumps(view, sort_keys=True).encode() + view_id.encode()
+        ).hexdigest()[:16]
+        stored = {
+            **view,
+            "id": view_id,
+            "team_id": self.team_id,
+            "app_id": self.app_id,
+            "bot_id": self.bot_id,
+            "hash": f"{int(time.time())}.{digest}",
+            "state": {"values": {}},
+            "previous_view_id": prev.get("previous_view_id"),
+            "root_view_id": prev.get("root_view_id", view_id),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+        }
+        self.views[view_id] = stored
+        self.view_versions[view_id] = self.view_versions.get(view_id, 0) + 1
+        if view.get("type", "modal") == "modal":
+            self.open_views.add(view_id)
+        if view.get("external_id"):
+            self._external_ids[view["external_id"]] = view_id
+        return stored
+
+    def close_view(self, view_id: str) -> None:
+        """The person closed the modal: Slack no longer updates it."""
+        self.open_views.discard(view_id)
+
+    # ------------------------------------------------------------------ who is known
+
+    def _user_profile(self, user_id: str) -> dict[str, Any] | None:
+        """name, real_name, tz and extra user fields, or None for a user Slack does not know."""
+        if user_id not in self.users:
+            return None
+        name = self.users[user_id]
+        return {"name": name, "real_name": name, "tz": DEFAULT_TZ, **self.profiles.get(user_id, {})}
+
+    def _channel_name(self, channel: str) -> str | None:
+        return self.channels.get(channel)
+
+    def _trigger_issued(self, trigger: str) -> bool:
+        return trigger in self._issued_triggers
+
+    # ------------------------------------------------------------------ hooks for the tests' fake
+
+    def _intercept(self, method: str) -> Intercepted | None:
+        """An answer that replaces Slack's (a fault), or None to answer normally."""
+        return None
+
+    async def _pause(self, method: str) -> None:
+        """Runs after a call is recorded, before it is answered (a slow Slack)."""
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _record(self, call: Call) -> None:
+        async with self._calls_changed:
+            self.calls.append(call)
+            self._calls_changed.notify_all()
+
+    def _auth_error(self, token: str | None) -> str | None:
+        """None when the bot token came, else Slack's error code."""
+        if not token:
+            return "not_authed"
+        if self._token is None:
+            return None if token.startswith("xoxb-") else "invalid_auth"
+        if not hmac.compare_digest(token.encode(), self._token.encode()):
+            return "invalid_auth"
+        return None
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        at = time.monotonic()
+        args, token = await _read_args(request)
+        intercepted = self._intercept(method)
+        if intercepted is not None:
+            resp, result = intercepted
+        else:
+            result = self._answer(method, args, token)
+            resp = web.json_response(result)
+        # Recorded on arrival (answer decided up front) so a slow call is seen in flight.
+        await self._record(Call(method, args, at, resp.status, bool(token), result))
+        await self._pause(method)
+        return resp
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        error = self._auth_error(token)
+        if error is not None:
+            return {"ok": False, "error": error}
+        handler = _METHODS.get(method)
+        return handler(self, args) if handler else {"ok": False, "error": "unknown_method"}
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        at = time.monotonic()
+        key = request.match_info["key"]
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+            args: dict[str, Any] = {"_raw": await request.text()}
+        else:
+            args = dict(body) if isinstance(body, dict) else {"_body": body}
+        args["key"] = key
+        intercepted = self._intercept("response_url")
+        if intercepted is not None:
+            resp, result = intercepted
+        elif key not in self._response_urls:
+            resp, result = web.Response(status=404, text="no_service"), {}
+        elif not isinstance(body, dict):
+            resp, result = web.Response(status=400, text="invalid_payload"), {}
+        else:
+            resp, result = web.Response(text="ok", content_type="text/html"), {}
+        await self._record(Call("response_url", args, at, resp.status, False, result))
+        await self._pause("response_url")
+        return resp
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        at = time.monotonic()
+        file_id = request.match_info["file_id"]
+        token = _bearer(request)
+        f = self.files.get(file_id)
+        intercepted = self._intercept("file_download")
+        if intercepted is not None:
+            resp = intercepted[0]
+        elif self._auth_error(token) is not None:
+            resp = web.Response(status=401, text="not_authed")
+        elif f is None:
+            resp = web.Response(status=404, text="file_not_found")
+        else:
+            resp = web.Response(body=f.content, content_type=f.mimetype)
+        await self._record(Call("file_download", {"file": file_id}, at, resp.status, bool(token)))
+        await self._pause("file_download")
+        return resp
+
+    # ------------------------------------------------------------------ methods
+
+    def _next_ts(self) -> str:
+        """Slack's "seconds.micros" message id: now, strictly increasing."""
+        us = max(int(time.time() * 1_000_000), self._last_ts_us + 1)
+        self._last_ts_us = us
+        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": self.team_url,
+            "team": self.team_name,
+            "user": "dialer-bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _known_channel(self, channel: str) -> bool:
+        """A channel, or a user id (Slack opens the DM)."""
+        return bool(channel) and (
+            self._channel_name(channel) is not None or self._user_profile(channel) is not None
+        )
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not self._known_channel(channel):
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        body = self._message(args, ts)
+        self.messages[(channel, ts)] = StoredMessage(channel, ts, body)
+        return {"ok": True, "channel": channel, "ts": ts, "message": body}
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not self._known_channel(str(args.get("channel") or "")):
+            return {"ok": False, "error": "channel_not_found"}
+        user = str(args.get("user") or "")
+        if not user or self._user_profile(user) is None:
+            return {"ok": False, "error": "user_not_in_channel"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel") or ""), str(args.get("ts") or ""))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        body = self._message(args, key[1])
+        self.messages[key].body = body
+        return {"ok": True, "channel": key[0], "ts": key[1], "text": body["text"], "message": body}
+
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel") or ""), str(args.get("ts") or ""))
+        if self.messages.pop(key, None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "team": self.team_id,
+            "ts": ts,
+            "text": args.get("text", ""),
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if key in args:
+                body[key] = args[key]
+        return body
+
+    def _take_trigger(self, args: dict[str, Any]) -> bool:
+        """A trigger_id works once (Slack's expire after 3 s; nothing here runs that slowly)."""
+        trigger = str(args.get("trigger_id") or args.get("interactivity_pointer") or "")
+        if not trigger or trigger in self._used_triggers or not self._trigger_issued(trigger):
+            return False
+        self._used_triggers.add(trigger)
+        return True
+
+    def _views_open(self, args: dict[str, Any], *, push: bool = False) -> dict[str, Any]:
+        view = args.get("view")
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not self._take_trigger(args):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if push and not self.open_views:
+            return {"ok": False, "error": "not_found"}  # push needs a modal to stack on
+        return {"ok": True, "view": self.register_view(view)}
+
+    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._views_open(args, push=True)
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        view_id = args.get("view_id") or self._external_ids.get(str(args.get("external_id") or ""))
+        current = self.views.get(str(view_id or ""))
+        if current is None or (view_id not in self.open_views and current.get("type") != "home"):
+            return {"ok": False, "error": "not_found"}
+        if args.get("hash") and args["hash"] != current["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        return {"ok": True, "view": self.register_view(view, current["id"])}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if not isinstance(view, dict) or not args.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": self.register_view(view)}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args.get("user") or "")
+        profile = self._user_profile(user_id) if user_id else None
+        if profile is None:
+            return {"ok": False, "error": "user_not_found"}
+        extra = dict(profile)
+        name, real_name, tz = extra.pop("name"), extra.pop("real_name"), extra.pop("tz")
+        return {
+            "ok": True,
+            "user": {
+                "id": user_id,
+                "team_id": self.team_id,
+                "name": name,
+                "real_name": real_name,
+                "tz": tz,
+                "is_bot": user_id == self.bot_user_id,
+                "deleted": False,
+                "profile": {"real_name": real_name, "display_name": name},
+                **extra,
+            },
+        }
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        name = self._channel_name(channel) if channel else None
+        if name is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": name,
+                "is_channel": channel.startswith("C"),
+                "is_private": channel.startswith("G"),
+                "is_im": channel.startswith("D"),
+                "is_member": True,
+            },
+        }
+
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        f = self.files.get(str(args.get("file") or ""))
+        if f is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": self._file_object(f)}
+
+    def _file_object(self, f: StoredFile) -> dict[str, Any]:
+        return {
+            "id": f.file_id,
+            "created": int(time.time()),
+            "name": f.name,
+            "title": f.name,
+            "mimetype": f.mimetype,
+            "filetype": f.filetype,
+            "size": len(f.content),
+            "url_private": f"{self.base_url}/files/{f.file_id}",
+            "url_private_download": f"{self.base_url}/files/{f.file_id}",
+        }
+
+
+_METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
+    "auth.test": SlackStandIn._auth_test,
+    "chat.postMessage": SlackStandIn._post_message,
+    "chat.postEphemeral": SlackStandIn._post_ephemeral,
+    "chat.update": SlackStandIn._update,
+    "chat.delete": SlackStandIn._delete,
+    "views.open": SlackStandIn._views_open,
+    "views.push": SlackStandIn._views_push,
+    "views.update": SlackStandIn._views_update,
+    "views.publish": SlackStandIn._views_publish,
+    "users.info": SlackStandIn._users_info,
+    "conversations.info": SlackStandIn._conversations_info,
+    "files.info": SlackStandIn._files_info,
+}
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    return header.removeprefix("Bearer ") or None
+
+
+async def _read_args(request: web.Request) -> tuple[dict[str, Any], str | None]:
+    """Query string and body (JSON, urlencoded or multipart) merged, JSON fields decoded.
+
+    The token (header or form field) is taken out and returned apart, so it is never recorded.
+    """
+    args: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                args.update(body)
+        else:
+            form = await request.post()
+            for k, v in form.items():
+                if isinstance(v, web.FileField):
+                    args[k] = {"filename": v.filename, "size": len(v.file.read())}
+                else:
+                    args[k] = v
+    for k in JSON_FIELDS & args.keys():
+        if isinstance(args[k], str):
+            with contextlib.suppress(ValueError):
+                args[k] = json.loads(args[k])
+    field_token = args.pop("token", None)
+    return args, _bearer(request) or (str(field_token) if field_token else None)
