@@ -44,6 +44,9 @@ class Request:
         user's Messages tab (chat:write, no extra scope), as a new message.
         """
         if self.respond is None or not self.respond.response_url:
+            if not self.actor.user_id:  # a forged payload with neither: nobody to tell
+                log.warning("no response_url and no user: answer dropped: %.80s", msg.get("text"))
+                return
             await self.services.client.chat_postMessage(
                 channel=self.actor.user_id, unfurl_links=False, **msg
             )
