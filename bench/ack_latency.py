@@ -21,7 +21,7 @@ import os
 import sys
 
 # `python bench/ack_latency.py` puts bench/ first on sys.path, where a module may shadow the
-# standard library (bench/numbers.py would break `import statistics`): use the repo root.
+# standard library (a bench module named like a stdlib one would shadow it): use the repo root.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:] = [ROOT] + [
     p for p in sys.path if os.path.abspath(p or ".") != os.path.join(ROOT, "bench")

@@ -56,6 +56,12 @@ __all__ = [
 
 log = logging.getLogger("bot.dialer")
 
+# httpcore 1.0.x rescans every queued request against every pooled connection each time one
+# is queued or released, on the event loop (encode/httpcore#1035): with a thousand queued
+# requests that held acks for seconds (bench/ack_latency.py). Requests queue here instead,
+# where a wake-up costs O(1), and never outnumber the pool.
+MAX_CONNECTIONS = 100
+
 # Every API path in one place. The guide documents /ivr, POST call-lists, POST campaigns
 # and control; the list/detail/update paths are *assumed* conventional REST (facts.md §1).
 PATHS: dict[str, str] = {
@@ -118,6 +124,7 @@ class DialerClient:
         retry_base: float = 0.2,
         retry_after_cap: float = 10.0,
         sleep: Sleep = asyncio.sleep,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_url = auth_url
@@ -129,8 +136,11 @@ class DialerClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=max_connections),
             transport=transport,
         )
+        self._slots = asyncio.Semaphore(max_connections)
+        self._shared: dict[str, asyncio.Future[Any]] = {}
         self._auth = TokenSource(
             self._post_form,
             auth_url,
@@ -160,11 +170,11 @@ class DialerClient:
     # ---- endpoints -------------------------------------------------------------------
 
     async def list_ivr(self) -> list[IvrApp]:
-        data = await self._request("GET", _path("ivr"))
+        data = await self._shared_get(_path("ivr"))
         return self._parse_list("GET", _path("ivr"), data, IvrApp.from_api)
 
     async def list_call_lists(self) -> list[CallList]:
-        data = await self._request("GET", _path("call_lists"))
+        data = await self._shared_get(_path("call_lists"))
         return self._parse_list("GET", _path("call_lists"), data, CallList.from_api)
 
     async def get_call_list(self, id: int) -> CallList:
@@ -185,7 +195,7 @@ class DialerClient:
         return self._parse("POST", path, await self._request("POST", path, body), _created)
 
     async def list_campaigns(self) -> list[Campaign]:
-        data = await self._request("GET", _path("campaigns"))
+        data = await self._shared_get(_path("campaigns"))
         return self._parse_list("GET", _path("campaigns"), data, Campaign.from_api)
 
     async def get_campaign(self, id: int) -> Campaign:
@@ -209,6 +219,23 @@ class DialerClient:
         return self._parse("PUT", path, data, ControlResult.from_api)
 
     # ---- transport ---------------------------------------------------------------------
+
+    async def _shared_get(self, path: str) -> Any:
+        """Listings asked for by many people at once share one GET in flight: a burst of
+        `/dialer campaigns` costs the dialer one request, and each caller gets an answer
+        requested no earlier than one round trip before it asked. Not used for single
+        campaigns, whose state the control flow reads."""
+        shared = self._shared.get(path)
+        if shared is None:
+            shared = asyncio.ensure_future(self._request("GET", path))
+            self._shared[path] = shared
+            shared.add_done_callback(lambda done: self._forget(path, done))
+        return await asyncio.shield(shared)  # one caller's cancellation spares the others
+
+    def _forget(self, path: str, done: asyncio.Future[Any]) -> None:
+        self._shared.pop(path, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter re-raises it; none may be left to log
 
     async def _request(self, method: str, path: str, body: Any = None) -> Any:
         """Send with auth; retry GETs on transient failures and anything once after a 401."""
@@ -301,11 +328,21 @@ class DialerClient:
     ) -> httpx.Response:
         started = time.perf_counter()
         try:
+            async with asyncio.timeout(self._timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            if asyncio.iscoroutine(call):
+                call.close()  # never started
+            msg = "too many requests in flight; no connection to the dialer became free in time"
+            raise DialerError(msg, method=method, path=path, kind="timeout", sent=False) from None
+        try:
             response = await call
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - started) * 1000
             log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
             raise self._transport_error(exc, method, path) from None
+        finally:
+            self._slots.release()
         ms = (time.perf_counter() - started) * 1000
         log.debug(
             "dialer %s %s%s -> %d in %.0f ms",

@@ -281,11 +281,12 @@ async def test_concurrent_calls_share_one_token_fetch(
     client: DialerClient,
     recorder: Recorder,
 ) -> None:
-    results = await asyncio.gather(*(client.list_ivr() for _ in range(20)))
-    assert all(len(r) == len(results[0]) > 0 for r in results)
+    # get_campaign, not a listing: concurrent listings share one GET (tested below)
+    results = await asyncio.gather(*(client.get_campaign(1) for _ in range(20)))
+    assert all(r.id == 1 for r in results)
     assert len(sim_log(simulator, "POST", "/token")) == 1
     assert recorder.count("POST", "/token") == 1
-    assert len(sim_log(simulator, "GET", "/ivr")) == 20
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 20
 
 
 def test_constructor_requires_credentials() -> None:
@@ -603,3 +604,70 @@ def test_from_api_tolerates_missing_optional_fields() -> None:
     assert CallList.from_api({"id": "3"}).numbers_count is None
     assert IvrApp.from_api({"id": "a"}).routing == ()
     assert ControlResult.from_api({"id": 1}).state is None
+
+
+class Gauge(httpx.AsyncBaseTransport):
+    """Counts API requests in the transport at once (the token request excluded)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.now = 0
+        self.peak = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        counted = request.url.path != "/token"
+        self.now += counted
+        self.peak = max(self.peak, self.now)
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            self.now -= counted
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_requests_in_flight_never_outnumber_the_pool(simulator: Any) -> None:  # noqa: F811
+    gauge = Gauge()
+    simulator.faults.set(latency=0.2)
+    async with make_client(simulator, transport=gauge, max_connections=3) as client:
+        campaigns = await asyncio.gather(*[client.get_campaign(1) for _ in range(12)])
+    assert [c.id for c in campaigns] == [1] * 12
+    assert gauge.peak == 3
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 12
+
+
+async def test_waiting_longer_than_the_timeout_for_a_slot_is_not_sent(
+    simulator: Any,  # noqa: F811
+) -> None:
+    async with make_client(simulator, max_connections=1, timeout=0.5, max_attempts=1) as client:
+        await client.list_ivr()  # log in first, so only the two PUTs compete for the slot
+        simulator.faults.set(latency=1.0)
+        first, second = await asyncio.gather(
+            client.control(1, "start"), client.control(2, "unpause"), return_exceptions=True
+        )
+    errors = [e for e in (first, second) if isinstance(e, DialerError)]
+    assert len(errors) == 2  # the first times out in the dialer, the second waiting for a slot
+    waited = [e for e in errors if e.sent is False]
+    assert len(waited) == 1 and "no connection to the dialer became free" in waited[0].message
+    assert len([r for r in simulator.requests if r["method"] == "PUT"]) == 1
+
+
+async def test_concurrent_listings_share_one_request(simulator: Any) -> None:  # noqa: F811
+    simulator.faults.set(latency=0.2)
+    async with make_client(simulator) as client:
+        results = await asyncio.gather(*[client.list_campaigns() for _ in range(25)])
+        assert len(sim_log(simulator, "GET", "/dialer/campaigns")) == 1
+        assert all([c.id for c in r] == [1, 2] for r in results)
+        await client.list_campaigns()  # the next one asks again
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns")) == 2
+
+
+async def test_a_shared_listing_failure_reaches_every_caller(simulator: Any) -> None:  # noqa: F811
+    simulator.faults.set(status=404, count=1, path_prefix="/dialer/campaigns")
+    async with make_client(simulator) as client:
+        results = await asyncio.gather(
+            *[client.list_campaigns() for _ in range(5)], return_exceptions=True
+        )
+    assert all(isinstance(r, DialerError) and r.status == 404 for r in results)
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns")) == 1

@@ -1,6 +1,6 @@
 """Benchmark: prepare a 1,000,000-number CSV the way the bot does, and print the figures.
 
-    PYTHONPATH=. python bench/numbers.py [--count 1000000] [--post]
+    PYTHONPATH=. python bench/normalize_numbers.py [--count 1000000] [--post]
 
 Prints numbers/s for reading + normalizing + deduplicating (process pool), the peak RSS of
 the bot process and of the pool workers, the request body size, and with --post the time
