@@ -97,6 +97,11 @@ def parse_submission(
         errors["numbers"] = "Paste numbers here or attach a CSV file below."
     elif text.strip() and file_id:
         errors["numbers"] = "Paste numbers or attach a file, not both."
+    elif len(text) > views.PASTE_MAX_CHARS:  # Slack enforces it; a forged submission need not
+        errors["numbers"] = (
+            f"At most {views.PASTE_MAX_CHARS:,} characters can be pasted "
+            f"(this is {len(text):,}); attach a CSV file for longer lists."
+        )
     region = _str(_dict(field("country").get("selected_option")).get("value")) or default_region
     if region is not None and region not in phonenumbers.SUPPORTED_REGIONS:
         errors["country"] = "Choose a country from the list."

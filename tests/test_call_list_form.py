@@ -99,6 +99,10 @@ async def test_missing_fields_are_inline_errors(bot: Bot) -> None:
     assert set(reply.json["errors"]) == {"name", "numbers"}
     reply = await submit(bot, form(numbers="601123456", file_id="F1"))
     assert "not both" in reply.json["errors"]["numbers"]
+    reply = await submit(bot, form(numbers="601123456\n" * 400))  # 4,000 characters
+    assert (
+        "At most 3,000 characters can be pasted (this is 4,000)" in reply.json["errors"]["numbers"]
+    )
     await bot.settle()
     assert bot.slack.calls_to("chat.postMessage") == []
 
