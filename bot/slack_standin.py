@@ -3,9 +3,11 @@
 It is a real aiohttp server so the bot's real slack_sdk client talks to it over HTTP. It answers
 the methods the bot uses the way Slack does: views need a fresh single-use trigger_id, updates
 need a known view (and the current hash when one is given), messages must exist to be edited,
-files need the bot token, response URLs must have been handed out. Every call is recorded in
-order (never the token) with an asyncio notification, so callers can show or await what the
-bot sent. Subclasses decide who is known (users, channels, triggers) and may intercept calls.
+files need the bot token, response URLs must have been handed out, file uploads go through
+Slack's three steps (files.getUploadURLExternal, the POST of the bytes to the upload URL,
+files.completeUploadExternal). Every call is recorded in order (never the token) with an
+asyncio notification, so callers can show or await what the bot sent. Subclasses decide who
+is known (users, channels, triggers) and may intercept calls.
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ from typing import Any, Self
 from aiohttp import web
 
 #: Fields slack_sdk may send as JSON strings inside a form body; decoded before recording.
-JSON_FIELDS = frozenset({"blocks", "view", "attachments", "metadata", "unfurls"})
+JSON_FIELDS = frozenset({"blocks", "view", "attachments", "metadata", "unfurls", "files"})
 MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # Slack takes 1 GB; the stand-in keeps uploads in memory
 DEFAULT_TZ = "Europe/Prague"
 
 
 @dataclass
 class Call:
-    """One request the bot made: a Web API method, or "response_url" / "file_download"."""
+    """One request the bot made: a Web API method, or "response_url" / "file_download" /
+    "file_upload" (the bytes POSTed to an upload URL: args file, length, size, content)."""
 
     method: str
     args: dict[str, Any]
@@ -50,6 +54,16 @@ class StoredFile:
     content: bytes
     filetype: str
     mimetype: str
+
+
+@dataclass
+class PendingUpload:
+    """A file announced by files.getUploadURLExternal; `content` once its bytes came."""
+
+    file_id: str
+    filename: str
+    length: int
+    content: bytes | None = None
 
 
 @dataclass
@@ -95,6 +109,9 @@ class SlackStandIn:
         self.view_versions: dict[str, int] = {}
         self.open_views: set[str] = set()
         self.files: dict[str, StoredFile] = {}
+        #: Files shared by files.completeUploadExternal: file id → channel_id and thread_ts.
+        self.file_shares: dict[str, dict[str, Any]] = {}
+        self._uploads: dict[str, PendingUpload] = {}
         self.messages: dict[tuple[str, str], StoredMessage] = {}
         self._external_ids: dict[str, str] = {}
         self._issued_triggers: set[str] = set()
@@ -115,6 +132,7 @@ class SlackStandIn:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_get("/files/{file_id}", self._handle_file)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -308,6 +326,42 @@ class SlackStandIn:
         await self._pause("file_download")
         return resp
 
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        """Step 2 of an upload: the bytes, POSTed to the URL files.getUploadURLExternal gave.
+
+        Like Slack's, the URL itself is the credential (no token). The body must have the
+        length announced in step 1; Slack answers 200 "OK - <length>".
+        """
+        at = time.monotonic()
+        file_id = request.match_info["file_id"]
+        pending = self._uploads.get(file_id)
+        chunks, size = [], 0
+        async for chunk in request.content.iter_chunked(256 * 1024):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                break
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        intercepted = self._intercept("file_upload")
+        if intercepted is not None:
+            resp = intercepted[0]
+        elif pending is None or pending.content is not None:
+            resp = web.Response(status=404, text="upload_url_not_found")
+        elif size != pending.length:
+            resp = web.Response(status=400, text=f"length mismatch: {size} != {pending.length}")
+        else:
+            pending.content = content
+            resp = web.Response(text=f"OK - {size}")
+        args = {
+            "file": file_id,
+            "length": pending.length if pending else None,
+            "size": size,
+            "content": content,
+        }
+        await self._record(Call("file_upload", args, at, resp.status, bool(_bearer(request))))
+        await self._pause("file_upload")
+        return resp
+
     # ------------------------------------------------------------------ methods
 
     def _next_ts(self) -> str:
@@ -465,6 +519,51 @@ class SlackStandIn:
             return {"ok": False, "error": "file_not_found"}
         return {"ok": True, "file": self._file_object(f)}
 
+    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 1 of an upload: a file id and a one-time upload URL on this server."""
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(str(args.get("length")))
+        except ValueError:
+            length = 0
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._seq):08d}"
+        self._uploads[file_id] = PendingUpload(file_id, filename, length)
+        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Step 3: the uploaded files become Slack files, shared in channel_id (a thread reply
+        with thread_ts), or private without a channel."""
+        files = args.get("files")
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        if len({str(f.get("id")) for f in files}) != len(files):
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(args.get("channel_id") or "")
+        if channel and not self._known_channel(channel):
+            return {"ok": False, "error": "channel_not_found"}
+        if args.get("thread_ts") and not channel:
+            return {"ok": False, "error": "invalid_arguments"}
+        done: list[tuple[dict[str, Any], PendingUpload, bytes]] = []
+        for f in files:
+            upload = self._uploads.get(str(f.get("id") or ""))
+            if upload is None or upload.content is None:  # never announced, or bytes not sent
+                return {"ok": False, "error": "file_not_found"}
+            done.append((f, upload, upload.content))
+        out = []
+        for f, upload, content in done:
+            del self._uploads[upload.file_id]
+            obj = self.store_file(upload.filename, content, file_id=upload.file_id)
+            obj["title"] = str(f.get("title") or upload.filename)
+            if channel:
+                self.file_shares[upload.file_id] = {
+                    "channel_id": channel,
+                    "thread_ts": args.get("thread_ts"),
+                }
+            out.append(obj)
+        return {"ok": True, "files": out}
+
     def _file_object(self, f: StoredFile) -> dict[str, Any]:
         return {
             "id": f.file_id,
@@ -492,6 +591,8 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "users.info": SlackStandIn._users_info,
     "conversations.info": SlackStandIn._conversations_info,
     "files.info": SlackStandIn._files_info,
+    "files.getUploadURLExternal": SlackStandIn._get_upload_url,
+    "files.completeUploadExternal": SlackStandIn._complete_upload,
 }
 
 

@@ -348,6 +348,69 @@ async def test_files_info_and_download_need_bearer(fake: FakeSlack, client: Asyn
         await client.files_info(file="FNOPE")
 
 
+async def test_files_upload_v2_three_steps_into_a_thread(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    """slack_sdk's files_upload_v2 against the stand-in: URL, bytes, completion in a thread."""
+    parent = await client.chat_postMessage(channel="U1", text="summary")
+    content = b"line,entry,reason\r\n3,nope,not a phone number\r\n"
+    done = await client.files_upload_v2(
+        channel=parent["channel"],
+        thread_ts=parent["ts"],
+        file=content,
+        filename="invalid-numbers.csv",
+        title="Invalid entries",
+    )
+    [step1] = fake.calls_to("files.getUploadURLExternal")
+    assert step1.args["filename"] == "invalid-numbers.csv"
+    assert int(step1.args["length"]) == len(content)
+    file_id = step1.result["file_id"]
+    assert step1.result["upload_url"].startswith(fake.base_url + "/upload/")
+    [step2] = fake.calls_to("file_upload")
+    assert step2.status == 200 and step2.args["file"] == file_id
+    assert step2.args["content"] == content and not step2.token_present
+    [step3] = fake.calls_to("files.completeUploadExternal")
+    assert step3.args["files"] == [{"id": file_id, "title": "Invalid entries"}]
+    assert (step3.args["channel_id"], step3.args["thread_ts"]) == ("U1", parent["ts"])
+    assert done["file"]["id"] == file_id and done["file"]["title"] == "Invalid entries"
+    assert fake.files[file_id].content == content
+    assert fake.file_shares[file_id] == {"channel_id": "U1", "thread_ts": parent["ts"]}
+    info = await client.files_info(file=file_id)
+    assert info["file"]["size"] == len(content) and info["file"]["filetype"] == "csv"
+
+
+async def test_upload_steps_are_checked_and_can_fail(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    async def error_of(call: Any) -> str:
+        with pytest.raises(SlackApiError) as err:
+            await call
+        return str(err.value.response["error"])
+
+    bad_length = client.files_getUploadURLExternal(filename="a.csv", length=0)
+    assert await error_of(bad_length) == "invalid_arguments"
+    url = await client.files_getUploadURLExternal(filename="a.csv", length=3)
+    files = [{"id": url["file_id"], "title": "a"}]
+    # Completing before the bytes came, or with an unknown id, finds no file.
+    assert await error_of(client.files_completeUploadExternal(files=files)) == "file_not_found"
+    async with aiohttp.ClientSession() as s:
+        async with s.post(url["upload_url"], data=b"toolong") as r:
+            assert r.status == 400  # not the announced length
+        async with s.post(url["upload_url"], data=b"abc") as r:
+            assert r.status == 200 and await r.text() == "OK - 3"
+        async with s.post(f"{fake.base_url}/upload/FNOPE", data=b"abc") as r:
+            assert r.status == 404
+    assert [c.status for c in fake.calls_to("file_upload")] == [400, 200, 404]
+    assert (await client.files_completeUploadExternal(files=files))["ok"]  # private file
+    assert await error_of(client.files_completeUploadExternal(files=files)) == "file_not_found"
+
+    fake.fail_next("files.getUploadURLExternal", status=200, error="missing_scope")
+    with pytest.raises(SlackApiError) as err:
+        await client.files_upload_v2(channel="C1", content="x", filename="x.csv")
+    assert err.value.response["error"] == "missing_scope"
+    assert fake.calls_to("file_upload")[3:] == []
+
+
 async def test_response_url_is_recorded(fake: FakeSlack) -> None:
     async with (
         aiohttp.ClientSession() as s,
