@@ -4,8 +4,9 @@ No Slack and no dialer here. phonenumbers is CPU-bound (≈72,000 numbers/s on o
 facts.md §4), so a million numbers must not run on the event loop: the file is cut into
 blocks of whole lines, each block is parsed *and* normalized in a process-pool worker, and
 the parent only deduplicates and appends the worker's ready-made JSON to the request body
-file. Memory stays bounded: the file is never held whole, the valid numbers go straight to
-disk, and the parent keeps one int per unique number for deduplication.
+file (and its ready-made CSV rows to the invalid-entries file). Memory stays bounded: the
+file is never held whole, the valid numbers and the invalid entries go straight to disk,
+and the parent keeps one int per unique number for deduplication.
 """
 
 from __future__ import annotations
@@ -35,18 +36,21 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResu
 NUMBER_HEADERS = ("number", "phone", "phone_number", "msisdn", "tel")
 SNIFF_BYTES = 64 * 1024
 BLOCK_BYTES = 512 * 1024  # ≈ 35,000 numbers per worker task
-INVALID_SHOWN = 20  # in the summary message
-INVALID_KEPT = 500  # listed in the summary's thread; beyond that only counted
+INVALID_SHOWN = 20  # in the summary message; all of them go to the invalid-entries CSV
+MAX_INVALID_FILE_BYTES = 20 * 1024 * 1024  # the invalid-entries CSV is cut (whole rows) here
+INVALID_FILE_HEADER = ("line", "entry", "reason")
 MAX_NUMBERS = 1_000_000  # per call list: the dialer simulator's limit (assumed for the real one)
 MAX_BODY_BYTES = 200 * 1024 * 1024  # assumed: safely under the simulator's 256 MB body limit
 MAX_ATTRIBUTE_COLUMNS = 20
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 RAW_SHOWN_CHARS = 40
+RAW_FILE_CHARS = 200  # an entry this long is not a phone number; the file need not hold more
 NO_REGION_REASON = "national number but no country chosen"
 
 _LOOKS_LIKE_NUMBER = re.compile(r"(?:tel:)?\+?[\d\s().\-/]+")
 _PASTE_SEPARATORS = re.compile(r"[,;]")
 _BODY_NAME = re.compile(r"[0-9a-f]{32}\.json")
+INVALID_SUFFIX = ".invalid.csv"  # next to the body: <hex>.invalid.csv (never a body name)
 _EXCEL_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 
 
@@ -93,20 +97,32 @@ class ChunkResult:
     read: int = 0
     keys: array = field(default_factory=lambda: array("q"))
     fragments: list[str] = field(default_factory=list)
-    invalid: list[Invalid] = field(default_factory=list)
+    invalid: list[Invalid] = field(default_factory=list)  # the first INVALID_SHOWN
+    invalid_rows: list[str] = field(default_factory=list)  # every invalid entry, as CSV rows
     invalid_count: int = 0
     size: int = 0  # bytes of input this chunk covered, for progress
 
 
 @dataclass(frozen=True)
+class InvalidFile:
+    """Every invalid entry as CSV (line, entry, reason), or the first `rows` when `cut`."""
+
+    path: Path
+    rows: int
+    cut: bool
+
+
+@dataclass(frozen=True)
 class Prepared:
-    """The outcome of preparing a list: counts, some invalid entries, the request body file."""
+    """The outcome of preparing a list: counts, the first invalid entries, the request body
+    file, and the file of all invalid entries (None when there are none)."""
 
     body_path: Path
     body_bytes: int
     counts: Counts
     invalid: list[Invalid]
     attr_names: tuple[str, ...]
+    invalid_file: InvalidFile | None = None
 
     @property
     def body_name(self) -> str:
@@ -184,17 +200,40 @@ def normalize_rows(rows: list[Row], region: str | None, attr_names: tuple[str, .
         e164, reason = normalize_number(raw, region)
         if e164 is None:
             out.invalid_count += 1
-            if len(out.invalid) < INVALID_KEPT:
-                out.invalid.append(Invalid(line, _clip(raw), reason or "invalid"))
+            reason = reason or "invalid"
+            if len(out.invalid) < INVALID_SHOWN:
+                out.invalid.append(Invalid(line, _clip(raw), reason))
+            out.invalid_rows.append(invalid_row(line, raw, reason))
             continue
         out.keys.append(int(e164[1:]))
         out.fragments.append(_fragment(e164, attr_names, values))
     return out
 
 
-def _clip(raw: str) -> str:
+def _clip(raw: str, limit: int = RAW_SHOWN_CHARS) -> str:
     raw = raw.strip()
-    return raw if len(raw) <= RAW_SHOWN_CHARS else raw[: RAW_SHOWN_CHARS - 1] + "…"
+    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+
+
+_FORMULA_START = ("=", "@", "\t", "\r")
+_PHONE_CHARS = re.compile(r"[+\-]?[\d\s().\-/+]*")
+
+
+def _csv_safe(entry: str) -> str:
+    """Spreadsheets run a cell starting with = + - @ as a formula: such an entry gets a
+    leading apostrophe, except a plain number like "+420 12" (a sign, digits, separators)."""
+    if entry.startswith(_FORMULA_START) or (
+        entry.startswith(("+", "-")) and not _PHONE_CHARS.fullmatch(entry)
+    ):
+        return "'" + entry
+    return entry
+
+
+def invalid_row(line: int, raw: str, reason: str) -> str:
+    """One row of the invalid-entries CSV (RFC 4180 quoting, CRLF)."""
+    out = io.StringIO()
+    csv.writer(out).writerow((line, _csv_safe(_clip(raw, RAW_FILE_CHARS)), reason))
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------- pasted text
@@ -392,10 +431,11 @@ def normalize_block(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.delimiter)
     col, attr_cols = layout.number_col, layout.attr_cols
     try:
+        ended = 0  # reader.line_num after the previous record: a record starts after it
         for row in reader:
+            line, ended = first_line + ended, reader.line_num
             if not _non_blank(row):
                 continue
-            line = first_line + reader.line_num - 1
             raw = row[col] if col < len(row) else ""
             values = tuple(row[i] if i < len(row) else "" for i in attr_cols)
             rows.append((line, raw, values))
@@ -441,16 +481,63 @@ def shutdown_pool() -> None:
 Progress = Callable[[int, float | None], Awaitable[None]]  # numbers checked, fraction done
 
 
-class _Merger:
-    """Deduplicates across chunks (first occurrence wins) and writes the request body."""
+class _InvalidWriter:
+    """Appends the workers' CSV rows of invalid entries to a file next to the body, as they
+    arrive (nothing kept in memory); whole rows only, up to `max_bytes`, then counts the rest.
+    UTF-8 with a BOM, as Excel's own "CSV UTF-8" is, so Excel reads non-ASCII entries."""
 
-    def __init__(self, path: Path, name: str, max_numbers: int, max_body: int) -> None:
+    def __init__(self, path: Path, max_bytes: int) -> None:
+        self.path = path
+        self._f = path.open("wb")
+        header = "\ufeff" + ",".join(INVALID_FILE_HEADER) + "\r\n"
+        self._f.write(header.encode())
+        self.bytes = len(header.encode())
+        self._max = max_bytes
+        self.rows = 0
+        self.cut = False
+
+    def add(self, rows: list[str]) -> None:
+        if self.cut or not rows:
+            return
+        data = "".join(rows).encode()
+        if self.bytes + len(data) <= self._max:
+            self._f.write(data)
+            self.bytes += len(data)
+            self.rows += len(rows)
+            return
+        for row in rows:
+            raw = row.encode()
+            if self.bytes + len(raw) > self._max:
+                self.cut = True
+                return
+            self._f.write(raw)
+            self.bytes += len(raw)
+            self.rows += 1
+
+    def close(self) -> InvalidFile:
+        self._f.close()
+        return InvalidFile(self.path, self.rows, self.cut)
+
+    def abort(self) -> None:
+        self._f.close()
+        self.path.unlink(missing_ok=True)
+
+
+class _Merger:
+    """Deduplicates across chunks (first occurrence wins), writes the request body and the
+    invalid-entries CSV."""
+
+    def __init__(
+        self, path: Path, name: str, max_numbers: int, max_body: int, max_invalid_file: int
+    ) -> None:
         self.path = path
         self._f = path.open("w", encoding="utf-8")
         self._f.write('{"name":' + json.dumps(name, ensure_ascii=False) + ',"numbers":[')
         self._seen: set[int] = set()
         self._max_numbers = max_numbers
         self._max_body = max_body
+        self._max_invalid_file = max_invalid_file
+        self._invalid_file: _InvalidWriter | None = None  # opened at the first invalid entry
         self.bytes = 0
         self.read = self.valid = self.duplicates = self.invalid_count = 0
         self.invalid: list[Invalid] = []
@@ -458,9 +545,14 @@ class _Merger:
     def add(self, result: ChunkResult) -> None:
         self.read += result.read
         self.invalid_count += result.invalid_count
-        room = INVALID_KEPT - len(self.invalid)
+        room = INVALID_SHOWN - len(self.invalid)
         if room > 0:
             self.invalid.extend(result.invalid[:room])
+        if result.invalid_rows:
+            if self._invalid_file is None:
+                path = self.path.with_name(self.path.stem + INVALID_SUFFIX)
+                self._invalid_file = _InvalidWriter(path, self._max_invalid_file)
+            self._invalid_file.add(result.invalid_rows)
         seen, out = self._seen, []
         for key, frag in zip(result.keys, result.fragments, strict=True):
             if key in seen:
@@ -485,14 +577,18 @@ class _Merger:
             )
         self._f.write(text)
 
-    def finish(self) -> int:
+    def finish(self) -> tuple[int, InvalidFile | None]:
+        """Close both files: (body size, the invalid-entries file if any)."""
         self._f.write("]}")
         self._f.close()
-        return self.path.stat().st_size
+        invalid = self._invalid_file.close() if self._invalid_file is not None else None
+        return self.path.stat().st_size, invalid
 
     def abort(self) -> None:
         self._f.close()
         self.path.unlink(missing_ok=True)
+        if self._invalid_file is not None:
+            self._invalid_file.abort()
 
     @property
     def counts(self) -> Counts:
@@ -538,21 +634,22 @@ async def prepare_pasted(
     region: str | None,
     directory: Path,
     max_numbers: int = MAX_NUMBERS,
+    max_invalid_file: int = MAX_INVALID_FILE_BYTES,
 ) -> Prepared:
     """Pasted text is small (Slack caps the box at 3,000 characters) but uses the same pool."""
     rows = split_pasted(text)
     if not rows:
         raise BadInput("No numbers found in the pasted text.")
     loop = asyncio.get_running_loop()
-    merger = _Merger(new_body_path(directory), name, max_numbers, MAX_BODY_BYTES)
+    merger = _Merger(new_body_path(directory), name, max_numbers, MAX_BODY_BYTES, max_invalid_file)
     try:
         result = await loop.run_in_executor(get_pool(), normalize_rows, rows, region, ())
         await asyncio.to_thread(merger.add, result)
-        size = await asyncio.to_thread(merger.finish)
+        size, invalid_file = await asyncio.to_thread(merger.finish)
     except BaseException:
         merger.abort()
         raise
-    return Prepared(merger.path, size, merger.counts, merger.invalid, ())
+    return Prepared(merger.path, size, merger.counts, merger.invalid, (), invalid_file)
 
 
 async def prepare_file(
@@ -566,6 +663,7 @@ async def prepare_file(
     max_numbers: int = MAX_NUMBERS,
     max_body: int = MAX_BODY_BYTES,
     block_bytes: int = BLOCK_BYTES,
+    max_invalid_file: int = MAX_INVALID_FILE_BYTES,
 ) -> Prepared:
     """Stream `path` through the pool in whole-line blocks, keeping a few in flight."""
     loop = asyncio.get_running_loop()
@@ -574,7 +672,7 @@ async def prepare_file(
     pool = get_pool()
     window = pool_workers() + 2
     blocks = iter_blocks(path, offset, block_bytes)
-    merger = _Merger(new_body_path(directory), name, max_numbers, max_body)
+    merger = _Merger(new_body_path(directory), name, max_numbers, max_body, max_invalid_file)
     in_flight: deque[asyncio.Future[ChunkResult]] = deque()
     done_bytes = 0
     last = time.monotonic()
@@ -603,14 +701,16 @@ async def prepare_file(
             await merge_oldest()
         if merger.read == 0:
             raise BadInput("The file has no numbers below its header.")
-        size = await asyncio.to_thread(merger.finish)
+        size, invalid_file = await asyncio.to_thread(merger.finish)
     except BaseException:
         for fut in in_flight:
             fut.cancel()
         blocks.close()
         merger.abort()
         raise
-    return Prepared(merger.path, size, merger.counts, merger.invalid, layout.attr_names)
+    return Prepared(
+        merger.path, size, merger.counts, merger.invalid, layout.attr_names, invalid_file
+    )
 
 
 def describe(prepared: Prepared) -> dict[str, Any]:

@@ -2,13 +2,16 @@
 
 The modal opens at once (no dialer call before it). On submit the ack only carries inline
 errors; reading the file and normalizing run after it (bot/numbers.py: a process pool), with
-a progress message in the user's DM that becomes the summary. Create claims a single-use
-token, writes the audit entry (counts, never numbers) and posts the list once.
+a progress message in the user's DM that becomes the summary; past the first 20 invalid
+entries, all of them are uploaded as a CSV file into the summary's thread (files:write).
+Create claims a single-use token, writes the audit entry (counts, never numbers) and posts
+the list once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import secrets
@@ -17,16 +20,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 import phonenumbers
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import numbers
 from bot.config import Settings
 from bot.dialer import DialerError, JsonFile
-from bot.numbers import BadInput, Prepared
+from bot.numbers import BadInput, InvalidFile, Prepared
 from bot.recorded import recorded
 from bot.services import Services
 from handlers import call_list_views as views
@@ -43,6 +48,7 @@ CONFIRM_TTL_S = 30 * 60
 SWEEP_AGE_S = 2 * 60 * 60  # leftovers older than any live confirmation
 PROGRESS_EVERY_S = 3.0
 DOWNLOAD_TIMEOUT_S = 60.0
+UPLOAD_TIMEOUT_S = 120  # the invalid-entries file may be up to 20 MB
 NAME_MAX = 255
 
 
@@ -224,23 +230,76 @@ async def _prepare_and_summarize(req: Request, sub: Submission, msg: _Message) -
         prepared = await numbers.prepare_pasted(
             sub.text or "", name=sub.name, region=sub.region, directory=directory
         )
-    token = await _issue(services, actor, sub, prepared)
-    counts = prepared.counts
-    await msg.show(
-        views.summary(
-            name=sub.name,
-            counts=counts,
-            invalid=prepared.invalid,
-            shown=numbers.INVALID_SHOWN,
-            token=token,
-            region=sub.region,
-            columns=prepared.attr_names,
-            user_id=actor.user_id,
-            ttl_min=CONFIRM_TTL_S // 60,
+    try:
+        token = await _issue(services, actor, sub, prepared)
+        counts = prepared.counts
+        more = counts.invalid > numbers.INVALID_SHOWN
+        await msg.show(
+            views.summary(
+                name=sub.name,
+                counts=counts,
+                invalid=prepared.invalid,
+                shown=numbers.INVALID_SHOWN,
+                invalid_file=prepared.invalid_file if more else None,
+                token=token,
+                region=sub.region,
+                columns=prepared.attr_names,
+                user_id=actor.user_id,
+                ttl_min=CONFIRM_TTL_S // 60,
+            )
         )
-    )
-    for extra in views.invalid_thread(prepared.invalid, counts.invalid, numbers.INVALID_SHOWN):
-        await msg.thread(extra)
+        if more and prepared.invalid_file is not None:
+            await _upload_invalid(services, msg, sub.name, prepared.invalid_file, counts.invalid)
+    finally:
+        if prepared.invalid_file is not None:
+            await asyncio.to_thread(prepared.invalid_file.path.unlink, missing_ok=True)
+
+
+async def _upload_invalid(
+    services: Services, msg: _Message, name: str, file: InvalidFile, total: int
+) -> None:
+    """All invalid entries as a CSV in the summary's thread (files_upload_v2: upload URL, the
+    bytes, completion with channel and thread). The file is at most MAX_INVALID_FILE_BYTES,
+    which bounds what is read into memory. A failure (e.g. missing_scope on an installation
+    from before files:write) becomes one message; the summary and Create still work."""
+    try:
+        data = await asyncio.to_thread(file.path.read_bytes)
+        await _upload_client(services.client).files_upload_v2(
+            channel=msg.channel,
+            thread_ts=msg.ts,
+            file=data,
+            filename=views.INVALID_FILE_NAME,
+            title=views.invalid_file_title(name),
+            initial_comment=views.invalid_file_comment(name, file, total),
+        )
+        return
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "unknown error")
+    except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+        error = _upload_problem(exc)
+    log.warning("invalid-entries file upload failed: %s", error)
+    try:
+        await msg.thread(views.invalid_file_failed(total, numbers.INVALID_SHOWN, error))
+    except SlackApiError as exc:
+        log.warning("could not say the upload failed: %s", exc.response.get("error"))
+
+
+def _upload_client(client: AsyncWebClient) -> AsyncWebClient:
+    """The bot's client with a timeout long enough to send a large file."""
+    upload = copy.copy(client)
+    upload.timeout = max(client.timeout, UPLOAD_TIMEOUT_S)
+    return upload
+
+
+def _upload_problem(exc: BaseException) -> str:
+    """A short reason for the user; slack_sdk's upload error carries the whole answer."""
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return "the upload timed out"
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return "Slack could not be reached"
+    text = str(exc)
+    status = text.partition("status: ")[2].partition(",")[0]
+    return f"the upload was refused, HTTP {status}" if status else "the upload failed"
 
 
 def _ensure_dir(directory: Path) -> None:

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
-from bot.numbers import NO_REGION_REASON, Counts, Invalid
+from bot.numbers import MAX_INVALID_FILE_BYTES, NO_REGION_REASON, Counts, Invalid, InvalidFile
 from handlers.blocks import (
     Block,
     actions,
@@ -33,9 +33,7 @@ CALLBACK_ID = "call_list_form"
 CREATE_ACTION = "call_list:create"
 CANCEL_ACTION = "call_list:cancel"
 PASTE_MAX_CHARS = 3000  # Slack's limit for a plain_text_input
-INVALID_PER_MESSAGE = 60  # lines per thread message, well under 3,000 characters
-INVALID_THREAD_MESSAGES = 8
-THREAD_CAP = INVALID_PER_MESSAGE * INVALID_THREAD_MESSAGES
+INVALID_FILE_NAME = "invalid-numbers.csv"
 SECTION_BUDGET = 2800
 
 # Common regions first; a DEFAULT_REGION not listed here is added at the top.
@@ -211,13 +209,15 @@ def summary(
     counts: Counts,
     invalid: list[Invalid],
     shown: int,
+    invalid_file: InvalidFile | None,
     token: str | None,
     region: str | None,
     columns: tuple[str, ...],
     user_id: str,
     ttl_min: int,
 ) -> dict[str, Any]:
-    """Counts, the first invalid entries, and Create/Cancel carrying the single-use token."""
+    """Counts, the first invalid entries (the rest are in a file in the thread), and
+    Create/Cancel carrying the single-use token."""
     blocks = [
         header(f"Call list: {name}"),
         section(
@@ -233,13 +233,7 @@ def summary(
         blocks.append(section(f"*First {len(first)} invalid entries* (line: entry — reason)"))
         blocks.extend(invalid_sections(first))
         if counts.invalid > len(first):
-            listed = min(counts.invalid, len(invalid), shown + THREAD_CAP)
-            blocks.append(
-                context(
-                    f"{counts.invalid - len(first):,} more invalid entries: the first "
-                    f"{listed:,} in all are listed in this message's thread."
-                )
-            )
+            blocks.append(context(_more_invalid(counts.invalid, len(first), invalid_file)))
         if any(e.reason == NO_REGION_REASON for e in first):
             blocks.append(
                 context(
@@ -272,27 +266,46 @@ def summary(
     return message(text, blocks)
 
 
-def invalid_thread(entries: list[Invalid], total: int, already: int) -> list[dict[str, Any]]:
-    """The invalid entries after the first `already`, as a few thread replies.
+def _cut_note(file: InvalidFile, total: int) -> str:
+    return (
+        f"the first {file.rows:,} of {total:,} (the file stops at "
+        f"{MAX_INVALID_FILE_BYTES // (1024 * 1024)} MB)"
+    )
 
-    The bot has no files:write scope (manifest.yml), so the list is posted as text, capped;
-    the rest is only counted (numbers are never written to the audit log).
-    """
-    listed = entries[already : already + INVALID_PER_MESSAGE * INVALID_THREAD_MESSAGES]
-    out = []
-    for i in range(0, len(listed), INVALID_PER_MESSAGE):
-        part = listed[i : i + INVALID_PER_MESSAGE]
-        n = i // INVALID_PER_MESSAGE + 1
-        out.append(message(f"Invalid entries, part {n}", invalid_sections(part)))
-    unlisted = total - already - len(listed)
-    if unlisted > 0:
-        out.append(
-            message(
-                f"{unlisted:,} further invalid entries are not listed. Fix the ones above "
-                "and upload the file again to see the next ones."
-            )
-        )
-    return out
+
+def _more_invalid(total: int, shown: int, file: InvalidFile | None) -> str:
+    """Where the invalid entries after the first `shown` are: the file in the thread."""
+    listed = _cut_note(file, total) if file is not None and file.cut else f"all {total:,}"
+    return (
+        f"{total - shown:,} more invalid entries: {listed} are in the file "
+        f"{INVALID_FILE_NAME} (line, entry, reason) in this message's thread."
+    )
+
+
+def invalid_file_title(name: str) -> str:
+    return f"Invalid entries: {name}"[:255]
+
+
+def invalid_file_comment(name: str, file: InvalidFile, total: int) -> str:
+    """The text Slack shows with the uploaded file (mrkdwn: the name is escaped)."""
+    listed = _cut_note(file, total) if file.cut else f"all {total:,}"
+    return f":clipboard: Invalid entries of call list *{esc(name)}*: {listed}."
+
+
+def invalid_file_failed(total: int, shown: int, error: str) -> dict[str, Any]:
+    """The one message when the file cannot be uploaded; the summary stays usable."""
+    hint = (
+        " The app needs the `files:write` scope: an admin adds it (manifest.yml) and "
+        "reinstalls the app."
+        if error in ("missing_scope", "not_allowed_token_type")
+        else ""
+    )
+    text = (
+        f":warning: The file of all {total:,} invalid entries could not be uploaded "
+        f"(Slack said: {esc(error)}).{hint} The first {shown:,} are in the message above; "
+        "the list can still be created from it."
+    )
+    return message(text)
 
 
 def created(name: str, list_id: int, count: int, said: str | None, user_id: str) -> dict[str, Any]:

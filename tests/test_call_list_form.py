@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import random
 import sqlite3
@@ -158,23 +160,112 @@ async def test_pasted_numbers_summary_create_and_audit(bot: Bot, tmp_path: Path)
     assert not list((tmp_path / "call-list-uploads").glob("*.json")), "body file removed"
 
 
-async def test_invalid_entries_are_escaped_and_the_rest_go_to_the_thread(bot: Bot) -> None:
-    lines = ["601 123 456", "<!channel> call me"] + [f"bad{i}" for i in range(40)]
+def db_text(bot: Bot) -> str:
+    """Every row of every table in the bot's database, as one string."""
+    db = sqlite3.connect(bot.services.settings.database_path)
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    rows = " ".join(json.dumps(r) for t in tables for r in db.execute(f'SELECT * FROM "{t}"'))
+    db.close()
+    return rows
+
+
+def upload_dir_files(bot: Bot) -> list[Path]:
+    return list(Path(bot.services.settings.database_path).parent.glob("call-list-uploads/*"))
+
+
+async def test_first_20_invalid_in_the_summary_all_of_them_in_a_csv_in_its_thread(
+    bot: Bot,
+) -> None:
+    lines = ["601 123 456", "<!channel> call me", '=cmd|" /c calc"!A1'] + [
+        f"bad{i}" for i in range(28)
+    ]
     await submit(bot, form(numbers="\n".join(lines)))
     await bot.settle()
     summary = last_update(bot)
     assert_valid_blocks(summary.args["blocks"])
     text = FakeSlack.texts(summary, mrkdwn_only=True)
     assert_escaped(text, allowed_ids=(ADMIN,))
+    assert "*Invalid*\n30" in text and "First 20 invalid entries" in text
     assert "line 2: &lt;!channel&gt; call me" in text
-    assert "line 21: bad18" in text and "line 22: bad19" not in text
-    assert "21 more invalid entries" in text
-    thread = [c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
-    assert len(thread) == 1 and thread[0].args["thread_ts"] == summary.args["ts"]
-    assert_valid_blocks(thread[0].args["blocks"])
-    assert "line 22: bad19" in FakeSlack.texts(thread[0]) and "line 42: bad39" in FakeSlack.texts(
-        thread[0]
+    assert "line 21: bad17" in text and "line 22: bad18" not in text
+    assert "10 more invalid entries: all 30 are in the file invalid-numbers.csv" in text
+    assert [c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")] == []
+
+    # files_upload_v2: an upload URL for the announced length, the bytes, then the completion
+    # that shares the file in the summary's thread.
+    [url] = bot.slack.calls_to("files.getUploadURLExternal")
+    [sent] = bot.slack.calls_to("file_upload")
+    [done] = bot.slack.calls_to("files.completeUploadExternal")
+    assert url.args["filename"] == "invalid-numbers.csv"
+    assert int(url.args["length"]) == sent.args["size"] and sent.status == 200
+    assert done.result["ok"] and done.args["files"][0]["id"] == url.result["file_id"]
+    assert done.args["channel_id"] == summary.args["channel"] == ADMIN
+    assert done.args["thread_ts"] == summary.args["ts"]
+    assert "Invalid entries of call list *Outage Brno*: all 30" in done.args["initial_comment"]
+    rows = list(csv.reader(io.StringIO(sent.args["content"].decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["line", "entry", "reason"]
+    assert len(rows) == 31
+    assert rows[1] == ["2", "<!channel> call me", "not a phone number"]
+    assert rows[2] == ["3", '\'=cmd|" /c calc"!A1', "not a phone number"]  # no formula
+    assert [r[:2] for r in rows[3:]] == [[str(i + 4), f"bad{i}"] for i in range(28)]
+    assert all(r[2] for r in rows[1:])
+
+    # The list is still created from the summary; no entry reached the database, the
+    # temporary CSV is gone.
+    await click(bot, CREATE_ACTION, token_of(summary))
+    await bot.settle()
+    assert [len(p["json"]["numbers"]) for p in posts(bot)] == [1]
+    stored = db_text(bot)
+    assert "create_call_list" in stored
+    for needle in ("bad17", "calc", "601123456", "601 123 456", "channel> call"):
+        assert needle not in stored
+    assert upload_dir_files(bot) == []
+
+
+async def test_upload_refused_gives_one_message_and_create_still_works(bot: Bot) -> None:
+    bot.slack.fail_next("files.getUploadURLExternal", status=200, error="missing_scope")
+    await submit(bot, form(numbers="601123456\n" + "\n".join(f"bad{i}" for i in range(25))))
+    await bot.settle()
+    summary = last_update(bot)
+    assert "*Invalid*\n25" in FakeSlack.texts(summary) and "line 21: bad19" in FakeSlack.texts(
+        summary
     )
+    assert bot.slack.calls_to("file_upload") == []
+    assert bot.slack.calls_to("files.completeUploadExternal") == []
+    [note] = [c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert note.args["thread_ts"] == summary.args["ts"]
+    text = note.args["text"]
+    assert "could not be uploaded (Slack said: missing_scope)" in text
+    assert "files:write" in text and "The first 20 are in the message above" in text
+    assert upload_dir_files(bot) and not list(
+        p for p in upload_dir_files(bot) if p.name.endswith(".csv")
+    )
+
+    await click(bot, CREATE_ACTION, token_of(summary))
+    await bot.settle()
+    assert [p["status"] for p in posts(bot)] == [201]
+    assert "created call list *Outage Brno*" in bot.replies()[-1].args["text"]
+    assert "bad1" not in db_text(bot)
+    assert upload_dir_files(bot) == []
+
+
+async def test_a_failed_upload_post_is_reported_too(bot: Bot) -> None:
+    bot.slack.fail_next("file_upload", status=500, html=True)
+    await submit(bot, form(numbers="\n".join(f"bad{i}" for i in range(21))))
+    await bot.settle()
+    [note] = [c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert "(Slack said: the upload was refused, HTTP 500)" in note.args["text"]
+    assert bot.slack.calls_to("files.completeUploadExternal") == []
+    assert "No valid numbers" in FakeSlack.texts(last_update(bot))
+
+
+async def test_20_invalid_entries_need_no_file(bot: Bot) -> None:
+    await submit(bot, form(numbers="\n".join(f"bad{i}" for i in range(20)) + "\n601123456"))
+    await bot.settle()
+    text = FakeSlack.texts(last_update(bot))
+    assert "line 20: bad19" in text and "more invalid entries" not in text
+    assert bot.slack.calls_to("files.getUploadURLExternal") == []
+    assert [p for p in upload_dir_files(bot) if p.suffix == ".csv"] == []
 
 
 async def test_no_region_reports_national_numbers_invalid(bot: Bot) -> None:

@@ -224,3 +224,63 @@ async def test_200k_numbers_through_the_process_pool(tmp_path: Path) -> None:
     assert {n["number"] for n in items} == expected and len(items) == len(expected)
     assert len(seen) > 3 and seen[-1][1] == pytest.approx(1.0)
     assert [c for c, _ in seen] == sorted(c for c, _ in seen)
+
+
+# ------------------------------------------------------------------ the invalid-entries file
+
+
+def read_invalid_file(path: Path) -> list[list[str]]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+async def test_every_invalid_entry_goes_to_the_csv_file(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    bad = [f"bogus-{i}" for i in range(3000)]
+    lines = ["phone,who"] + [f"{b},x" if i % 2 else f"601{i:06d},y" for i, b in enumerate(bad)]
+    lines += ['"=HYPERLINK(""http://x"")",z', "+420 12,z", '"a, ""quoted""\nentry",z']
+    src.write_text("\n".join(lines) + "\n")
+    prepared = await numbers.prepare_file(
+        src, name="T", region="CZ", directory=tmp_path, block_bytes=4096
+    )
+    assert prepared.counts.invalid == 1503
+    assert len(prepared.invalid) == numbers.INVALID_SHOWN  # only the summary's share in memory
+    assert prepared.invalid_file is not None and not prepared.invalid_file.cut
+    assert prepared.invalid_file.rows == 1503
+    assert prepared.invalid_file.path.name.endswith(".invalid.csv")
+    assert prepared.invalid_file.path.read_bytes().startswith(b"\xef\xbb\xbfline,entry,reason\r\n")
+    rows = read_invalid_file(prepared.invalid_file.path)
+    assert rows[0] == ["line", "entry", "reason"] and len(rows) == 1504
+    assert rows[1] == ["3", "bogus-1", "not a phone number"]
+    assert rows[1500] == ["3001", "bogus-2999", "too short"]
+    # Formulas are defused, a plain "+number" is kept; quotes and newlines survive.
+    assert rows[-3] == ["3002", '\'=HYPERLINK("http://x")', "not a phone number"]
+    assert rows[-2] == ["3003", "+420 12", "too short"]
+    assert rows[-1] == ["3004", 'a, "quoted"\nentry', "not a phone number"]
+    assert [int(r[0]) for r in rows[1:]] == sorted(int(r[0]) for r in rows[1:])
+
+
+async def test_invalid_file_is_cut_at_whole_rows(tmp_path: Path) -> None:
+    text = "\n".join(f"x{i}" for i in range(200))
+    prepared = await numbers.prepare_pasted(
+        text, name="T", region="CZ", directory=tmp_path, max_invalid_file=1000
+    )
+    info = prepared.invalid_file
+    assert info is not None and info.cut and 0 < info.rows < 200
+    assert info.path.stat().st_size <= 1000
+    rows = read_invalid_file(info.path)
+    assert len(rows) == info.rows + 1
+    assert rows[-1][:2] == [str(info.rows), f"x{info.rows - 1}"]
+
+
+async def test_no_invalid_entries_no_file_and_abort_removes_it(tmp_path: Path) -> None:
+    prepared = await numbers.prepare_pasted("601123456", name="T", region="CZ", directory=tmp_path)
+    assert prepared.invalid_file is None
+    src = tmp_path / "in.csv"
+    src.write_text("phone\n" + "nope\n" * 10 + "601123456\n602000111\n")
+    with pytest.raises(BadInput):
+        await numbers.prepare_file(src, name="T", region="CZ", directory=tmp_path, max_numbers=1)
+    left = sorted(p.name for p in tmp_path.iterdir())  # noqa: ASYNC240
+    assert left == sorted([prepared.body_path.name, "in.csv"])
