@@ -6,6 +6,8 @@ session in bot/demo.py feeds them what the bot sent and prints what comes back.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -338,6 +340,19 @@ def render_message(msg: Mapping[str, Any], names: Names | None = None, first: in
         out.lines.extend("| " + line for line in inner.lines)
         out.buttons.extend(inner.buttons)
     return out
+
+
+def uploaded_file_line(name: str, content: bytes) -> str:
+    """What stands for a file the bot shared: a CSV with its data rows, else its size."""
+    if name.lower().endswith(".csv"):
+        try:
+            text = content.decode("utf-8-sig")
+            rows = sum(1 for row in csv.reader(io.StringIO(text, newline="")) if row)
+        except (UnicodeDecodeError, csv.Error):
+            pass
+        else:
+            return f"📎 {name} ({max(rows - 1, 0):,} rows) uploaded"
+    return f"📎 {name} ({len(content):,} bytes) uploaded"
 
 
 def confirm_question(confirm: Mapping[str, Any], names: Names | None = None) -> str:

@@ -31,6 +31,7 @@ from bot.console_render import (
     confirm_question,
     render_blocks,
     render_message,
+    uploaded_file_line,
 )
 from bot.console_slack import Call, ConsoleSlack
 from bot.ids import positive_int
@@ -475,7 +476,18 @@ class DemoSession(ModalConsole):
             self.out("--- dialer-bot updated your App Home ---")
             for line in render_blocks(result["view"].get("blocks", []), self.names).lines:
                 self.out(line)
+        elif call.method == "files.completeUploadExternal" and args.get("channel_id"):
+            return self._file_shared(args, result)
         return None
+
+    def _file_shared(self, args: dict[str, Any], result: dict[str, Any]) -> tuple[str, Shown]:
+        """A shared file shows as Slack's file message: the comment, then one line a file."""
+        lines = [str(args["initial_comment"])] if args.get("initial_comment") else []
+        for f in result.get("files") or []:
+            stored = self.slack.files.get(str(f.get("id")))
+            lines.append(uploaded_file_line(str(f.get("name")), stored.content if stored else b""))
+        body = {"text": "\n".join(lines), "thread_ts": args.get("thread_ts")}
+        return self._new_shown(body, str(args["channel_id"]), False)
 
 
 CONSOLE_HELP = """\

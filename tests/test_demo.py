@@ -23,6 +23,7 @@ from bot.console_render import (
     parse_answer,
     render_message,
     state_display,
+    uploaded_file_line,
 )
 from bot.demo import CHANNEL_ID, USER_ID, DemoSession, ScriptInput
 from handlers.blocks import actions, button, context, header, message, section
@@ -547,6 +548,35 @@ async def test_demo_script_in_process_leaves_the_simulator_in_the_expected_state
 
 
 @pytest.mark.skipif(not _has_subcommand("access"), reason="/dialer access has not landed yet")
+def test_uploaded_file_line_counts_csv_rows() -> None:
+    content = '\ufeffline,entry,reason\r\n2,"a\nb",x\r\n\r\n5,c,y\r\n'.encode()
+    assert uploaded_file_line("invalid-numbers.csv", content) == (
+        "📎 invalid-numbers.csv (2 rows) uploaded"
+    )
+    assert uploaded_file_line("notes.txt", b"abc") == "📎 notes.txt (3 bytes) uploaded"
+    assert uploaded_file_line("bad.csv", b"\xff\xfe") == "📎 bad.csv (2 bytes) uploaded"
+
+
+async def test_a_file_the_bot_shares_shows_as_one_line_in_its_thread(session: Any) -> None:
+    client = session.services.client
+    parent = await client.chat_postMessage(channel=USER_ID, text="Call list summary")
+    rows = "".join(f"{i},bad{i},not a phone number\r\n" for i in range(1, 1235))
+    await client.files_upload_v2(
+        channel=USER_ID,
+        thread_ts=parent["ts"],
+        content="line,entry,reason\r\n" + rows,
+        filename="invalid-numbers.csv",
+        initial_comment="Invalid entries of call list *Spring*: all 1,234.",
+    )
+    session._inputs = ScriptInput([], session.out)
+    await session.refresh()
+    text = session.transcript.text
+    assert "--- dialer-bot (direct message, in a thread) ---" in text
+    assert "Invalid entries of call list Spring: all 1,234." in text
+    assert "📎 invalid-numbers.csv (1,234 rows) uploaded" in text
+    assert text.index("Call list summary") < text.index("📎 invalid-numbers.csv")
+
+
 async def test_people_and_mentions_work_like_slack(session: Any) -> None:
     script = [
         "/dialer access grant @bob operator #general",
