@@ -11,6 +11,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from bot.numbers import Counts, Invalid, InvalidFile
+from handlers import call_list_views as views
 from handlers.call_list_views import CANCEL_ACTION, CREATE_ACTION
 from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
 from tests.conftest import ADMIN, Bot
@@ -430,3 +432,24 @@ async def test_lost_answer_is_unknown_and_a_refusal_is_failed(bot: Bot) -> None:
     assert "500" in (entries["Refused"].detail or "")
     assert [p["status"] for p in posts(bot)] == [None, 500]
     assert bot.services.store.audit.verify().ok
+
+
+def test_a_cut_file_is_said_in_the_summary_and_with_the_file() -> None:
+    cut = InvalidFile(Path("x.invalid.csv"), rows=250_000, cut=True)
+    msg = views.summary(
+        name="Big <list>",
+        counts=Counts(read=400_000, valid=100_000, duplicates=0, invalid=300_000),
+        invalid=[Invalid(i, f"bad{i}", "not a phone number") for i in range(1, 21)],
+        shown=20,
+        invalid_file=cut,
+        token="t",
+        region="CZ",
+        columns=(),
+        user_id=ADMIN,
+        ttl_min=30,
+    )
+    assert_valid_blocks(msg["blocks"])
+    expected = "the first 250,000 of 300,000 (the file stops at 20 MB) are in the file"
+    assert "299,980 more invalid entries: " + expected in FakeSlack.texts(msg)
+    comment = views.invalid_file_comment("Big <list>", cut, 300_000)
+    assert "*Big &lt;list&gt;*: the first 250,000 of 300,000 (the file stops at 20 MB)" in comment
