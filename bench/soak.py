@@ -21,6 +21,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 # Run as a script, bench/ would be sys.path[0] and its modules could shadow the stdlib.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
@@ -122,6 +124,19 @@ class Soak:
         return out
 
 
+async def wait_idle(base: str, cap: float) -> tuple[bool, float]:
+    """Poll the bot's /healthz until no post-ack work is in flight (or `cap` s pass): the
+    workers do not wait for the work their acks started, so a backlog can remain."""
+    start = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() - start < cap:
+            async with session.get(base + "/healthz") as resp:
+                if (await resp.json())["in_flight"] == 0:
+                    return True, time.monotonic() - start
+            await asyncio.sleep(0.2)  # polling another process; nothing here can be awaited
+    return False, time.monotonic() - start
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(p / 100 * len(s)))] if s else 0.0
@@ -161,7 +176,7 @@ async def main(minutes: float, workers: int, fault_rate: float) -> int:
     try:
         await asyncio.gather(sampler(), *[worker() for _ in range(workers)])
         sim.faults.clear()
-        await asyncio.sleep(12)  # let background work (3 s latency faults, outbox) settle
+        drained, drain_s = await wait_idle(proc.url, cap=180.0)
         unexplained = soak.unexplained_errors(fake)
         store = Store(tmp / "bot.db")
         try:
@@ -171,10 +186,13 @@ async def main(minutes: float, workers: int, fault_rate: float) -> int:
         finally:
             store.close()
         puts = [r for r in sim.requests if r["method"] == "PUT" and CONTROL.match(r["path"])]
-        executed = sum(1 for r in puts if r["status"] not in (401,))
+        put_status = Counter(str(r["status"]) for r in puts)
         controls = [e for e in entries if e.action in ("pause", "unpause")]
-        lost = max(0, executed - len(controls))
-        duplicated = max(0, len(controls) - len(puts))
+        outcomes = Counter(e.outcome for e in controls)
+        # A command the dialer carried out (200) must be recorded ok exactly once, and an
+        # ok entry must stand for a command the dialer carried out.
+        lost = max(0, put_status["200"] - outcomes["ok"])
+        duplicated = max(0, outcomes["ok"] - put_status["200"])
     finally:
         await proc.terminate()
         await proc.close()
@@ -184,6 +202,8 @@ async def main(minutes: float, workers: int, fault_rate: float) -> int:
     warm = [kb for t, kb in samples if t >= 60] or [kb for _, kb in samples]
     growth = (warm[-1] - warm[0]) / warm[0] * 100 if warm and warm[0] else 0.0
     print(f"\nduration: {minutes:g} min, workers {workers}, fault rate {fault_rate:.0%}")
+    state = "drained" if drained else "NOT drained"
+    print(f"backlog after the last request: {state} in {drain_s:.1f} s")
     print(f"operations: {dict(soak.ops)}; acks measured: {len(soak.acks)}")
     share = soak.fault_time / (minutes * 60)
     print(f"faults injected: {soak.faults}, time inside fault windows: {share:.0%}")
@@ -192,15 +212,19 @@ async def main(minutes: float, workers: int, fault_rate: float) -> int:
     print(f"(outside fault windows but expected: {soak.expected} injected-fault texts or 409s)")
     for text in unexplained[:5]:
         print("   ", text.replace("\n", " "))
+    print(f"audit: {len(controls)} control entries by outcome {dict(outcomes)}")
+    print(f"dialer: {len(puts)} control PUTs by status {dict(put_status)} (None: dropped)")
     print(
-        f"audit: {len(controls)} control entries, {executed} executed PUTs, pending {len(pending)}"
+        f"entries whose request never reached the dialer (failed or unknown, not ok): "
+        f"{len(controls) - len(puts)}; pending left: {len(pending)}"
     )
     print(f"lost audit entries: {lost}, duplicated: {duplicated}, chain ok: {verify.ok}")
     print(
         f"ack ms: p50 {pct(soak.acks, 50):.1f}, p99 {pct(soak.acks, 99):.1f}, "
         f"max {max(soak.acks, default=0):.1f}"
     )
-    ok = not unexplained and lost == 0 and duplicated == 0 and not pending and growth <= 10
+    clean = lost == 0 and duplicated == 0 and not pending
+    ok = drained and clean and not unexplained and growth <= 10
     return 0 if ok else 1
 
 
