@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("bot")
 
@@ -57,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             settings.check_dialer_auth()
             asyncio.run(_serve(settings))
         elif args.cmd == "socket":
-            settings.require("slack_bot_token", "slack_app_token")
+            # The app token first: it is what Socket Mode needs beyond a serve setup.
+            settings.require("slack_app_token", "slack_bot_token")
             settings.check_dialer_auth()
             asyncio.run(_socket(settings))
         elif args.cmd == "audit":
@@ -100,16 +105,57 @@ async def _socket(settings: Settings) -> None:
     services = Services.build(settings)
     await startup(services)
     assert settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(
-        build_app(services), settings.slack_app_token.get_secret_value()
-    )
-    await handler.connect_async()
-    log.info("dialer-bot connected in Socket Mode")
-    stop = asyncio.Event()
-    install_signal_handlers(stop)
-    await stop.wait()
-    await handler.disconnect_async()
-    await shutdown(services)
+    app_token = settings.slack_app_token.get_secret_value()
+    handler = AsyncSocketModeHandler(build_app(services), app_token)
+    try:
+        handler.client.wss_uri = await _socket_url(services.client, app_token)
+        await handler.connect_async()
+        log.info("dialer-bot connected in Socket Mode")
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        await stop.wait()
+    finally:
+        # close, not disconnect: disconnect_async only closes the socket, so the client's
+        # monitor reconnects within ping_interval (while shutdown drains) and leaks its session.
+        await handler.close_async()
+        await shutdown(services)
+
+
+# apps.connections.open errors that no retry fixes: the app token is wrong, revoked or a bot token.
+_APP_TOKEN_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "not_allowed_token_type",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+    }
+)
+
+
+async def _socket_url(client: AsyncWebClient, app_token: str) -> str | None:
+    """The first Socket Mode URL, fetched here because slack_sdk's connect() retries a refused
+    app token forever (a traceback every 10 s, never "connected"). None: let it retry."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        response = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        error = exc.response.get("error")  # None for an HTML 5xx page
+        if error in _APP_TOKEN_ERRORS:
+            raise ConfigError(
+                f"SLACK_APP_TOKEN was refused by Slack ({error}); it must be the app-level "
+                "token (xapp-...) with the connections:write scope"
+            ) from None
+        log.warning(
+            "apps.connections.open failed (%s); retrying", error or exc.response.status_code
+        )
+        return None
+    except Exception as exc:  # noqa: BLE001 - Slack unreachable: slack_sdk's loop retries
+        log.warning("apps.connections.open failed (%s); retrying", type(exc).__name__)
+        return None
+    return str(response["url"])
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
