@@ -173,6 +173,22 @@ class FakeSlack(SlackStandIn):
             out.extend(_walk_texts(value, mrkdwn_only))
         return "\n".join(out)
 
+    @staticmethod
+    def buttons(call: Call | dict[str, Any], action_id: str) -> list[dict[str, Any]]:
+        """The button elements with `action_id` in a message's (or view's) blocks."""
+        args = call.args if isinstance(call, Call) else call
+        blocks = args.get("blocks") or (args.get("view") or {}).get("blocks") or []
+        return [
+            el
+            for block in blocks
+            for el in block.get("elements") or []
+            if isinstance(el, dict) and el.get("action_id") == action_id
+        ]
+
+    @staticmethod
+    def button_values(call: Call | dict[str, Any], action_id: str) -> list[str]:
+        return [str(el.get("value")) for el in FakeSlack.buttons(call, action_id)]
+
     # ---------------------------------------------------------------- the stand-in's hooks
 
     def _user_profile(self, user_id: str) -> dict[str, Any] | None:

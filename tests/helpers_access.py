@@ -55,19 +55,13 @@ def text_of(calls: list[Call]) -> str:
 
 def button_value(args: dict[str, Any], action_id: str) -> str:
     """The value of the button `action_id` in a message's blocks (fails if absent)."""
-    for block in args.get("blocks") or []:
-        for el in block.get("elements") or []:
-            if el.get("action_id") == action_id:
-                return str(el["value"])
-    raise AssertionError(f"no {action_id!r} button in {args.get('blocks')}")
+    values = FakeSlack.button_values(args, action_id)
+    assert values, f"no {action_id!r} button in {args.get('blocks')}"
+    return values[0]
 
 
 def has_button(args: dict[str, Any], action_id: str) -> bool:
-    try:
-        button_value(args, action_id)
-    except AssertionError:
-        return False
-    return True
+    return bool(FakeSlack.buttons(args, action_id))
 
 
 def audit_rows(bot: Bot) -> list[dict[str, Any]]:

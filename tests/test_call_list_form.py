@@ -56,11 +56,7 @@ def last_update(bot: Bot) -> Call:
 
 
 def _button(call: Call, action_id: str) -> dict[str, Any] | None:
-    for block in call.args.get("blocks") or []:
-        for el in block.get("elements") or []:
-            if el.get("action_id") == action_id:
-                return el
-    return None
+    return next(iter(FakeSlack.buttons(call, action_id)), None)
 
 
 def token_of(call: Call) -> str:

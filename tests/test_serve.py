@@ -17,16 +17,6 @@ from tests.conftest import ADMIN, NOTIFY
 from tests.fake_slack import FakeSlack
 
 
-def buttons(args: dict[str, Any], action_id: str) -> list[str]:
-    return [
-        el["value"]
-        for b in args.get("blocks", [])
-        if b["type"] == "actions"
-        for el in b["elements"]
-        if el.get("action_id") == action_id
-    ]
-
-
 async def test_serve_runs_confirm_start_notify_history(
     simulator: Any, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
@@ -44,7 +34,7 @@ async def test_serve_runs_confirm_start_notify_history(
         reply = await bot.driver.command("start 1")
         assert reply.status == 200
         [confirm] = await fake_slack.wait_for("response_url", count=1, timeout=10)
-        [token] = buttons(confirm.args, "control:confirm")
+        [token] = FakeSlack.button_values(confirm.args, "control:confirm")
         assert simulator.state.campaigns[1]["state"] == "stopped"
 
         reply = await bot.driver.action("control:confirm", token)

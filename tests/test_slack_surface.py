@@ -34,14 +34,7 @@ def control_puts(bot: Bot, campaign_id: int | None = None) -> list[dict[str, Any
     ]
 
 
-def button_values(args: dict[str, Any], action_id: str) -> list[str]:
-    return [
-        el["value"]
-        for block in args.get("blocks", [])
-        if block["type"] == "actions"
-        for el in block["elements"]
-        if el.get("action_id") == action_id
-    ]
+button_values = FakeSlack.button_values
 
 
 def all_messages(bot: Bot) -> list[dict[str, Any]]:

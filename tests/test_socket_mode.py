@@ -54,16 +54,6 @@ def click_payload(action_id: str, value: str, response_url: str) -> dict[str, An
     return json.loads(parse_qs(body)["payload"][0])
 
 
-def buttons(args: dict[str, Any], action_id: str) -> list[str]:
-    return [
-        el["value"]
-        for b in args.get("blocks", [])
-        if b["type"] == "actions"
-        for el in b["elements"]
-        if el.get("action_id") == action_id
-    ]
-
-
 async def test_socket_mode_help_confirm_start_notify(
     simulator: Any, fake_slack: FakeSlack, socket_server: SocketModeServer, tmp_path: Path
 ) -> None:
@@ -98,7 +88,7 @@ async def test_socket_mode_help_confirm_start_notify(
         )
         assert "payload" not in start_ack  # a bare ack; the confirmation goes to response_url
         [confirm] = await fake_slack.wait_for("response_url", lambda c: c.args["key"] == "r")
-        [token] = buttons(confirm.args, "control:confirm")
+        [token] = FakeSlack.button_values(confirm.args, "control:confirm")
         assert simulator.state.campaigns[1]["state"] == "stopped"
 
         click_ack = await socket_server.request(
