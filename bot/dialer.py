@@ -59,7 +59,9 @@ log = logging.getLogger("bot.dialer")
 # httpcore 1.0.x rescans every queued request against every pooled connection each time one
 # is queued or released, on the event loop (encode/httpcore#1035): with a thousand queued
 # requests that held acks for seconds (bench/ack_latency.py). Requests queue here instead,
-# where a wake-up costs O(1), and never outnumber the pool.
+# where a wake-up costs O(1), and never outnumber the pool. A fifth of the pool is kept
+# for writes (controls, creates, token requests), so that a `pause` never waits behind a
+# burst of listings.
 MAX_CONNECTIONS = 100
 
 # Every API path in one place. The guide documents /ivr, POST call-lists, POST campaigns
@@ -139,7 +141,9 @@ class DialerClient:
             limits=httpx.Limits(max_connections=max_connections),
             transport=transport,
         )
-        self._slots = asyncio.Semaphore(max_connections)
+        writes = max(1, max_connections // 5)
+        self._read_slots = asyncio.Semaphore(max(1, max_connections - writes))
+        self._write_slots = asyncio.Semaphore(writes)
         self._shared: dict[str, asyncio.Future[Any]] = {}
         self._auth = TokenSource(
             self._post_form,
@@ -327,9 +331,10 @@ class DialerClient:
         label: str = "",
     ) -> httpx.Response:
         started = time.perf_counter()
+        slots = self._read_slots if method == "GET" else self._write_slots
         try:
             async with asyncio.timeout(self._timeout):
-                await self._slots.acquire()
+                await slots.acquire()
         except TimeoutError:
             if asyncio.iscoroutine(call):
                 call.close()  # never started
@@ -342,7 +347,7 @@ class DialerClient:
             log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
             raise self._transport_error(exc, method, path) from None
         finally:
-            self._slots.release()
+            slots.release()
         ms = (time.perf_counter() - started) * 1000
         log.debug(
             "dialer %s %s%s -> %d in %.0f ms",

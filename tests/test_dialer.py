@@ -630,11 +630,26 @@ class Gauge(httpx.AsyncBaseTransport):
 async def test_requests_in_flight_never_outnumber_the_pool(simulator: Any) -> None:  # noqa: F811
     gauge = Gauge()
     simulator.faults.set(latency=0.2)
-    async with make_client(simulator, transport=gauge, max_connections=3) as client:
+    async with make_client(simulator, transport=gauge, max_connections=5) as client:
         campaigns = await asyncio.gather(*[client.get_campaign(1) for _ in range(12)])
     assert [c.id for c in campaigns] == [1] * 12
-    assert gauge.peak == 3
+    assert gauge.peak == 4  # reads get 4 of the 5 connections; one is kept for writes
     assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 12
+
+
+async def test_a_control_command_does_not_wait_behind_reads(simulator: Any) -> None:  # noqa: F811
+    simulator.faults.set(latency=0.3)
+    async with make_client(simulator, max_connections=5) as client:
+        await client.list_ivr()  # logged in
+        reads = [asyncio.ensure_future(client.get_campaign(2)) for _ in range(12)]
+        await asyncio.sleep(0)  # the reads take their slots and queue first
+        result = await client.control(1, "start")
+        queued_reads_done = sum(r.done() for r in reads)
+        await asyncio.gather(*reads)
+    assert result.state == "running"
+    assert queued_reads_done <= 4  # at most the first batch of reads finished before it
+    order = [r["method"] for r in simulator.requests if r["path"].startswith("/dialer/")]
+    assert order.index("PUT") < 5, order
 
 
 async def test_waiting_longer_than_the_timeout_for_a_slot_is_not_sent(
