@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.dialer import ALLOWED_COMMANDS, Campaign, DialerClient, DialerError
+from bot.dialer import Campaign, DialerClient, DialerError
 from bot.recorded import recorded
 from store import Store
 from store.claims import ClaimResult
@@ -73,7 +73,7 @@ class CommandNotAllowed(Exception):
     def __init__(self, campaign: Campaign, command: str) -> None:
         self.campaign = campaign
         self.command = command
-        allowed = ", ".join(ALLOWED_COMMANDS.get(campaign.state, ())) or "nothing"
+        allowed = ", ".join(campaign.allowed_commands) or "nothing"
         super().__init__(
             f"campaign {campaign.name} (#{campaign.id}) is {campaign.state}: "
             f"{command} is not possible now (possible: {allowed})"
@@ -88,7 +88,7 @@ class Controller:
     async def prepare(self, actor: Actor, campaign_id: int, command: str) -> Prepared:
         """Read the campaign and issue the single-use token its Confirm button carries."""
         campaign = await self._dialer.get_campaign(campaign_id)
-        if command not in ALLOWED_COMMANDS.get(campaign.state, ()):
+        if command not in campaign.allowed_commands:
             raise CommandNotAllowed(campaign, command)
         token = await self._store.run(
             self._store.claims.issue,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialer import ALLOWED_COMMANDS, CallList, Campaign, IvrApp
+from bot.dialer import CallList, Campaign, IvrApp
 from handlers.blocks import (
     Block,
     actions,
@@ -28,7 +28,7 @@ def control_buttons(campaign: Campaign) -> list[Any]:
     """One button per command the campaign's state allows; the value is the campaign id."""
     return [
         button(cmd.capitalize(), f"control:{cmd}", str(campaign.id), style=BUTTON_STYLE.get(cmd))
-        for cmd in ALLOWED_COMMANDS.get(campaign.state, ())
+        for cmd in campaign.allowed_commands
     ]
 
 
