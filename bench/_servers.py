@@ -171,26 +171,20 @@ def run_bot(conn: Connection, overrides: dict[str, Any], core: int | None, log: 
 
 
 async def _bot(conn: Connection, overrides: dict[str, Any], where: str) -> None:
-    from bot.app import build_app, build_web_app
+    from bot.app import start_http, stop_http
     from bot.config import load_settings
-    from bot.lifecycle import shutdown, startup
+    from bot.lifecycle import startup
     from bot.services import Services
 
     settings = load_settings(_env_file=None, **overrides)
     services = Services.build(settings)
     await startup(services)
-    runner = web.AppRunner(build_web_app(build_app(services), services))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    conn.send(("ready", {"port": _port(site), "pinned": where}))
+    runner, port = await start_http(services, "127.0.0.1", 0)
+    conn.send(("ready", {"port": port, "pinned": where}))
     try:
         await _serve_commands(conn, _unknown)
     finally:
-        # The same order as _serve: stop taking requests, drain the work, close.
-        await runner.shutdown()
-        await shutdown(services)
-        await runner.cleanup()
+        await stop_http(runner, services)  # as `dialer-bot serve` stops
 
 
 # ---------------------------------------------------------------------------- bare Bolt
@@ -232,14 +226,8 @@ async def _bare(conn: Connection, slack_api_url: str, where: str) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    conn.send(("ready", {"port": _port(site), "pinned": where}))
+    conn.send(("ready", {"port": int(runner.addresses[0][1]), "pinned": where}))
     try:
         await _serve_commands(conn, _unknown)
     finally:
         await runner.cleanup()
-
-
-def _port(site: web.TCPSite) -> int:
-    server = site._server  # aiohttp exposes the bound port only here
-    assert server is not None and server.sockets  # type: ignore[union-attr]
-    return int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]

@@ -52,3 +52,21 @@ def build_web_app(app: AsyncApp, services: Services) -> web.Application:
     web_app = web.Application()
     web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
     return web_app
+
+
+async def start_http(services: Services, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve the bot as `dialer-bot serve` does; returns the runner and the bound port
+    (port 0 picks a free one, for tests and benchmarks)."""
+    runner = web.AppRunner(build_web_app(build_app(services), services))
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner, int(runner.addresses[0][1])
+
+
+async def stop_http(runner: web.AppRunner, services: Services) -> None:
+    """Stop taking requests, let in-flight commands finish, then close everything."""
+    from bot.lifecycle import shutdown
+
+    await runner.shutdown()
+    await shutdown(services)
+    await runner.cleanup()

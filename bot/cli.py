@@ -6,12 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
-
-if TYPE_CHECKING:
-    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger("bot")
 
@@ -74,88 +70,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(settings: Settings) -> None:
-    from aiohttp import web
-
-    from bot.app import build_app, build_web_app
-    from bot.lifecycle import install_signal_handlers, shutdown, startup
+    from bot.app import start_http, stop_http
+    from bot.lifecycle import install_signal_handlers, startup
     from bot.services import Services
 
     services = Services.build(settings)
     await startup(services)
-    runner = web.AppRunner(build_web_app(build_app(services), services))
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    log.info("dialer-bot listening on http://%s:%d/slack/events", settings.host, settings.port)
+    runner, port = await start_http(services, settings.host, settings.port)
+    log.info("dialer-bot listening on http://%s:%d/slack/events", settings.host, port)
     stop = asyncio.Event()
     install_signal_handlers(stop)
     await stop.wait()
     log.info("stopping: finishing in-flight commands")
-    await runner.shutdown()
-    await shutdown(services)
-    await runner.cleanup()
+    await stop_http(runner, services)
 
 
 async def _socket(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from bot.app import build_app
-    from bot.lifecycle import install_signal_handlers, shutdown, startup
+    from bot.lifecycle import install_signal_handlers, startup
     from bot.services import Services
+    from bot.socket_mode import SocketMode
 
     services = Services.build(settings)
     await startup(services)
     assert settings.slack_app_token is not None
-    app_token = settings.slack_app_token.get_secret_value()
-    handler = AsyncSocketModeHandler(build_app(services), app_token)
-    try:
-        handler.client.wss_uri = await _socket_url(services.client, app_token)
-        await handler.connect_async()
+    async with SocketMode(services, settings.slack_app_token.get_secret_value()):
         log.info("dialer-bot connected in Socket Mode")
         stop = asyncio.Event()
         install_signal_handlers(stop)
         await stop.wait()
-    finally:
-        # close, not disconnect: disconnect_async only closes the socket, so the client's
-        # monitor reconnects within ping_interval (while shutdown drains) and leaks its session.
-        await handler.close_async()
-        await shutdown(services)
-
-
-# apps.connections.open errors that no retry fixes: the app token is wrong, revoked or a bot token.
-_APP_TOKEN_ERRORS = frozenset(
-    {
-        "not_authed",
-        "invalid_auth",
-        "not_allowed_token_type",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-    }
-)
-
-
-async def _socket_url(client: AsyncWebClient, app_token: str) -> str | None:
-    """The first Socket Mode URL, fetched here because slack_sdk's connect() retries a refused
-    app token forever (a traceback every 10 s, never "connected"). None: let it retry."""
-    from slack_sdk.errors import SlackApiError
-
-    try:
-        response = await client.apps_connections_open(app_token=app_token)
-    except SlackApiError as exc:
-        error = exc.response.get("error")  # None for an HTML 5xx page
-        if error in _APP_TOKEN_ERRORS:
-            raise ConfigError(
-                f"SLACK_APP_TOKEN was refused by Slack ({error}); it must be the app-level "
-                "token (xapp-...) with the connections:write scope"
-            ) from None
-        log.warning(
-            "apps.connections.open failed (%s); retrying", error or exc.response.status_code
-        )
-        return None
-    except Exception as exc:  # noqa: BLE001 - Slack unreachable: slack_sdk's loop retries
-        log.warning("apps.connections.open failed (%s); retrying", type(exc).__name__)
-        return None
-    return str(response["url"])
 
 
 def _audit(settings: Settings, args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import build_app, build_web_app
+from bot.app import start_http
 from bot.config import Settings, load_settings
 from bot.services import Services
 from tests.block_checks import assert_valid_blocks, assert_valid_view
@@ -78,11 +78,7 @@ class Bot:
 async def start_bot(sim: Any, fake: FakeSlack, db_path: Path, **overrides: Any) -> Bot:
     settings = make_settings(sim, fake, db_path, **overrides)
     services = Services.build(settings)
-    runner = web.AppRunner(build_web_app(build_app(services), services))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await start_http(services, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
     driver = SlackDriver(url, SIGNING_SECRET, response_url=fake.response_url("default"))
     return Bot(services, url, driver, fake, sim, runner)

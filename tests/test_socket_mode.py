@@ -18,11 +18,10 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
 import pytest
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import build_app
-from bot.lifecycle import shutdown, startup
+from bot.lifecycle import startup
 from bot.services import Services
+from bot.socket_mode import SocketMode
 from tests.block_checks import assert_valid_blocks
 from tests.bot_process import REPO, bot_env, free_port
 from tests.conftest import ADMIN, NOTIFY, make_settings
@@ -54,10 +53,10 @@ def click_payload(action_id: str, value: str, response_url: str) -> dict[str, An
     return json.loads(parse_qs(body)["payload"][0])
 
 
-async def test_socket_mode_help_confirm_start_notify(
+def socket_services(
     simulator: Any, fake_slack: FakeSlack, socket_server: SocketModeServer, tmp_path: Path
-) -> None:
-    # As `_socket` builds it: no signing secret (Socket Mode has no signed HTTP requests).
+) -> Services:
+    """As `dialer-bot socket` builds them: no signing secret (no signed HTTP requests)."""
     settings = make_settings(
         simulator,
         fake_slack,
@@ -66,11 +65,15 @@ async def test_socket_mode_help_confirm_start_notify(
         slack_api_url=socket_server.api_url,
         slack_signing_secret=None,
     )
-    services = Services.build(settings)
+    return Services.build(settings)
+
+
+async def test_socket_mode_help_confirm_start_notify(
+    simulator: Any, fake_slack: FakeSlack, socket_server: SocketModeServer, tmp_path: Path
+) -> None:
+    services = socket_services(simulator, fake_slack, socket_server, tmp_path)
     await startup(services)
-    handler = AsyncSocketModeHandler(build_app(services), APP_TOKEN)
-    try:
-        await handler.connect_async()
+    async with SocketMode(services, APP_TOKEN):  # as `dialer-bot socket` runs it
         await socket_server.wait_connected()
         assert socket_server.opens == [{"ok": True}]
 
@@ -105,9 +108,6 @@ async def test_socket_mode_help_confirm_start_notify(
 
         entries = await services.store.run(services.store.audit.history, campaign_id=1)
         assert [(e.action, e.user_id, e.outcome) for e in entries] == [("start", ADMIN, "ok")]
-    finally:
-        await handler.close_async()
-        await shutdown(services)
     await socket_server.wait_all_closed()
     assert len(socket_server.connections) == 1
 
@@ -116,18 +116,8 @@ async def test_socket_mode_reconnects_when_slack_asks(
     simulator: Any, fake_slack: FakeSlack, socket_server: SocketModeServer, tmp_path: Path
 ) -> None:
     """Slack refreshes Socket Mode links every few hours with a disconnect message."""
-    settings = make_settings(
-        simulator,
-        fake_slack,
-        tmp_path / "bot.db",
-        slack_app_token=APP_TOKEN,
-        slack_api_url=socket_server.api_url,
-        slack_signing_secret=None,
-    )
-    services = Services.build(settings)
-    handler = AsyncSocketModeHandler(build_app(services), APP_TOKEN)
-    try:
-        await handler.connect_async()
+    services = socket_services(simulator, fake_slack, socket_server, tmp_path)
+    async with SocketMode(services, APP_TOKEN):
         first = await socket_server.wait_connected()
         await socket_server.disconnect("refresh_requested")
         second = await socket_server.wait_connected(count=2)
@@ -140,9 +130,6 @@ async def test_socket_mode_reconnects_when_slack_asks(
         )
         assert "dialer-bot commands" in FakeSlack.texts(ack["payload"])
         assert ack in second.received
-    finally:
-        await handler.close_async()
-        await shutdown(services)
 
 
 async def run_bot(args: list[str], env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:

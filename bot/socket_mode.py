@@ -1,0 +1,87 @@
+"""Socket Mode: the bot connected to Slack over a websocket, for workspaces without a
+public URL. One place for the wiring, used by `dialer-bot socket` and its tests."""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import build_app
+from bot.config import ConfigError
+from bot.lifecycle import shutdown
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class SocketMode:
+    """`async with SocketMode(services, app_token):` connected inside; on the way out the
+    socket is closed for good, then in-flight work drains (bot.lifecycle.shutdown)."""
+
+    def __init__(self, services: Services, app_token: str) -> None:
+        self.services = services
+        self.app_token = app_token
+        self.handler = AsyncSocketModeHandler(build_app(services), app_token)
+
+    async def __aenter__(self) -> SocketMode:
+        try:
+            self.handler.client.wss_uri = await _socket_url(self.services.client, self.app_token)
+            await self.handler.connect_async()
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        # close, not disconnect: disconnect_async only closes the socket, so the client's
+        # monitor reconnects within ping_interval (while shutdown drains) and leaks its session.
+        await self.handler.close_async()
+        await shutdown(self.services)
+
+
+# apps.connections.open errors that no retry fixes: the app token is wrong, revoked or a bot token.
+_APP_TOKEN_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "not_allowed_token_type",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+    }
+)
+
+
+async def _socket_url(client: AsyncWebClient, app_token: str) -> str | None:
+    """The first Socket Mode URL, fetched here because slack_sdk's connect() retries a refused
+    app token forever (a traceback every 10 s, never "connected"). None: let it retry."""
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        response = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        error = exc.response.get("error")  # None for an HTML 5xx page
+        if error in _APP_TOKEN_ERRORS:
+            raise ConfigError(
+                f"SLACK_APP_TOKEN was refused by Slack ({error}); it must be the app-level "
+                "token (xapp-...) with the connections:write scope"
+            ) from None
+        log.warning(
+            "apps.connections.open failed (%s); retrying", error or exc.response.status_code
+        )
+        return None
+    except Exception as exc:  # noqa: BLE001 - Slack unreachable: slack_sdk's loop retries
+        log.warning("apps.connections.open failed (%s); retrying", type(exc).__name__)
+        return None
+    return str(response["url"])
