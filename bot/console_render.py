@@ -196,37 +196,28 @@ class _Numbering:
 
     def pressables(self, el: dict[str, Any], block_id: str | None, names: Names) -> list[Button]:
         """Numbers a button, or each option of an overflow menu; other elements get none."""
-        made: list[Button] = []
         if el.get("type") == "button":
+            choices = [(el, None)]
+        elif el.get("type") == "overflow":
+            choices = [(opt, opt) for opt in el.get("options", [])]
+        else:
+            choices = []
+        made: list[Button] = []
+        for choice, selected in choices:  # a button is its own choice; an overflow has options
             made.append(
                 Button(
                     self.next,
-                    text_of(el.get("text"), names),
+                    text_of(choice.get("text"), names),
                     str(el.get("action_id", "")),
                     block_id,
-                    el.get("value"),
+                    choice.get("value"),
                     el,
                     el.get("confirm"),
-                    el.get("url"),
+                    choice.get("url"),
+                    selected_option=selected,
                 )
             )
             self.next += 1
-        elif el.get("type") == "overflow":
-            for opt in el.get("options", []):
-                made.append(
-                    Button(
-                        self.next,
-                        text_of(opt.get("text"), names),
-                        str(el.get("action_id", "")),
-                        block_id,
-                        opt.get("value"),
-                        el,
-                        el.get("confirm"),
-                        opt.get("url"),
-                        selected_option=opt,
-                    )
-                )
-                self.next += 1
         self.buttons.extend(made)
         return made
 
