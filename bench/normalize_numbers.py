@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot import numbers
 from bot.dialer import DialerClient, JsonFile
+from bot.numbers import normalize as numbers
 
 
 def rss_mb(who: int = resource.RUSAGE_SELF) -> float:

@@ -3,7 +3,7 @@
 The request is opened from a used confirmation token, so it exists once; every
 decision is one atomic UPDATE in store/approvals.py, so a second click changes
 nothing. Every step is audited with who took it. Role checks and Slack messages
-belong to handlers/approvals.py; this module decides and records.
+belong to handlers/approvals/listeners.py; this module decides and records.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.access import approval_action
-from bot.control import Actor, Controller, Outcome
+from bot.actor import Actor
+from bot.control import Controller, Outcome
 from bot.recorded import record
 from store import Store
 from store.approvals import Approval

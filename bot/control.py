@@ -8,22 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from bot.actor import Actor
 from bot.dialer import Campaign, DialerClient, DialerError
 from bot.recorded import recorded
 from store import Store
 from store.claims import ClaimResult
 
 CONFIRM_TTL_S = 30 * 60
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asked, from where: Slack IDs only; the name is kept for readable audit rows."""
-
-    user_id: str
-    channel_id: str | None = None
-    team_id: str | None = None
-    user_name: str | None = None
 
 
 @dataclass(frozen=True)

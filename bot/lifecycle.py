@@ -52,8 +52,8 @@ async def recover_pending(services: Services) -> list[Recovered]:
 
 
 async def startup(services: Services) -> None:
-    from handlers.approvals import update_expired
-    from handlers.recovery_views import recovery_message
+    from handlers.approvals.listeners import update_expired
+    from handlers.control.recovery_views import recovery_message
 
     recovered = await recover_pending(services)
     if recovered:

@@ -20,13 +20,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.actor import Actor
 from bot.dialer import DialerError
 from store import Store
-
-if TYPE_CHECKING:  # bot.control imports this module
-    from bot.control import Actor
 
 
 def outcome_of(err: DialerError) -> str:

@@ -9,16 +9,14 @@ from bot.services import Services
 
 def register(app: AsyncApp, services: Services) -> None:
     # Imported here: handler modules import bot.services, which must not import handlers.
-    from handlers import (
-        approvals,
-        call_list_form,
-        call_list_views,
-        campaign_buttons,
-        campaign_form,
-        campaign_form_view,
-        commands,
-        control,
-    )
+    from handlers import commands
+    from handlers.approvals import listeners as approvals
+    from handlers.call_list import listeners as call_list_form
+    from handlers.call_list import views as call_list_views
+    from handlers.campaign_form import listeners as campaign_form
+    from handlers.campaign_form import views as campaign_form_view
+    from handlers.campaigns import buttons as campaign_buttons
+    from handlers.control import listeners as control
     from handlers.middleware import attach_services, drop_malformed_payloads
 
     app.middleware(drop_malformed_payloads)

@@ -16,19 +16,17 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.ids import positive_int
-from handlers import (
-    access_commands,
-    call_list_form,
-    campaign_form,
-    campaigns,
-    control,
-    history,
-    subscriptions,
-)
+from handlers.access import commands as access_commands
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
+from handlers.call_list import listeners as call_list_form
+from handlers.campaign_form import listeners as campaign_form
+from handlers.campaigns import listing as campaigns
+from handlers.control import listeners as control
 from handlers.guard import authorize
+from handlers.history import views as history
 from handlers.request import Request
+from handlers.subscriptions import listeners as subscriptions
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.access import REQUIRED_ROLE, Decision
-from bot.control import Actor
+from bot.actor import Actor
 from bot.recorded import record
 from handlers.blocks import esc, message
 from handlers.request import Request

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.control import Actor
+from bot.actor import Actor
 from bot.dialer import DialerError
 from bot.services import Services
 from handlers.blocks import message

@@ -9,7 +9,8 @@ Token URL: ``http://127.0.0.1:8081/token`` (form: client_id=api&grant_type=passw
 &password=..). API calls need ``Authorization: Bearer <access_token>``.
 
 Admin endpoints for tests (no auth), under ``/_sim``: POST/GET/DELETE ``/_sim/faults``,
-GET/DELETE ``/_sim/requests``, POST ``/_sim/expire-tokens``, GET ``/_sim/state``.
+GET/DELETE ``/_sim/requests``, POST ``/_sim/expire-tokens``, GET ``/_sim/state``,
+PUT ``/_sim/campaigns/{id}/state`` ``{"state": ...}`` (a change made outside Slack).
 
 It exists so the bot can be developed and tested without a real dialer account, and so tests
 can break the dialer on purpose (latency, error statuses, dropped connections).
@@ -114,6 +115,7 @@ class _Simulator:
         r.add_delete("/_sim/requests", self.sim_clear_requests)
         r.add_post("/_sim/expire-tokens", self.sim_expire_tokens)
         r.add_get("/_sim/state", self.sim_state)
+        r.add_put("/_sim/campaigns/{id}/state", self.sim_set_campaign_state)
         return app
 
     @web.middleware
@@ -352,6 +354,21 @@ class _Simulator:
     async def sim_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.snapshot())
 
+    async def sim_set_campaign_state(self, request: web.Request) -> web.Response:
+        """Change a campaign's state as someone in the Voipex portal would: outside Slack."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "body: invalid JSON")
+        state = body.get("state") if isinstance(body, dict) else None
+        if not isinstance(state, str) or not state:
+            return _error(400, "state: must be a non-empty string")
+        campaign = self.state.campaigns.get(_int_or_none(request.match_info["id"]))
+        if campaign is None:
+            return _error(404, "Campaign not found")
+        campaign["state"] = state
+        return web.json_response(campaign)
+
 
 class RunningSimulator:
     """A started simulator: its URLs, its state, its fault injector and request log."""
@@ -460,3 +477,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() else None

@@ -219,7 +219,7 @@ async def test_a_click_after_expiry_expires_it(abot: Bot, clock: Clock) -> None:
 
 
 async def test_sweeper_expires_unanswered_requests(abot: Bot, clock: Clock) -> None:
-    from handlers.approvals import update_expired
+    from handlers.approvals.listeners import update_expired
 
     approval_id = await request_remove(abot)
     services = abot.services

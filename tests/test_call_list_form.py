@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.numbers import Counts, Invalid, InvalidFile
-from handlers import call_list_views as views
-from handlers.call_list_views import CANCEL_ACTION, CREATE_ACTION
+from handlers.call_list import views
+from handlers.call_list.views import CANCEL_ACTION, CREATE_ACTION
 from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
 from tests.conftest import ADMIN, Bot
 from tests.fake_slack import Call, FakeSlack

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from handlers import campaign_form
-from handlers import campaign_form_fields as f
-from handlers import campaign_form_view as v
+from handlers.campaign_form import fields as f
+from handlers.campaign_form import listeners as campaign_form
+from handlers.campaign_form import views as v
 from simulator.faults import FaultPlan
 from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
 from tests.conftest import ADMIN, NOTIFY, Bot, start_bot, stop_bot

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.console_render import (
+from bot.console.demo import CHANNEL_ID, USER_ID, DemoSession, ScriptInput
+from bot.console.render import (
     AnswerError,
     Names,
     confirm_question,
@@ -25,7 +26,6 @@ from bot.console_render import (
     state_display,
     uploaded_file_line,
 )
-from bot.demo import CHANNEL_ID, USER_ID, DemoSession, ScriptInput
 from handlers.blocks import actions, button, context, header, message, section
 
 REPO = Path(__file__).resolve().parents[1]

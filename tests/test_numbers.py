@@ -1,4 +1,4 @@
-"""bot/numbers.py: separators, E.164, duplicates, invalid lines, CSV layouts, bad files, pool."""
+"""bot/numbers: separators, E.164, duplicates, invalid lines, CSV layouts, bad files, pool."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import numbers
 from bot.numbers import BadInput, detect_layout, normalize_number, split_pasted
+from bot.numbers import normalize as numbers
 
 
 def body_numbers(path: Path) -> list[dict]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bot.dialer_models import DialerError
+from bot.dialer.models import DialerError
 
 log = logging.getLogger("bot.dialer")
 

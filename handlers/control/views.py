@@ -16,9 +16,9 @@ from handlers.blocks import (
     section,
     state_label,
 )
-from handlers.campaign_views import campaign_period
+from handlers.campaigns.views import campaign_period
 from handlers.errors import dialer_error_text
-from handlers.history import slack_time
+from handlers.history.views import slack_time
 
 PAST = {
     "start": "started",

@@ -11,15 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# The campaign control vocabulary (guide, step 4) and the *assumed* state names
-# (facts.md §1): kept here, in one place, so they are easy to correct.
-COMMANDS: tuple[str, ...] = ("start", "pause", "unpause", "reload", "remove")
-STATES: tuple[str, ...] = ("stopped", "running", "paused")
-ALLOWED_COMMANDS: dict[str, tuple[str, ...]] = {
-    "stopped": ("start", "remove"),
-    "running": ("pause", "reload", "remove"),
-    "paused": ("unpause", "reload", "remove"),
-}
+from bot.dialer.api import ALLOWED_COMMANDS
 
 # Endpoint defaults from the guide's parameter table.
 DEFAULT_ENDPOINT_TYPE = "phone"

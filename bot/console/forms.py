@@ -1,6 +1,6 @@
 """Modals in the demo console: a view's inputs asked in turn, then submitted like Slack does.
 
-DemoSession (bot/demo.py) mixes this in; it supplies the Slack stand-in, the input and
+DemoSession (bot/console/demo.py) mixes this in; it supplies the Slack stand-in, the input and
 the dispatch into the bot. Forms are walked from the view JSON alone, so any modal the bot
 opens works without the console knowing it.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 from slack_bolt.response import BoltResponse
 
-from bot import console_payloads as payloads
-from bot.console_render import (
+from bot.console import payloads
+from bot.console.render import (
     AnswerError,
     Button,
     InputSpec,
@@ -32,7 +32,7 @@ from bot.console_render import (
     text_of,
     view_lines,
 )
-from bot.console_slack import ConsoleSlack
+from bot.console.slack import ConsoleSlack
 from bot.ids import positive_int
 
 

@@ -37,14 +37,14 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.access import REQUIRED_ROLE
-from bot.control import Actor
+from bot.actor import Actor
 from bot.dialer import DialerClient, DialerError
 from bot.ids import positive_int
 from bot.recorded import outcome_of, recorded
 from bot.services import Services
-from handlers import campaign_form_fields as f
-from handlers import campaign_form_view as views
 from handlers.blocks import esc, message
+from handlers.campaign_form import fields as f
+from handlers.campaign_form import views
 from handlers.errors import dialer_error_text
 from handlers.guard import audit_denied, authorize
 from handlers.request import Request

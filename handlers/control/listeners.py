@@ -9,11 +9,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome
+from bot.control import CONFIRM_TTL_S, CommandNotAllowed
 from bot.dialer import COMMANDS
 from bot.ids import positive_int
-from handlers import control_views as views
+from handlers.approvals.listeners import request_approval
 from handlers.blocks import message
+from handlers.control import views
+from handlers.control.outcome import finish
 from handlers.guard import authorize
 from handlers.request import Request
 
@@ -41,22 +43,6 @@ async def control_command(req: Request, campaign_id: int, command: str) -> None:
             prepared, req.actor.user_id, CONFIRM_TTL_S // 60, needs_approval=needs_approval
         )
     )
-
-
-async def finish(req: Request, outcome: Outcome, *, replace: bool) -> None:
-    """Show the result, then tell the subscribed channels; a Slack failure there changes nothing."""
-    await req.reply(views.result(outcome, req.actor.user_id), replace=replace)
-    await notify(req, outcome)
-
-
-async def notify(req: Request, outcome: Outcome) -> None:
-    """Tell the subscribed channels about a command that ran (or may have)."""
-    if outcome.result in ("ok", "unknown"):
-        note = views.notification(outcome, req.actor.user_id, req.actor.channel_id)
-        try:
-            await req.services.notifier.publish(**note)
-        except Exception:
-            log.exception("could not queue the notification for audit entry %s", outcome.audit_id)
 
 
 async def on_control_button(
@@ -96,8 +82,6 @@ async def on_confirm(
         if not await authorize(req, claim.action, campaign_id=claim.campaign_id):
             return
         if claim.action in req.services.settings.approval_commands:
-            from handlers.approvals import request_approval  # imports this module
-
             await request_approval(req, token)
             return
         outcome = await req.services.controller.confirm(req.actor, token)

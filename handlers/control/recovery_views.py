@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.blocks import context, esc, message, section, state_label
-from handlers.history import slack_time
+from handlers.history.views import slack_time
 
 
 def recovery_message(recovered: list[Any]) -> dict[str, Any]:

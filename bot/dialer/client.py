@@ -20,11 +20,9 @@ from typing import Any
 
 import httpx
 
-from bot.dialer_auth import TokenSource
-from bot.dialer_models import (
-    ALLOWED_COMMANDS,
-    COMMANDS,
-    STATES,
+from bot.dialer.api import ALLOWED_COMMANDS, COMMANDS, PATHS, STATES
+from bot.dialer.auth import TokenSource
+from bot.dialer.models import (
     CallList,
     Campaign,
     ControlResult,
@@ -63,17 +61,6 @@ log = logging.getLogger("bot.dialer")
 # for writes (controls, creates, token requests), so that a `pause` never waits behind a
 # burst of listings.
 MAX_CONNECTIONS = 100
-
-# Every API path in one place. The guide documents /ivr, POST call-lists, POST campaigns
-# and control; the list/detail/update paths are *assumed* conventional REST (facts.md §1).
-PATHS: dict[str, str] = {
-    "ivr": "/ivr",
-    "call_lists": "/dialer/call-lists",
-    "call_list": "/dialer/call-lists/{id}",
-    "campaigns": "/dialer/campaigns",
-    "campaign": "/dialer/campaigns/{id}",
-    "control": "/dialer/campaigns/{id}/control",
-}
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 ERROR_BODY_LIMIT = 300

@@ -8,8 +8,8 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.ids import positive_int
-from handlers import campaigns
 from handlers.blocks import message
+from handlers.campaigns import listing as campaigns
 from handlers.guard import authorize
 from handlers.request import Request
 

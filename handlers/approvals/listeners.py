@@ -18,10 +18,10 @@ from bot.access import approval_action
 from bot.approvals import ApprovalResult
 from bot.ids import positive_int
 from bot.services import Services
-from handlers import approval_views as views
-from handlers import control
+from handlers.approvals import views
 from handlers.blocks import message
-from handlers.control_views import result as result_view
+from handlers.control.outcome import notify
+from handlers.control.views import result as result_view
 from handlers.guard import authorize
 from handlers.request import Request
 from store.approvals import Approval
@@ -109,7 +109,7 @@ async def show(req: Request, res: ApprovalResult) -> None:
     if not await _update(req.services, approval, msg):
         await req.reply(msg, replace=True)
     if res.result == "approved" and res.outcome is not None:
-        await control.notify(req, res.outcome)
+        await notify(req, res.outcome)
     elif res.result == "expired":
         await req.reply(views.answer("expired", approval))
 

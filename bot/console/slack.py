@@ -2,7 +2,7 @@
 
 Only the console's own parts live here: it knows the real bot token (and compares it, never
 records it), and the person attaches files from local paths. Everything Slack does is in
-bot/slack_standin.py, which the tests' fake Slack uses too.
+bot/console/standin.py, which the tests' fake Slack uses too.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.slack_standin import Call, SlackStandIn
+from bot.console.standin import Call, SlackStandIn
 
 __all__ = ["MAX_FILE_BYTES", "Call", "ConsoleSlack"]
 

@@ -27,7 +27,6 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.ids import positive_int
-from handlers import campaign_form_fields as f
 from handlers.blocks import (
     DAY_NAMES,
     Block,
@@ -40,7 +39,8 @@ from handlers.blocks import (
     seconds_hint,
     section,
 )
-from handlers.history import slack_time
+from handlers.campaign_form import fields as f
+from handlers.history.views import slack_time
 
 CALLBACK_ID = "campaign_form"
 LISTS_ACTION = "campaign_form:call_lists"  # external select: the options listener answers it

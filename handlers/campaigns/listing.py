@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from handlers import campaign_views as views
-from handlers.history import entry_line
+from handlers.campaigns import views
+from handlers.history.views import entry_line
 from handlers.request import Request
 
 

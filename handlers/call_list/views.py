@@ -27,7 +27,7 @@ from handlers.blocks import (
     message,
     section,
 )
-from handlers.history import slack_time
+from handlers.history.views import slack_time
 
 CALLBACK_ID = "call_list_form"
 CREATE_ACTION = "call_list:create"

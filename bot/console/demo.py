@@ -2,7 +2,7 @@
 
 Each line the user types becomes the signed request Slack would send and goes through the
 same Bolt app and listeners as Slack traffic; what the bot sends back to "Slack" lands in
-the in-process stand-in (bot/console_slack.py) and is printed as readable text.
+the in-process stand-in (bot/console/slack.py) and is printed as readable text.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import console_payloads as payloads
-from bot.console_forms import ModalButton, ModalConsole, bolt_json
-from bot.console_render import (
+from bot.console import payloads
+from bot.console.forms import ModalButton, ModalConsole, bolt_json
+from bot.console.render import (
     Button,
     Names,
     confirm_question,
@@ -33,7 +33,7 @@ from bot.console_render import (
     render_message,
     uploaded_file_line,
 )
-from bot.console_slack import Call, ConsoleSlack
+from bot.console.slack import Call, ConsoleSlack
 from bot.ids import positive_int
 
 log = logging.getLogger(__name__)

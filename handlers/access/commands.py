@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.access import ROLES
 from bot.recorded import record
-from handlers import access_views as views
+from handlers.access import views
 from handlers.blocks import esc
 from handlers.request import Request
 from store.grants import Grant

@@ -1,7 +1,7 @@
 """The call-list flow: /dialer upload → modal → background check → summary → Create/Cancel.
 
 The modal opens at once (no dialer call before it). On submit the ack only carries inline
-errors; reading the file and normalizing run after it (bot/numbers.py: a process pool), with
+errors; reading the file and normalizing run after it (bot/numbers/: a process pool), with
 a progress message in the user's DM that becomes the summary; past the first 20 invalid
 entries, all of them are uploaded as a CSV file into the summary's thread (files:write).
 Create claims a single-use token, writes the audit entry (counts, never numbers) and posts
@@ -28,14 +28,14 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import numbers
 from bot.config import Settings
 from bot.dialer import DialerError, JsonFile
 from bot.numbers import BadInput, InvalidFile, Prepared
+from bot.numbers import normalize as numbers
 from bot.recorded import recorded
 from bot.services import Services
-from handlers import call_list_views as views
 from handlers.blocks import esc, message
+from handlers.call_list import views
 from handlers.errors import dialer_error_text
 from handlers.guard import authorize
 from handlers.request import Request

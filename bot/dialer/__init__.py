@@ -1,0 +1,35 @@
+"""The one client of the Voipex dialer API: HTTP, auth, typed results, and the table of
+what is assumed about the real API (api.py). No Slack, no SQL and no Block Kit here.
+"""
+
+from bot.dialer.api import ALLOWED_COMMANDS, COMMANDS, PATHS, STATES
+from bot.dialer.client import DialerClient, JsonFile
+from bot.dialer.models import (
+    CallList,
+    Campaign,
+    ControlResult,
+    CreateResult,
+    DialerError,
+    Endpoint,
+    IvrApp,
+    RescheduleRule,
+    Routing,
+)
+
+__all__ = [
+    "ALLOWED_COMMANDS",
+    "COMMANDS",
+    "PATHS",
+    "STATES",
+    "CallList",
+    "Campaign",
+    "ControlResult",
+    "CreateResult",
+    "DialerClient",
+    "DialerError",
+    "Endpoint",
+    "IvrApp",
+    "JsonFile",
+    "RescheduleRule",
+    "Routing",
+]

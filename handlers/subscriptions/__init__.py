@@ -1,0 +1,1 @@
+"""`/dialer subscribe|unsubscribe`: which channels get notifications."""
