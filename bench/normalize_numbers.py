@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bot.dialer import DialerClient, JsonFile
-from bot.numbers import normalize as numbers
+from bot.numbers import prepare as numbers
 
 
 def rss_mb(who: int = resource.RUSAGE_SELF) -> float:

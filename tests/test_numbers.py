@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.numbers import BadInput, detect_layout, normalize_number, split_pasted
-from bot.numbers import normalize as numbers
+from bot.numbers import prepare as numbers
 
 
 def body_numbers(path: Path) -> list[dict]:

@@ -2,7 +2,7 @@
 pool, and the request body and invalid-entries file it writes. No Slack and no dialer here.
 """
 
-from bot.numbers.normalize import (
+from bot.numbers.prepare import (
     MAX_INVALID_FILE_BYTES,
     NO_REGION_REASON,
     BadInput,

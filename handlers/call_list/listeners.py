@@ -31,7 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.dialer import DialerError, JsonFile
 from bot.numbers import BadInput, InvalidFile, Prepared
-from bot.numbers import normalize as numbers
+from bot.numbers import prepare as numbers
 from bot.recorded import recorded
 from bot.services import Services
 from handlers.blocks import esc, message
