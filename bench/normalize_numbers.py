@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import bot.numbers as numbers
 from bot.dialer import DialerClient, JsonFile
-from bot.numbers import prepare as numbers
 
 
 def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -38,7 +38,7 @@ def current_rss_mb() -> float:
 def worker_peak_mb() -> float:
     """VmHWM (peak RSS) of the largest pool worker: they are the forkserver's children,
     so RUSAGE_CHILDREN does not see them."""
-    pool = numbers._pool
+    pool = numbers.current_pool()
     peaks = [0.0]
     for pid in list(getattr(pool, "_processes", None) or {}):
         status = Path(f"/proc/{pid}/status")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import bot.numbers as numbers
 from bot.numbers import BadInput, detect_layout, normalize_number, split_pasted
-from bot.numbers import prepare as numbers
 
 
 def body_numbers(path: Path) -> list[dict]:

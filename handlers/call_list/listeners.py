@@ -30,8 +30,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.dialer import DialerError, JsonFile
-from bot.numbers import BadInput, InvalidFile, Prepared
-from bot.numbers import prepare as numbers
+from bot.numbers import (
+    INVALID_SHOWN,
+    BadInput,
+    InvalidFile,
+    Prepared,
+    check_size,
+    describe,
+    prepare_file,
+    prepare_pasted,
+    resolve_body,
+    sweep,
+)
 from bot.recorded import recorded
 from bot.services import Services
 from handlers.blocks import esc, message
@@ -216,7 +226,7 @@ async def _prepare_and_summarize(req: Request, sub: Submission, msg: _Message) -
     if sub.file_id:
         path = await download(services, sub.file_id, directory, upload_limit(settings))
         try:
-            prepared = await numbers.prepare_file(
+            prepared = await prepare_file(
                 path,
                 name=sub.name,
                 region=sub.region,
@@ -227,19 +237,19 @@ async def _prepare_and_summarize(req: Request, sub: Submission, msg: _Message) -
         finally:
             await asyncio.to_thread(path.unlink, missing_ok=True)
     else:
-        prepared = await numbers.prepare_pasted(
+        prepared = await prepare_pasted(
             sub.text or "", name=sub.name, region=sub.region, directory=directory
         )
     try:
         token = await _issue(services, actor, sub, prepared)
         counts = prepared.counts
-        more = counts.invalid > numbers.INVALID_SHOWN
+        more = counts.invalid > INVALID_SHOWN
         await msg.show(
             views.summary(
                 name=sub.name,
                 counts=counts,
                 invalid=prepared.invalid,
-                shown=numbers.INVALID_SHOWN,
+                shown=INVALID_SHOWN,
                 invalid_file=prepared.invalid_file if more else None,
                 token=token,
                 region=sub.region,
@@ -279,7 +289,7 @@ async def _upload_invalid(
         error = _upload_problem(exc)
     log.warning("invalid-entries file upload failed: %s", error)
     try:
-        await msg.thread(views.invalid_file_failed(total, numbers.INVALID_SHOWN, error))
+        await msg.thread(views.invalid_file_failed(total, INVALID_SHOWN, error))
     except SlackApiError as exc:
         log.warning("could not say the upload failed: %s", exc.response.get("error"))
 
@@ -304,7 +314,7 @@ def _upload_problem(exc: BaseException) -> str:
 
 def _ensure_dir(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    numbers.sweep(directory, SWEEP_AGE_S)
+    sweep(directory, SWEEP_AGE_S)
 
 
 async def _issue(services: Services, actor: Any, sub: Submission, prepared: Prepared) -> str | None:
@@ -323,7 +333,7 @@ async def _issue(services: Services, actor: Any, sub: Submission, prepared: Prep
                 "name": sub.name,
                 "file": prepared.body_name,
                 "region": sub.region,
-                **numbers.describe(prepared),
+                **describe(prepared),
             },
             ttl_s=CONFIRM_TTL_S,
         )
@@ -354,7 +364,7 @@ async def download(services: Services, file_id: str, directory: Path, limit: int
             f"Slack did not give the bot the file ({exc.response.get('error')})."
         ) from None
     f = info.get("file") or {}
-    numbers.check_size(int(f.get("size") or 0), limit)
+    check_size(int(f.get("size") or 0), limit)
     name = str(f.get("name") or "")
     if f.get("filetype") not in ("csv", "text", "txt") and not name.lower().endswith(
         (".csv", ".txt")
@@ -395,7 +405,7 @@ async def _stream_to(path: Path, url: str, token: str, limit: int) -> None:
             received = 0
             async for chunk in resp.aiter_bytes(256 * 1024):
                 received += len(chunk)
-                numbers.check_size(received, limit)
+                check_size(received, limit)
                 out.write(chunk)
         finally:
             out.close()
@@ -479,7 +489,7 @@ async def create(req: Request, token: str) -> None:
     payload = result.payload or {}
     name = str(payload.get("name") or "")
     counts = payload.get("counts") or {}
-    path = numbers.resolve_body(upload_dir(services.settings), payload.get("file"))
+    path = resolve_body(upload_dir(services.settings), payload.get("file"))
     if path is None:
         await req.reply(
             message(
@@ -533,6 +543,6 @@ async def _post(
 
 
 async def _remove_body(services: Services, name: object) -> None:
-    path = numbers.resolve_body(upload_dir(services.settings), name)
+    path = resolve_body(upload_dir(services.settings), name)
     if path is not None:
         await asyncio.to_thread(path.unlink, missing_ok=True)

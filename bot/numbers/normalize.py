@@ -1,0 +1,185 @@
+"""E.164 normalisation, run inside the process-pool workers: one number, a list of rows, or
+one block of CSV lines, each giving back ready-made JSON fragments and CSV rows of invalid
+entries (phonenumbers is CPU-bound, ≈72,000 numbers/s on one core, facts.md §4). No files,
+no pool and no Slack here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
+from bot.numbers.model import (
+    INVALID_SHOWN,
+    NO_REGION_REASON,
+    RAW_FILE_CHARS,
+    RAW_SHOWN_CHARS,
+    BadInput,
+    ChunkResult,
+    Invalid,
+    Layout,
+    Row,
+)
+
+_LOOKS_LIKE_NUMBER = re.compile(r"(?:tel:)?\+?[\d\s().\-/]+")
+_PASTE_SEPARATORS = re.compile(r"[,;]")
+
+
+def normalize_number(raw: str, region: str | None) -> tuple[str | None, str | None]:
+    """(E.164, None) for a valid number, else (None, reason a person understands)."""
+    text = raw.strip()
+    if not text:
+        return None, "empty"
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        return None, _parse_reason(exc, text, region)
+    if not phonenumbers.is_valid_number(parsed):
+        possible = phonenumbers.is_possible_number_with_reason(parsed)
+        if possible == ValidationResult.TOO_SHORT:
+            return None, "too short"
+        if possible == ValidationResult.TOO_LONG:
+            return None, "too long"
+        where = phonenumbers.region_code_for_country_code(parsed.country_code)
+        known = where not in (None, "ZZ", "001")
+        return None, (f"not a valid {where} number" if known else "not a valid number")
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.E164), None
+
+
+def _parse_reason(exc: NumberParseException, text: str, region: str | None) -> str:
+    kind = exc.error_type
+    if kind == NumberParseException.INVALID_COUNTRY_CODE:
+        if region is None and not text.startswith(("+", "tel:+")):
+            return NO_REGION_REASON
+        return "unknown country code"
+    if kind in (NumberParseException.TOO_SHORT_NSN, NumberParseException.TOO_SHORT_AFTER_IDD):
+        return "too short"
+    if kind == NumberParseException.TOO_LONG:
+        return "too long"
+    return "not a phone number"
+
+
+def looks_like_number(cell: str) -> bool:
+    """Cheap check used to find the number column (no region needed)."""
+    cell = cell.strip()
+    if not _LOOKS_LIKE_NUMBER.fullmatch(cell):
+        return False
+    digits = sum(ch.isdigit() for ch in cell)
+    return 6 <= digits <= 17
+
+
+def _fragment(e164: str, names: tuple[str, ...], values: tuple[str, ...]) -> str:
+    """One `numbers[]` item as JSON text; the dialer wants `attributes` as a list."""
+    if not names:
+        return '{"number":"' + e164 + '","attributes":[]}'
+    attrs = [{"name": n, "value": v} for n, v in zip(names, values, strict=False)]
+    return (
+        '{"number":"'
+        + e164
+        + '","attributes":'
+        + json.dumps(attrs, ensure_ascii=False, separators=(",", ":"))
+        + "}"
+    )
+
+
+def normalize_rows(rows: list[Row], region: str | None, attr_names: tuple[str, ...]) -> ChunkResult:
+    """Normalize rows; duplicates *within* the chunk are left for the parent to count."""
+    out = ChunkResult()
+    for line, raw, values in rows:
+        out.read += 1
+        e164, reason = normalize_number(raw, region)
+        if e164 is None:
+            out.invalid_count += 1
+            reason = reason or "invalid"
+            if len(out.invalid) < INVALID_SHOWN:
+                out.invalid.append(Invalid(line, _clip(raw), reason))
+            out.invalid_rows.append(invalid_row(line, raw, reason))
+            continue
+        out.keys.append(int(e164[1:]))
+        out.fragments.append(_fragment(e164, attr_names, values))
+    return out
+
+
+def _clip(raw: str, limit: int = RAW_SHOWN_CHARS) -> str:
+    raw = raw.strip()
+    return raw if len(raw) <= limit else raw[: limit - 1] + "…"
+
+
+_FORMULA_START = ("=", "@", "\t", "\r")
+_PHONE_CHARS = re.compile(r"[+\-]?[\d\s().\-/+]*")
+
+
+def _csv_safe(entry: str) -> str:
+    """Spreadsheets run a cell starting with = + - @ as a formula: such an entry gets a
+    leading apostrophe, except a plain number like "+420 12" (a sign, digits, separators)."""
+    if entry.startswith(_FORMULA_START) or (
+        entry.startswith(("+", "-")) and not _PHONE_CHARS.fullmatch(entry)
+    ):
+        return "'" + entry
+    return entry
+
+
+def invalid_row(line: int, raw: str, reason: str) -> str:
+    """One row of the invalid-entries CSV (RFC 4180 quoting, CRLF)."""
+    out = io.StringIO()
+    csv.writer(out).writerow((line, _csv_safe(_clip(raw, RAW_FILE_CHARS)), reason))
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------- pasted text
+
+
+def split_pasted(text: str) -> list[Row]:
+    """One number per line, or several separated by commas or semicolons; blanks skipped."""
+    rows: list[Row] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        for part in _PASTE_SEPARATORS.split(line):
+            if part.strip():
+                rows.append((line_no, part.strip(), ()))
+    return rows
+
+
+# ---------------------------------------------------------------------------- CSV files
+
+
+def non_blank(row: list[str]) -> bool:
+    return any(c.strip() for c in row)
+
+
+def normalize_block(
+    block: bytes, first_line: int, layout: Layout, region: str | None
+) -> ChunkResult:
+    """Worker entry point for files: decode, parse and normalize one block of lines."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = first_line + block.count(b"\n", 0, exc.start)
+        raise BadInput(
+            f"Line {line} is not UTF-8 text. Save the file as “CSV UTF-8” and upload again."
+        ) from None
+    rows: list[Row] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=layout.delimiter)
+    col, attr_cols = layout.number_col, layout.attr_cols
+    try:
+        ended = 0  # reader.line_num after the previous record: a record starts after it
+        for row in reader:
+            line, ended = first_line + ended, reader.line_num
+            if not non_blank(row):
+                continue
+            raw = row[col] if col < len(row) else ""
+            values = tuple(row[i] if i < len(row) else "" for i in attr_cols)
+            rows.append((line, raw, values))
+    except csv.Error as exc:
+        line = first_line + reader.line_num - 1
+        raise BadInput(f"Line {line} is not readable as CSV ({exc}).") from None
+    result = normalize_rows(rows, region, layout.attr_names)
+    result.size = len(block)
+    return result
+
+
+# ---------------------------------------------------------------------------- process pool
