@@ -12,20 +12,23 @@ from typing import Any
 
 import pytest
 
-from bot.console.demo import CHANNEL_ID, USER_ID, DemoSession, ScriptInput
-from bot.console.render import (
+from bot.console.demo import CHANNEL_ID, USER_ID, DemoSession
+from bot.console.inputs import (
     AnswerError,
-    Names,
-    confirm_question,
     describe_input,
     initial_state,
     input_specs,
-    mrkdwn,
     parse_answer,
-    render_message,
     state_display,
+)
+from bot.console.render import (
+    Names,
+    confirm_question,
+    mrkdwn,
+    render_message,
     uploaded_file_line,
 )
+from bot.console.source import ScriptInput
 from handlers.blocks import actions, button, context, header, message, section
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,17 +7,13 @@ the in-process stand-in (bot/console/slack.py) and is printed as readable text.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
 import os
 import re
 import secrets
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -26,14 +22,11 @@ from slack_bolt.response import BoltResponse
 from bot.console import payloads
 from bot.console.forms import ModalButton, ModalConsole, bolt_json
 from bot.console.render import (
-    Button,
-    Names,
     confirm_question,
-    render_blocks,
-    render_message,
-    uploaded_file_line,
 )
-from bot.console.slack import Call, ConsoleSlack
+from bot.console.screen import ConsoleScreen, Pressable, Shown
+from bot.console.slack import ConsoleSlack
+from bot.console.source import Out, ScriptEnded, ScriptInput, TerminalInput
 from bot.ids import positive_int
 
 log = logging.getLogger(__name__)
@@ -47,75 +40,11 @@ TEAM_ID, TEAM_DOMAIN = "TDEMO", "demo"
 DEMO_USERNAME, DEMO_PASSWORD = "demo@example.com", "demo"
 SETTLE_TIMEOUT_S = 60.0
 
-Out = Callable[[str], None]
-
-
-class ScriptEnded(Exception):
-    """The input ran out while the console was waiting for an answer inside a form or dialog."""
-
-
-# ---------------------------------------------------------------------------- input sources
-
-
-class ScriptInput:
-    """One answer per line (a script file or a pipe), echoed after its prompt like a session."""
-
-    def __init__(self, lines: Iterable[str], out: Out) -> None:
-        self._lines: Iterator[str] = iter(lines)
-        self._out = out
-
-    async def ask(self, prompt: str, *, top: bool = False) -> str | None:
-        for raw in self._lines:
-            line = raw.rstrip("\r\n")
-            if top and (not line.strip() or line.lstrip().startswith("#")):
-                continue
-            self._out(prompt + line)
-            return line
-        return None
-
-
-class TerminalInput:
-    """input() on a daemon thread, so Ctrl-C ends the demo at once and the loop stays free."""
-
-    async def ask(self, prompt: str, *, top: bool = False) -> str | None:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[str | None] = loop.create_future()
-
-        def read() -> None:
-            try:
-                line: str | None = input(prompt)
-            except EOFError:
-                line = None
-            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(line))
-
-        threading.Thread(target=read, name="demo-input", daemon=True).start()
-        return await answer
-
-
-# ---------------------------------------------------------------------------- what is on screen
-
-
-@dataclass
-class Shown:
-    """A message the console printed; buttons pressed on it send its response_url and ts."""
-
-    id: int
-    body: dict[str, Any]
-    channel_id: str
-    ephemeral: bool
-    ts: str | None = None
-
-
-@dataclass
-class Pressable:
-    button: Button
-    shown: Shown | None  # None: a button inside the open modal
-
 
 # ---------------------------------------------------------------------------- the session
 
 
-class DemoSession(ModalConsole):
+class DemoSession(ConsoleScreen, ModalConsole):
     """The simulator, the Slack stand-in and the bot, plus the console that drives them."""
 
     def __init__(self, out: Out, role: str) -> None:
@@ -203,10 +132,6 @@ class DemoSession(ModalConsole):
                 await self.sim.stop()
             if self._tmp is not None:
                 self._tmp.cleanup()
-
-    @property
-    def names(self) -> Names:
-        return Names(users=self.slack.users, channels=self.slack.channels)
 
     @property
     def prompt(self) -> str:
@@ -386,109 +311,6 @@ class DemoSession(ModalConsole):
                 return False
             self.out("  answer y or n")
 
-    # ------------------------------------------------------------------ what the bot sent
-
-    def _new_shown(
-        self, body: dict[str, Any], channel_id: str, ephemeral: bool, ts: str | None = None
-    ) -> tuple[str, Shown]:
-        self._shown_seq += 1
-        shown = Shown(self._shown_seq, body, channel_id, ephemeral, ts)
-        self._shown[shown.id] = shown
-        if ts is not None:
-            self._by_ts[(channel_id, ts)] = shown.id
-        if ephemeral:
-            where = "only visible to you"
-        elif channel_id in self.slack.users:
-            where = "direct message"
-        else:
-            where = f"#{self._channel_name(channel_id)}"
-        if body.get("thread_ts"):
-            where += ", in a thread"
-        return f"--- dialer-bot ({where}) ---", shown
-
-    def _channel_name(self, channel_id: str) -> str:
-        return self.slack.channels.get(channel_id) or self.slack.users.get(channel_id) or channel_id
-
-    def _present(self, first: list[tuple[str, Shown]]) -> None:
-        """Print the ack (if any) and every new call to the stand-in, in order; renumber buttons."""
-        items: list[tuple[str, Shown]] = list(first)
-        gone: set[int] = set()
-        for call in self.slack.calls[self._seen :]:
-            item = self._from_call(call, gone)
-            if item is not None:
-                items.append(item)
-        self._seen = len(self.slack.calls)
-        if gone:
-            self.buttons = {
-                n: p for n, p in self.buttons.items() if p.shown is None or p.shown.id not in gone
-            }
-        fresh: dict[int, Pressable] = {}
-        for label, shown in items:
-            rendered = render_message(shown.body, self.names, first=len(fresh) + 1)
-            self.out(label)
-            for line in rendered.lines:
-                self.out(line)
-            for b in rendered.buttons:
-                fresh[b.number] = Pressable(b, shown)
-        if fresh:
-            self.buttons = fresh
-
-    def _from_call(self, call: Call, gone: set[int]) -> tuple[str, Shown] | None:
-        args, result = call.args, call.result
-        if call.method == "response_url":
-            origin = self.slack.response_origin(str(args.get("key")))
-            replaced = self._shown.get(origin.get("shown") or 0)
-            if replaced is not None and (
-                args.get("delete_original") or args.get("replace_original")
-            ):
-                gone.add(replaced.id)
-                if args.get("delete_original"):
-                    self.out("--- dialer-bot deleted its message ---")
-                    return None
-                label, shown = self._new_shown(args, replaced.channel_id, replaced.ephemeral)
-                return label.replace(" ---", ", replacing its message above ---"), shown
-            ephemeral = args.get("response_type") != "in_channel"
-            return self._new_shown(args, CHANNEL_ID, ephemeral)
-        if result and not result.get("ok", True):
-            self.out(f"(Slack answered dialer-bot's {call.method}: {result.get('error')})")
-            return None
-        if call.method == "chat.postMessage":
-            return self._new_shown(args, str(result.get("channel")), False, str(result.get("ts")))
-        if call.method == "chat.postEphemeral":
-            if args.get("user") != self.who.user_id:
-                self.out(f"(an ephemeral message to @{self._channel_name(str(args.get('user')))})")
-                return None
-            return self._new_shown(args, str(args.get("channel")), True)
-        if call.method == "chat.update":
-            key = (str(args.get("channel")), str(args.get("ts")))
-            if key in self._by_ts:
-                gone.add(self._by_ts[key])
-            label, shown = self._new_shown(args, key[0], False, key[1])
-            return label.replace(" ---", ", edited ---"), shown
-        if call.method == "chat.delete":
-            key = (str(args.get("channel")), str(args.get("ts")))
-            if key in self._by_ts:
-                gone.add(self._by_ts[key])
-            self.out(f"--- dialer-bot deleted a message in #{self._channel_name(key[0])} ---")
-        elif call.method in ("views.open", "views.push"):
-            self.modals.append(str(result["view"]["id"]))
-        elif call.method == "views.publish":
-            self.out("--- dialer-bot updated your App Home ---")
-            for line in render_blocks(result["view"].get("blocks", []), self.names).lines:
-                self.out(line)
-        elif call.method == "files.completeUploadExternal" and args.get("channel_id"):
-            return self._file_shared(args, result)
-        return None
-
-    def _file_shared(self, args: dict[str, Any], result: dict[str, Any]) -> tuple[str, Shown]:
-        """A shared file shows as Slack's file message: the comment, then one line a file."""
-        lines = [str(args["initial_comment"])] if args.get("initial_comment") else []
-        for f in result.get("files") or []:
-            stored = self.slack.files.get(str(f.get("id")))
-            lines.append(uploaded_file_line(str(f.get("name")), stored.content if stored else b""))
-        body = {"text": "\n".join(lines), "thread_ts": args.get("thread_ts")}
-        return self._new_shown(body, str(args["channel_id"]), False)
-
 
 CONSOLE_HELP = """\
 Console help
@@ -508,84 +330,3 @@ def _is_message(body: dict[str, Any]) -> bool:
 
 def _fake_ts(n: int) -> str:
     return f"1700000000.{n:06d}"
-
-
-# ---------------------------------------------------------------------------- CLI
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="dialer-bot demo",
-        description="Try dialer-bot in a terminal: Slack and the dialer are simulated in-process.",
-        epilog="Interactive in a terminal; with --script FILE or piped input it reads one "
-        "input per line and prints the transcript (exit 1 if the input ends inside a form).",
-    )
-    p.add_argument("--db", metavar="PATH", help="SQLite file to keep (default: a temporary one)")
-    p.add_argument(
-        "--as",
-        dest="role",
-        choices=("viewer", "operator", "admin"),
-        default="admin",
-        help="the console user's role (default: admin)",
-    )
-    p.add_argument(
-        "--script",
-        metavar="FILE",
-        help="read one input per line from FILE and print the transcript",
-    )
-    return p
-
-
-async def run_demo(
-    inputs: Callable[[Out], ScriptInput | TerminalInput],
-    *,
-    db_path: str | None = None,
-    role: str = "admin",
-    out: Out = print,
-) -> int:
-    """Start everything, run the console until its input ends, stop everything."""
-    session = await DemoSession.start(db_path=db_path, role=role, out=out)
-    try:
-        for line in session.banner():
-            out(line)
-        await session.refresh()
-        return await session.run(inputs(out))
-    finally:
-        await session.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8")
-    elif hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="replace")
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-
-    if args.script:
-        try:
-            with open(args.script, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except OSError as exc:
-            print(f"dialer-bot demo: cannot read the script: {exc}", file=sys.stderr)
-            return 2
-
-        def make(o: Out) -> ScriptInput | TerminalInput:
-            return ScriptInput(lines, o)
-    elif not sys.stdin.isatty():
-
-        def make(o: Out) -> ScriptInput | TerminalInput:
-            return ScriptInput(sys.stdin, o)
-    else:
-
-        def make(o: Out) -> ScriptInput | TerminalInput:
-            return TerminalInput()
-
-    try:
-        return asyncio.run(run_demo(make, db_path=args.db, role=args.role, out=out))
-    except KeyboardInterrupt:
-        print("\n(demo stopped)", file=sys.stderr)
-        return 130

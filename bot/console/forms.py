@@ -16,21 +16,23 @@ from typing import Any
 from slack_bolt.response import BoltResponse
 
 from bot.console import payloads
-from bot.console.render import (
+from bot.console.inputs import (
     AnswerError,
-    Button,
     InputSpec,
-    Names,
     describe_input,
     initial_state,
     input_specs,
     is_empty,
     options_lines,
     parse_answer,
-    render_blocks,
     state_display,
-    text_of,
     view_lines,
+)
+from bot.console.render import (
+    Button,
+    Names,
+    render_blocks,
+    text_of,
 )
 from bot.console.slack import ConsoleSlack
 from bot.ids import positive_int

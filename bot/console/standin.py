@@ -7,7 +7,8 @@ files need the bot token, response URLs must have been handed out, file uploads 
 Slack's three steps (files.getUploadURLExternal, the POST of the bytes to the upload URL,
 files.completeUploadExternal). Every call is recorded in order (never the token) with an
 asyncio notification, so callers can show or await what the bot sent. Subclasses decide who
-is known (users, channels, triggers) and may intercept calls.
+is known (users, channels, triggers) and may intercept calls. The methods' answers live in
+bot/console/web_api.py; this module is the server, the state and the recording.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import json
 import mimetypes
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 from aiohttp import web
+
+from bot.console.web_api import METHODS, PendingUpload, StoredFile, StoredMessage, WebApiMethods
 
 #: Fields slack_sdk may send as JSON strings inside a form body; decoded before recording.
 JSON_FIELDS = frozenset({"blocks", "view", "attachments", "metadata", "unfurls", "files"})
@@ -47,37 +49,11 @@ class Call:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class StoredFile:
-    file_id: str
-    name: str
-    content: bytes
-    filetype: str
-    mimetype: str
-
-
-@dataclass
-class PendingUpload:
-    """A file announced by files.getUploadURLExternal; `content` once its bytes came."""
-
-    file_id: str
-    filename: str
-    length: int
-    content: bytes | None = None
-
-
-@dataclass
-class StoredMessage:
-    channel: str
-    ts: str
-    body: dict[str, Any]
-
-
 #: What an interceptor answers instead of Slack: the HTTP response and the JSON body it carries.
 Intercepted = tuple[web.Response, dict[str, Any]]
 
 
-class SlackStandIn:
+class SlackStandIn(WebApiMethods):
     """Stands in for https://slack.com/api/, for response URLs and for file downloads.
 
     `bot_token=None` accepts any bot token (xoxb-...), for callers that do not know it.
@@ -281,7 +257,7 @@ class SlackStandIn:
         error = self._auth_error(token)
         if error is not None:
             return {"ok": False, "error": error}
-        handler = _METHODS.get(method)
+        handler = METHODS.get(method)
         return handler(self, args) if handler else {"ok": False, "error": "unknown_method"}
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
@@ -361,239 +337,6 @@ class SlackStandIn:
         await self._record(Call("file_upload", args, at, resp.status, bool(_bearer(request))))
         await self._pause("file_upload")
         return resp
-
-    # ------------------------------------------------------------------ methods
-
-    def _next_ts(self) -> str:
-        """Slack's "seconds.micros" message id: now, strictly increasing."""
-        us = max(int(time.time() * 1_000_000), self._last_ts_us + 1)
-        self._last_ts_us = us
-        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
-
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "url": self.team_url,
-            "team": self.team_name,
-            "user": "dialer-bot",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "is_enterprise_install": False,
-        }
-
-    def _known_channel(self, channel: str) -> bool:
-        """A channel, or a user id (Slack opens the DM)."""
-        return bool(channel) and (
-            self._channel_name(channel) is not None or self._user_profile(channel) is not None
-        )
-
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel") or "")
-        if not self._known_channel(channel):
-            return {"ok": False, "error": "channel_not_found"}
-        if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
-            return {"ok": False, "error": "no_text"}
-        ts = self._next_ts()
-        body = self._message(args, ts)
-        self.messages[(channel, ts)] = StoredMessage(channel, ts, body)
-        return {"ok": True, "channel": channel, "ts": ts, "message": body}
-
-    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not self._known_channel(str(args.get("channel") or "")):
-            return {"ok": False, "error": "channel_not_found"}
-        user = str(args.get("user") or "")
-        if not user or self._user_profile(user) is None:
-            return {"ok": False, "error": "user_not_in_channel"}
-        return {"ok": True, "message_ts": self._next_ts()}
-
-    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
-        key = (str(args.get("channel") or ""), str(args.get("ts") or ""))
-        if key not in self.messages:
-            return {"ok": False, "error": "message_not_found"}
-        body = self._message(args, key[1])
-        self.messages[key].body = body
-        return {"ok": True, "channel": key[0], "ts": key[1], "text": body["text"], "message": body}
-
-    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        key = (str(args.get("channel") or ""), str(args.get("ts") or ""))
-        if self.messages.pop(key, None) is None:
-            return {"ok": False, "error": "message_not_found"}
-        return {"ok": True, "channel": key[0], "ts": key[1]}
-
-    def _message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": "message",
-            "user": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "team": self.team_id,
-            "ts": ts,
-            "text": args.get("text", ""),
-        }
-        for key in ("blocks", "attachments", "thread_ts", "metadata"):
-            if key in args:
-                body[key] = args[key]
-        return body
-
-    def _take_trigger(self, args: dict[str, Any]) -> bool:
-        """A trigger_id works once (Slack's expire after 3 s; nothing here runs that slowly)."""
-        trigger = str(args.get("trigger_id") or args.get("interactivity_pointer") or "")
-        if not trigger or trigger in self._used_triggers or not self._trigger_issued(trigger):
-            return False
-        self._used_triggers.add(trigger)
-        return True
-
-    def _views_open(self, args: dict[str, Any], *, push: bool = False) -> dict[str, Any]:
-        view = args.get("view")
-        if not isinstance(view, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        if not self._take_trigger(args):
-            return {"ok": False, "error": "invalid_trigger_id"}
-        if push and not self.open_views:
-            return {"ok": False, "error": "not_found"}  # push needs a modal to stack on
-        return {"ok": True, "view": self.register_view(view)}
-
-    def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._views_open(args, push=True)
-
-    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = args.get("view")
-        if not isinstance(view, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        view_id = args.get("view_id") or self._external_ids.get(str(args.get("external_id") or ""))
-        current = self.views.get(str(view_id or ""))
-        if current is None or (view_id not in self.open_views and current.get("type") != "home"):
-            return {"ok": False, "error": "not_found"}
-        if args.get("hash") and args["hash"] != current["hash"]:
-            return {"ok": False, "error": "hash_conflict"}
-        return {"ok": True, "view": self.register_view(view, current["id"])}
-
-    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        view = args.get("view")
-        if not isinstance(view, dict) or not args.get("user_id"):
-            return {"ok": False, "error": "invalid_arguments"}
-        return {"ok": True, "view": self.register_view(view)}
-
-    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user_id = str(args.get("user") or "")
-        profile = self._user_profile(user_id) if user_id else None
-        if profile is None:
-            return {"ok": False, "error": "user_not_found"}
-        extra = dict(profile)
-        name, real_name, tz = extra.pop("name"), extra.pop("real_name"), extra.pop("tz")
-        return {
-            "ok": True,
-            "user": {
-                "id": user_id,
-                "team_id": self.team_id,
-                "name": name,
-                "real_name": real_name,
-                "tz": tz,
-                "is_bot": user_id == self.bot_user_id,
-                "deleted": False,
-                "profile": {"real_name": real_name, "display_name": name},
-                **extra,
-            },
-        }
-
-    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel") or "")
-        name = self._channel_name(channel) if channel else None
-        if name is None:
-            return {"ok": False, "error": "channel_not_found"}
-        return {
-            "ok": True,
-            "channel": {
-                "id": channel,
-                "name": name,
-                "is_channel": channel.startswith("C"),
-                "is_private": channel.startswith("G"),
-                "is_im": channel.startswith("D"),
-                "is_member": True,
-            },
-        }
-
-    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        f = self.files.get(str(args.get("file") or ""))
-        if f is None:
-            return {"ok": False, "error": "file_not_found"}
-        return {"ok": True, "file": self._file_object(f)}
-
-    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Step 1 of an upload: a file id and a one-time upload URL on this server."""
-        filename = str(args.get("filename") or "")
-        try:
-            length = int(str(args.get("length")))
-        except ValueError:
-            length = 0
-        if not filename or length <= 0:
-            return {"ok": False, "error": "invalid_arguments"}
-        file_id = f"F{next(self._seq):08d}"
-        self._uploads[file_id] = PendingUpload(file_id, filename, length)
-        return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
-
-    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Step 3: the uploaded files become Slack files, shared in channel_id (a thread reply
-        with thread_ts), or private without a channel."""
-        files = args.get("files")
-        if not isinstance(files, list) or not files or not all(isinstance(f, dict) for f in files):
-            return {"ok": False, "error": "invalid_arguments"}
-        if len({str(f.get("id")) for f in files}) != len(files):
-            return {"ok": False, "error": "invalid_arguments"}
-        channel = str(args.get("channel_id") or "")
-        if channel and not self._known_channel(channel):
-            return {"ok": False, "error": "channel_not_found"}
-        if args.get("thread_ts") and not channel:
-            return {"ok": False, "error": "invalid_arguments"}
-        done: list[tuple[dict[str, Any], PendingUpload, bytes]] = []
-        for f in files:
-            upload = self._uploads.get(str(f.get("id") or ""))
-            if upload is None or upload.content is None:  # never announced, or bytes not sent
-                return {"ok": False, "error": "file_not_found"}
-            done.append((f, upload, upload.content))
-        out = []
-        for f, upload, content in done:
-            del self._uploads[upload.file_id]
-            obj = self.store_file(upload.filename, content, file_id=upload.file_id)
-            obj["title"] = str(f.get("title") or upload.filename)
-            if channel:
-                self.file_shares[upload.file_id] = {
-                    "channel_id": channel,
-                    "thread_ts": args.get("thread_ts"),
-                }
-            out.append(obj)
-        return {"ok": True, "files": out}
-
-    def _file_object(self, f: StoredFile) -> dict[str, Any]:
-        return {
-            "id": f.file_id,
-            "created": int(time.time()),
-            "name": f.name,
-            "title": f.name,
-            "mimetype": f.mimetype,
-            "filetype": f.filetype,
-            "size": len(f.content),
-            "url_private": f"{self.base_url}/files/{f.file_id}",
-            "url_private_download": f"{self.base_url}/files/{f.file_id}",
-        }
-
-
-_METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
-    "auth.test": SlackStandIn._auth_test,
-    "chat.postMessage": SlackStandIn._post_message,
-    "chat.postEphemeral": SlackStandIn._post_ephemeral,
-    "chat.update": SlackStandIn._update,
-    "chat.delete": SlackStandIn._delete,
-    "views.open": SlackStandIn._views_open,
-    "views.push": SlackStandIn._views_push,
-    "views.update": SlackStandIn._views_update,
-    "views.publish": SlackStandIn._views_publish,
-    "users.info": SlackStandIn._users_info,
-    "conversations.info": SlackStandIn._conversations_info,
-    "files.info": SlackStandIn._files_info,
-    "files.getUploadURLExternal": SlackStandIn._get_upload_url,
-    "files.completeUploadExternal": SlackStandIn._complete_upload,
-}
 
 
 def _bearer(request: web.Request) -> str | None:

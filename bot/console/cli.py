@@ -1,0 +1,90 @@
+"""`dialer-bot demo`'s command line: the options, where the input comes from, and one run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+
+from bot.console.demo import DemoSession
+from bot.console.source import Out, ScriptInput, TerminalInput
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dialer-bot demo",
+        description="Try dialer-bot in a terminal: Slack and the dialer are simulated in-process.",
+        epilog="Interactive in a terminal; with --script FILE or piped input it reads one "
+        "input per line and prints the transcript (exit 1 if the input ends inside a form).",
+    )
+    p.add_argument("--db", metavar="PATH", help="SQLite file to keep (default: a temporary one)")
+    p.add_argument(
+        "--as",
+        dest="role",
+        choices=("viewer", "operator", "admin"),
+        default="admin",
+        help="the console user's role (default: admin)",
+    )
+    p.add_argument(
+        "--script",
+        metavar="FILE",
+        help="read one input per line from FILE and print the transcript",
+    )
+    return p
+
+
+async def run_demo(
+    inputs: Callable[[Out], ScriptInput | TerminalInput],
+    *,
+    db_path: str | None = None,
+    role: str = "admin",
+    out: Out = print,
+) -> int:
+    """Start everything, run the console until its input ends, stop everything."""
+    session = await DemoSession.start(db_path=db_path, role=role, out=out)
+    try:
+        for line in session.banner():
+            out(line)
+        await session.refresh()
+        return await session.run(inputs(out))
+    finally:
+        await session.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    elif hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    if args.script:
+        try:
+            with open(args.script, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except OSError as exc:
+            print(f"dialer-bot demo: cannot read the script: {exc}", file=sys.stderr)
+            return 2
+
+        def make(o: Out) -> ScriptInput | TerminalInput:
+            return ScriptInput(lines, o)
+    elif not sys.stdin.isatty():
+
+        def make(o: Out) -> ScriptInput | TerminalInput:
+            return ScriptInput(sys.stdin, o)
+    else:
+
+        def make(o: Out) -> ScriptInput | TerminalInput:
+            return TerminalInput()
+
+    try:
+        return asyncio.run(run_demo(make, db_path=args.db, role=args.role, out=out))
+    except KeyboardInterrupt:
+        print("\n(demo stopped)", file=sys.stderr)
+        return 130
