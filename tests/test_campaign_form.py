@@ -12,6 +12,7 @@ import pytest
 from handlers.campaign_form import fields as f
 from handlers.campaign_form import listeners as campaign_form
 from handlers.campaign_form import views as v
+from handlers.campaign_form.input_views import LISTS_ACTION
 from simulator.faults import FaultPlan
 from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
 from tests.conftest import ADMIN, NOTIFY, Bot, start_bot, stop_bot
@@ -111,7 +112,7 @@ def suggestion_body(view_id: str, view: dict[str, Any], value: str, user: str = 
             "container": {"type": "view", "view_id": view_id},
             "api_app_id": API_APP_ID,
             "token": VERIFICATION_TOKEN,
-            "action_id": v.LISTS_ACTION,
+            "action_id": LISTS_ACTION,
             "block_id": f.CALL_LISTS,
             "value": value,
             "team": {"id": "T0001", "domain": "testteam"},
@@ -536,7 +537,7 @@ async def test_more_than_100_lists_use_type_ahead(bot: Bot) -> None:
     view_id, view = await open_form(bot)
     assert_valid_view(view)
     element = block(view, f.CALL_LISTS)["element"]
-    assert element["type"] == "multi_external_select" and element["action_id"] == v.LISTS_ACTION
+    assert element["type"] == "multi_external_select" and element["action_id"] == LISTS_ACTION
     reply = await bot.driver.post(suggestion_body(view_id, view, "region 14"))
     assert reply.status == 200 and reply.json is not None
     labels = [o["text"]["text"] for o in reply.json["options"]]

@@ -27,9 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -38,13 +35,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access import REQUIRED_ROLE
 from bot.actor import Actor
-from bot.dialer import DialerClient, DialerError
+from bot.dialer import DialerError
 from bot.ids import positive_int
-from bot.recorded import outcome_of, recorded
 from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.campaign_form import fields as f
 from handlers.campaign_form import views
+from handlers.campaign_form.input_views import IVR_ACTION
+from handlers.campaign_form.save import Save, memory, update_view
 from handlers.errors import dialer_error_text
 from handlers.guard import audit_denied, authorize
 from handlers.request import Request
@@ -54,28 +52,6 @@ log = logging.getLogger(__name__)
 SAVE_BUDGET_S = 2.0  # name check + POST/PUT before the ack; Slack gives 3 s in all
 OPTIONS_BUDGET_S = 2.0  # type-ahead answers are the ack itself
 CHOICES_TTL_S = 30.0  # type-ahead asks on every key stroke: reuse the lists for a while
-DONE_MEMORY = 500
-
-# ---- per-bot memory (keyed on the dialer client: one per running bot) -----------------------
-
-
-@dataclass
-class _Memory:
-    choices: dict[str, tuple[float, list[f.Choice]]] = field(default_factory=dict)
-    saving: set[str] = field(default_factory=set)  # view ids with a save in flight
-    done: deque[str] = field(default_factory=lambda: deque(maxlen=DONE_MEMORY))
-
-
-_MEMORY: weakref.WeakKeyDictionary[DialerClient, _Memory] = weakref.WeakKeyDictionary()
-
-
-def _memory(services: Services) -> _Memory:
-    mem = _MEMORY.get(services.dialer)
-    if mem is None:
-        mem = _MEMORY[services.dialer] = _Memory()
-    return mem
-
-
 # ---- opening ------------------------------------------------------------------------------
 
 
@@ -115,7 +91,7 @@ async def open_form(req: Request, meta: f.FormMeta) -> None:
     except DialerError as exc:
         doing = "load the campaign" if meta.mode == "edit" else "load the form"
         form = views.message_view(meta, dialer_error_text(exc, doing))
-    await _update(req.services, view["id"], form, view.get("hash"))
+    await update_view(req.services, view["id"], form, view.get("hash"))
 
 
 async def _form_for(services: Services, meta: f.FormMeta) -> dict[str, Any]:
@@ -130,7 +106,7 @@ async def _form_for(services: Services, meta: f.FormMeta) -> dict[str, Any]:
         campaign = None
     ivr_choices = _ivr_choices(ivr)
     list_choices = _list_choices(lists)
-    mem = _memory(services)
+    mem = memory(services)
     now = time.monotonic()
     mem.choices["ivr"] = (now, ivr_choices)
     mem.choices["lists"] = (now, list_choices)
@@ -153,18 +129,6 @@ def _list_choices(lists: list[Any]) -> list[f.Choice]:
         (str(cl.id), views.list_label(cl.id, cl.name, cl.numbers_count))
         for cl in sorted(lists, key=lambda cl: cl.id)
     ]
-
-
-async def _update(
-    services: Services, view_id: str, view: dict[str, Any], view_hash: str | None = None
-) -> bool:
-    """views.update; a closed modal or a newer version (hash_conflict) is not an error."""
-    try:
-        await services.client.views_update(view_id=view_id, hash=view_hash, view=view)
-    except SlackApiError as exc:
-        log.warning("views.update of %s failed: %s", view_id, exc.response.get("error"))
-        return False
-    return True
 
 
 async def on_edit_button(
@@ -206,7 +170,7 @@ async def on_rule_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBolt
     async def run() -> None:
         options = views.options_from_view(view) or await _fresh_options(services)
         form = views.form_view(meta, values, options)
-        await _update(services, view["id"], form, view.get("hash"))
+        await update_view(services, view["id"], form, view.get("hash"))
 
     services.tasks.spawn(run(), name="campaign form rules")
 
@@ -218,7 +182,7 @@ async def _fresh_options(services: Services) -> views.FormOptions:
 
 async def _choices(services: Services, kind: str) -> list[f.Choice]:
     """IVR apps or call lists as select choices, reused for CHOICES_TTL_S."""
-    mem = _memory(services)
+    mem = memory(services)
     cached = mem.choices.get(kind)
     if cached and time.monotonic() - cached[0] < CHOICES_TTL_S:
         return cached[1]
@@ -236,7 +200,7 @@ async def _choices(services: Services, kind: str) -> list[f.Choice]:
 async def on_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     """External selects (more than 100 call lists or IVR apps): names matching what is typed."""
     services: Services = context["services"]
-    kind = "ivr" if body.get("action_id") == views.IVR_ACTION else "lists"
+    kind = "ivr" if body.get("action_id") == IVR_ACTION else "lists"
     meta = f.FormMeta.load((body.get("view") or {}).get("private_metadata"))
     channel = meta.channel_id if meta else None
     decision = await services.access.check(context.user_id or "", channel, "lists")
@@ -253,16 +217,6 @@ async def on_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
 
 
 # ---- submit ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Verdict:
-    """What the dialer part of a save came to."""
-
-    kind: str  # ok | invalid (field errors) | top (message, no field) | unknown (answer lost)
-    campaign_id: int | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    text: str = ""
 
 
 async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -308,7 +262,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
     if parsed.payload is None:
         await ack(response_action="errors", errors=parsed.errors)
         return
-    mem = _memory(services)
+    mem = memory(services)
     view_id = str(view.get("id") or "")
     if view_id in mem.saving or view_id in mem.done:
         await ack(
@@ -317,7 +271,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
         )
         return
     options = views.options_from_view(view)
-    save = _Save(services, actor, meta, parsed, values, options, view_id)
+    save = Save(services, actor, meta, parsed, values, options, view_id)
     mem.saving.add(view_id)
     services.tasks.spawn(save.run(), name=f"save campaign form {view_id}")
     in_time = False
@@ -331,156 +285,3 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
     finally:
         if not save.handled.done():
             save.handled.set_result(in_time)
-
-
-class _Save:
-    """One save: name check, audit, the single POST/PUT, then messages.
-
-    `verdict` resolves as soon as the dialer part is decided; `handled` says whether the
-    submission's ack showed it (True) or the modal is waiting on "Still saving…" (False).
-    """
-
-    def __init__(
-        self,
-        services: Services,
-        actor: Actor,
-        meta: f.FormMeta,
-        parsed: f.Parsed,
-        values: f.FormValues,
-        options: views.FormOptions | None,
-        view_id: str,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        self.services = services
-        self.actor = actor
-        self.meta = meta
-        self.payload: dict[str, Any] = parsed.payload or {}
-        self.rule_rows = parsed.rule_rows
-        self.values = values
-        self.options = options
-        self.view_id = view_id
-        self.verdict: asyncio.Future[Verdict] = loop.create_future()
-        self.handled: asyncio.Future[bool] = loop.create_future()
-
-    @property
-    def name(self) -> str:
-        return str(self.payload.get("name") or "")
-
-    async def run(self) -> None:
-        mem = _memory(self.services)
-        try:
-            verdict = await self._dialer_part()
-        except Exception:
-            log.exception("saving the campaign form failed")
-            verdict = Verdict("top", text="Saving failed on our side; the error is logged.")
-        finally:
-            mem.saving.discard(self.view_id)
-        if verdict.kind == "ok":
-            mem.done.append(self.view_id)
-        self.verdict.set_result(verdict)
-        shown = await self.handled
-        if not shown and self.view_id:
-            await _update(self.services, self.view_id, self.view_for(verdict))
-        if verdict.kind == "ok" or not shown:
-            await self._tell_user(verdict)
-        if verdict.kind == "ok":
-            await self._notify(verdict)
-
-    async def _dialer_part(self) -> Verdict:
-        dialer = self.services.dialer
-        try:
-            existing = await dialer.list_campaigns()
-        except DialerError as exc:
-            return Verdict("top", text=f"Could not check the name, so nothing was saved. {exc}")
-        taken = [(c.id, c.name) for c in existing]
-        if f.name_taken(self.name, taken, self.meta.campaign_id):
-            return Verdict(
-                "invalid",
-                errors={f.NAME: f"A campaign named “{self.name}” already exists; choose another."},
-            )
-        creating = self.meta.mode == "create"
-        try:
-            async with recorded(
-                self.services.store,
-                self.actor,
-                "create_campaign" if creating else "update_campaign",
-                campaign_id=self.meta.campaign_id,
-                request=self.payload,
-            ) as rec:
-                if creating:
-                    result = await dialer.create_campaign(self.payload)
-                else:
-                    assert self.meta.campaign_id is not None
-                    result = await dialer.update_campaign(self.meta.campaign_id, self.payload)
-                rec.ok(f"#{result.id}: {result.message}")
-        except DialerError as exc:
-            return self._verdict_for(exc)
-        return Verdict("ok", campaign_id=result.id)
-
-    def _verdict_for(self, exc: DialerError) -> Verdict:
-        if outcome_of(exc) == "unknown":
-            return Verdict("unknown")
-        if exc.status == 400:
-            block, problem = f.block_for_dialer_error(exc.message, self.rule_rows)
-            if block is not None:
-                return Verdict("invalid", errors={block: f"The dialer refused this: {problem}"})
-            return Verdict("top", text=f"The dialer refused the campaign: {exc.message}")
-        doing = "create the campaign" if self.meta.mode == "create" else "save the campaign"
-        if exc.kind == "connection" and exc.sent is False:
-            return Verdict("top", text=f"Could not {doing}: {exc} Nothing was sent.")
-        return Verdict("top", text=f"Could not {doing}: {exc}")
-
-    # ---- what the user sees
-
-    def ack_for(self, verdict: Verdict) -> dict[str, Any]:
-        if verdict.kind == "invalid":
-            return {"response_action": "errors", "errors": verdict.errors}
-        if verdict.kind == "top" and self.options is None:
-            # Without the form's options the form cannot be rebuilt; the name block holds it.
-            return {"response_action": "errors", "errors": {f.NAME: verdict.text[:1000]}}
-        return {"response_action": "update", "view": self.view_for(verdict)}
-
-    def view_for(self, verdict: Verdict) -> dict[str, Any]:
-        if verdict.kind == "ok":
-            assert verdict.campaign_id is not None
-            return views.message_view(
-                self.meta, views.done_text(self.meta.mode, verdict.campaign_id, self.name)
-            )
-        if verdict.kind == "unknown":
-            return views.message_view(self.meta, views.unknown_text(self.meta.mode, self.name))
-        text = verdict.text or " ".join(verdict.errors.values())
-        if self.options is None:
-            return views.message_view(self.meta, views.failed_text("save the campaign", text))
-        return views.form_view(self.meta, self.values, self.options, top_error=text)
-
-    async def _tell_user(self, verdict: Verdict) -> None:
-        if verdict.kind == "ok":
-            assert verdict.campaign_id is not None
-            build = views.created_message if self.meta.mode == "create" else views.updated_message
-            msg = build(verdict.campaign_id, self.name)
-        elif verdict.kind == "unknown":
-            msg = message(views.unknown_text(self.meta.mode, self.name))
-        else:
-            text = verdict.text or " ".join(verdict.errors.values())
-            msg = message(views.failed_text("save the campaign", text))
-        try:
-            # A DM to the user id lands in the app's Messages tab (chat:write is enough).
-            await self.services.client.chat_postMessage(
-                channel=self.actor.user_id, text=msg["text"], blocks=msg["blocks"]
-            )
-        except SlackApiError as exc:
-            log.warning("could not message %s: %s", self.actor.user_id, exc.response.get("error"))
-
-    async def _notify(self, verdict: Verdict) -> None:
-        assert verdict.campaign_id is not None
-        note = views.notification(
-            self.actor.user_id,
-            self.meta.mode,
-            verdict.campaign_id,
-            self.name,
-            self.actor.channel_id,
-        )
-        try:
-            await self.services.notifier.publish(**note)
-        except Exception:
-            log.exception("could not queue the campaign notification")

@@ -7,26 +7,17 @@ typed), so adding a rule row or showing a dialer error never loses anything ente
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
-    ExternalDataMultiSelectElement,
-    ExternalDataSelectElement,
     InputBlock,
-    NumberInputElement,
-    Option,
-    PlainTextInputElement,
     PlainTextObject,
     RadioButtonsElement,
-    StaticMultiSelectElement,
-    StaticSelectElement,
     TimePickerElement,
 )
 from slack_sdk.models.views import View
 
-from bot.ids import positive_int
 from handlers.blocks import (
     DAY_NAMES,
     Block,
@@ -36,37 +27,28 @@ from handlers.blocks import (
     context,
     esc,
     message,
-    seconds_hint,
     section,
 )
 from handlers.campaign_form import fields as f
+from handlers.campaign_form.input_views import (
+    STATIC_MAX,
+    VALUE,
+    FormOptions,
+    call_lists_input,
+    ivr_input,
+    number_input,
+    option_of,
+    rule_blocks,
+    selected_options,
+    text_input,
+)
 from handlers.history.views import slack_time
 
 CALLBACK_ID = "campaign_form"
-LISTS_ACTION = "campaign_form:call_lists"  # external select: the options listener answers it
-IVR_ACTION = "campaign_form:ivr"
 ADD_RULE = "campaign_form:add_rule"
 REMOVE_RULE = "campaign_form:remove_rule"
 EDIT_ACTION = "campaign:edit"
-VALUE = "value"  # action_id of every other input (block ids tell them apart)
-STATIC_MAX = 100  # options in a static select (facts.md §2); beyond, an external select
-OPTION_TEXT_MAX = 75
 ERROR_BLOCK = "form_error"
-
-
-@dataclass(frozen=True)
-class FormOptions:
-    """Choices for the selects; None means too many for a static select (type-ahead)."""
-
-    ivr: list[f.Choice] | None
-    call_lists: list[f.Choice] | None
-
-    @classmethod
-    def build(cls, ivr: list[f.Choice], call_lists: list[f.Choice]) -> FormOptions:
-        return cls(
-            ivr=ivr if len(ivr) <= STATIC_MAX else None,
-            call_lists=call_lists if len(call_lists) <= STATIC_MAX else None,
-        )
 
 
 def title(meta: f.FormMeta) -> str:
@@ -101,146 +83,6 @@ def message_view(meta: f.FormMeta, text: str) -> dict[str, Any]:
     return _view(meta, [section(text)], submit=None)
 
 
-def _option(choice: f.Choice) -> Option:
-    value, label = choice
-    text = clip(label or value, OPTION_TEXT_MAX)
-    return Option(value=value[:150], text=PlainTextObject(text=text))
-
-
-def _text_input(
-    block: str,
-    label: str,
-    value: str | None,
-    *,
-    hint: str | None = None,
-    optional: bool = False,
-    placeholder: str | None = None,
-    max_length: int = f.MAX_TEXT,
-) -> InputBlock:
-    return InputBlock(
-        block_id=block,
-        label=label,
-        hint=hint,
-        optional=optional,
-        element=PlainTextInputElement(
-            action_id=VALUE,
-            initial_value=value or None,
-            placeholder=placeholder,
-            max_length=max_length,
-        ),
-    )
-
-
-def _number_input(
-    block: str,
-    label: str,
-    value: str | None,
-    *,
-    hint: str | None,
-    decimal: bool = False,
-    optional: bool = True,
-) -> InputBlock:
-    return InputBlock(
-        block_id=block,
-        label=label,
-        hint=hint,
-        optional=optional,
-        element=NumberInputElement(
-            action_id=VALUE, is_decimal_allowed=decimal, initial_value=(value or "").strip() or None
-        ),
-    )
-
-
-def _call_lists_input(values: f.FormValues, options: FormOptions) -> InputBlock:
-    if options.call_lists is None:
-        element: Any = ExternalDataMultiSelectElement(
-            action_id=LISTS_ACTION,
-            placeholder="Type to search call lists",
-            min_query_length=0,
-            initial_options=[_option(c) for c in values.call_lists] or None,
-        )
-        hint = "Type part of a name or an id."
-    else:
-        selected = {v for v, _ in values.call_lists}
-        chosen = [c for c in options.call_lists if c[0] in selected]  # lists gone are dropped
-        element = StaticMultiSelectElement(
-            action_id=VALUE,
-            placeholder="Choose call lists",
-            # Slack needs at least one option; "0" is no call list id and fails validation.
-            options=[_option(c) for c in options.call_lists] or [_option(("0", "(none)"))],
-            initial_options=[_option(c) for c in chosen] or None,
-        )
-        hint = None if options.call_lists else "No call list yet: upload one first."
-    return InputBlock(block_id=f.CALL_LISTS, label="Call lists", element=element, hint=hint)
-
-
-def _ivr_input(values: f.FormValues, options: FormOptions) -> InputBlock:
-    if options.ivr is None:
-        element: Any = ExternalDataSelectElement(
-            action_id=IVR_ACTION,
-            placeholder="Type to search IVR applications",
-            min_query_length=0,
-            initial_option=_option(values.ivr) if values.ivr else None,
-        )
-    else:
-        chosen = next((c for c in options.ivr if values.ivr and c[0] == values.ivr[0]), None)
-        element = StaticSelectElement(
-            action_id=VALUE,
-            placeholder="Choose an IVR application",
-            options=[_option(c) for c in options.ivr] or [_option(("", "(none)"))],
-            initial_option=_option(chosen) if chosen else None,
-        )
-    return InputBlock(
-        block_id=f.IVR,
-        label="IVR application",
-        element=element,
-        hint="Answered calls are sent to this application.",
-    )
-
-
-def _retry_hint(raw: str | None) -> str:
-    seconds = positive_int(raw or "", max_value=f.MAX_INT)
-    if seconds is not None:
-        return f"{seconds} s = {seconds_hint(seconds)}"
-    return "Seconds, e.g. 900 = 15 min, 3600 = 1 h"
-
-
-def _rule_blocks(row: int, rule: f.RuleValues) -> list[InputBlock]:
-    statuses = [(k, f"{label} ({k})") for k, label in f.RESCHEDULE_STATUSES.items()]
-    chosen = next((c for c in statuses if c[0] == rule.status), None)
-    n = row + 1
-    return [
-        InputBlock(
-            block_id=f.rule_block(row, "status"),
-            label=f"Rule {n}: call result",
-            optional=True,
-            element=StaticSelectElement(
-                action_id=VALUE,
-                placeholder="Choose a call result",
-                options=[_option(c) for c in statuses],
-                initial_option=_option(chosen) if chosen else None,
-            ),
-        ),
-        _number_input(
-            f.rule_block(row, "retry"),
-            f"Rule {n}: retry after (seconds)",
-            rule.retry,
-            hint=_retry_hint(rule.retry),
-        ),
-        _number_input(
-            f.rule_block(row, "attempts"),
-            f"Rule {n}: max attempts",
-            rule.attempts,
-            hint="How many times a number is tried for this result.",
-        ),
-    ]
-
-
-def _choices(pairs: list[f.Choice], selected: set[str]) -> tuple[list[Option], list[Option]]:
-    opts = [_option(c) for c in pairs]
-    return opts, [o for o, c in zip(opts, pairs, strict=True) if c[0] in selected]
-
-
 def form_view(
     meta: f.FormMeta,
     values: f.FormValues,
@@ -256,7 +98,7 @@ def form_view(
         blocks.append(section(f":warning: {esc(top_error)}"))
         blocks[-1]["block_id"] = ERROR_BLOCK
     blocks.append(
-        _text_input(
+        text_input(
             f.NAME,
             "Name",
             values.name,
@@ -265,7 +107,7 @@ def form_view(
         )
     )
     blocks.append(
-        _text_input(
+        text_input(
             f.CALLER_ID,
             "Caller ID",
             values.caller_id,
@@ -285,7 +127,7 @@ def form_view(
                 element=TimePickerElement(action_id=VALUE, initial_time=value or None),
             )
         )
-    overnight, ticked = _choices(
+    overnight, ticked = selected_options(
         [("1", "Runs overnight (ends the next day)")], {"1"} if values.overnight else set()
     )
     blocks.append(
@@ -298,7 +140,7 @@ def form_view(
             ),
         )
     )
-    day_opts, day_sel = _choices(
+    day_opts, day_sel = selected_options(
         [(str(i), name) for i, name in enumerate(DAY_NAMES, start=1)],
         {str(d) for d in values.week_days},
     )
@@ -311,8 +153,8 @@ def form_view(
             ),
         )
     )
-    blocks.append(_call_lists_input(values, options))
-    blocks.append(_ivr_input(values, options))
+    blocks.append(call_lists_input(values, options))
+    blocks.append(ivr_input(values, options))
     blocks.append(
         section(
             f"*Reschedule rules* (up to {f.MAX_RULES}): retry numbers whose call ended with a "
@@ -320,7 +162,7 @@ def form_view(
         )
     )
     for row, rule in enumerate(rows):
-        blocks.extend(_rule_blocks(row, rule))
+        blocks.extend(rule_blocks(row, rule))
     buttons = []
     if len(rows) < f.MAX_RULES:
         buttons.append(button("Add rule", ADD_RULE, "add"))
@@ -328,7 +170,7 @@ def form_view(
         buttons.append(button("Remove last rule", REMOVE_RULE, "remove"))
     if buttons:
         blocks.append(actions(*buttons, block_id="rule_buttons"))
-    ep_opts, ep_sel = _choices(list(f.ENDPOINT_TYPES.items()), {values.endpoint_type})
+    ep_opts, ep_sel = selected_options(list(f.ENDPOINT_TYPES.items()), {values.endpoint_type})
     blocks.append(
         InputBlock(
             block_id=f.ENDPOINT_TYPE,
@@ -340,7 +182,7 @@ def form_view(
         )
     )
     blocks.append(
-        _text_input(
+        text_input(
             f.QUEUE,
             "Queue name",
             values.queue,
@@ -349,7 +191,7 @@ def form_view(
         )
     )
     blocks.append(
-        _number_input(
+        number_input(
             f.BOOST,
             "Boost factor",
             values.boost,
@@ -358,7 +200,7 @@ def form_view(
         )
     )
     blocks.append(
-        _number_input(
+        number_input(
             f.MAX_WAITING,
             "Max waiting calls",
             values.max_waiting,
@@ -397,7 +239,7 @@ def option_items(choices: list[f.Choice], query: str, limit: int = STATIC_MAX) -
     """Type-ahead answer: names containing the query (case-insensitive) or the exact id."""
     q = query.strip().casefold()
     hits = [c for c in choices if not q or q in c[1].casefold() or q == c[0].casefold()]
-    return [_option(c).to_dict() for c in hits[:limit]]
+    return [option_of(c).to_dict() for c in hits[:limit]]
 
 
 def list_label(list_id: int, name: str, count: int | None) -> str:
