@@ -1,4 +1,6 @@
-"""register(app): the one list of listeners."""
+"""The Slack side: register(app) is the one list of listeners; each feature is a package with
+its listeners and views. No SQL and no raw HTTP here: the store and the dialer client are
+reached through bot.services."""
 
 from __future__ import annotations
 

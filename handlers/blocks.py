@@ -6,6 +6,7 @@ passes through it before it is put into mrkdwn.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -29,6 +30,16 @@ MESSAGE_BLOCKS_MAX = 50
 def esc(value: object) -> str:
     """Escape &, < and > so that user or dialer text can never ping or link."""
     return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_time(ts: str) -> str:
+    """An ISO timestamp as Slack's <!date> token: shown in each reader's own time zone by
+    Slack, with the UTC text as fallback (and the raw text, escaped, if it is not ISO)."""
+    try:
+        epoch = int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return esc(ts)
+    return f"<!date^{epoch}^{{date_short}} {{time_secs}}|{esc(ts)}>"
 
 
 def clip(text: str, limit: int) -> str:

@@ -24,7 +24,7 @@ from handlers.campaign_form import listeners as campaign_form
 from handlers.campaigns import listing as campaigns
 from handlers.control import listeners as control
 from handlers.guard import authorize
-from handlers.history import views as history
+from handlers.history import listeners as history
 from handlers.request import Request
 from handlers.subscriptions import listeners as subscriptions
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blocks import Block, context, esc, header, message, section
-from handlers.history.views import slack_time
+from handlers.blocks import Block, context, esc, header, message, section, slack_time
 from store.grants import Grant
 
 SECTION_BUDGET = 2900

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.access import REQUIRED_ROLE
-from handlers.blocks import actions, button, context, esc, message, section
+from handlers.blocks import actions, button, context, esc, message, section, slack_time
 from handlers.control.views import campaign_ref
-from handlers.history.views import slack_time
 from store.approvals import Approval
 
 APPROVAL_ACTIONS = ("approve", "reject", "cancel")

@@ -26,8 +26,8 @@ from handlers.blocks import (
     header,
     message,
     section,
+    slack_time,
 )
-from handlers.history.views import slack_time
 
 CALLBACK_ID = "call_list_form"
 CREATE_ACTION = "call_list:create"

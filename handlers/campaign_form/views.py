@@ -28,6 +28,7 @@ from handlers.blocks import (
     esc,
     message,
     section,
+    slack_time,
 )
 from handlers.campaign_form import fields as f
 from handlers.campaign_form.input_views import (
@@ -42,7 +43,6 @@ from handlers.campaign_form.input_views import (
     selected_options,
     text_input,
 )
-from handlers.history.views import slack_time
 
 CALLBACK_ID = "campaign_form"
 ADD_RULE = "campaign_form:add_rule"

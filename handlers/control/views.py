@@ -14,11 +14,11 @@ from handlers.blocks import (
     header,
     message,
     section,
+    slack_time,
     state_label,
 )
 from handlers.campaigns.views import campaign_period
 from handlers.errors import dialer_error_text
-from handlers.history.views import slack_time
 
 PAST = {
     "start": "started",

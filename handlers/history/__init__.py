@@ -1,2 +1,2 @@
-"""`/dialer history`: the audit log as people read it. Views only; entries come from the
-store through the request's services."""
+"""`/dialer history`: the audit log as people read it. The listener reads entries through the
+store's API; the views only format them (no store, no SQL)."""

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from handlers.blocks import clip, context, esc, header, message, section
-from handlers.request import Request
+from handlers.blocks import clip, context, esc, header, message, section, slack_time
 
 OUTCOME_ICON = {"ok": "✅", "failed": "❌", "unknown": "❓", "pending": "⏳", "denied": "🚫"}
-
-
-def slack_time(ts: str) -> str:
-    """Shown in each reader's own time zone by Slack, with the UTC text as fallback."""
-    try:
-        epoch = int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return esc(ts)
-    return f"<!date^{epoch}^{{date_short}} {{time_secs}}|{esc(ts)}>"
 
 
 def entry_line(e: Any) -> str:
@@ -45,12 +34,3 @@ def history_message(entries: list[Any], campaign_id: int | None) -> dict[str, An
         context(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, newest first")
     )
     return message(title, blocks)
-
-
-async def show_history(req: Request, parsed: tuple[int | None, int]) -> None:
-    campaign_id, count = parsed
-    audit = req.services.store.audit
-    entries = await req.services.store.run(
-        lambda: audit.history(campaign_id=campaign_id, limit=count)
-    )
-    await req.reply(history_message(entries, campaign_id))
