@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from handlers.blocks import Block, context, esc, header, message, section, slack_time
-from store.grants import Grant
 
 SECTION_BUDGET = 2900
+
+
+class Grant(Protocol):
+    """What a view reads of a grant (store.grants.Grant has it; views do not import the store)."""
+
+    user_id: str
+    role: str
+    channel_id: str | None
+    granted_by: str | None
+    granted_at: str
 
 
 def where(channels: list[str] | None) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.access import REQUIRED_ROLE
+from bot.approvals import Approval
 from handlers.blocks import actions, button, context, esc, message, section, slack_time
 from handlers.control.views import campaign_ref
-from store.approvals import Approval
 
 APPROVAL_ACTIONS = ("approve", "reject", "cancel")
 

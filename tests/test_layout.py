@@ -1,0 +1,346 @@
+"""The package layout holds: no import cycles, the boundaries the README promises, and a README
+module list that matches the files.
+
+How imports become edges between modules (read with `ast`, so nothing is imported):
+
+- Every import counts, wherever it is: at module level, inside functions (the lazy imports
+  that merely postpone a cycle are still a cycle) and under `if TYPE_CHECKING:`.
+- `import a.b` and `from a.b import c` are edges to the module they name: `a.b.c` when that
+  is a module of ours, else `a.b`. Relative imports are resolved against the importing
+  module's package first.
+- An edge never goes to the *parent* packages of the module named. Python does run
+  `a/__init__.py` before `a/b.py`, but a submodule does not use what its parent's
+  `__init__` re-exports, so a facade like `bot/numbers/__init__.py` importing its own
+  submodules is not a cycle. It is one only when a submodule imports the facade itself
+  (`from bot.numbers import X` inside bot/numbers/): an edge to the `__init__` module,
+  which then imports the submodule back, as Python would see it half-initialised.
+
+The README check reads the list under "Design notes → Modules" and wants each module there
+by its full path (`bot/numbers/read.py`); `__init__.py` and `__main__.py` files are not
+required (each package's `__init__` docstring says what lives in it).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("bot", "handlers", "store", "simulator")
+NO_SLACK_OR_CONSOLE = ("slack_bolt", "slack_sdk", "handlers", "bot.console")
+NOT_IN_VIEWS = ("store", "sqlite3", "sqlite_utils", "httpx")
+README_SECTION = "Modules"
+NOT_LISTED = ("__init__.py", "__main__.py")
+
+Graph = Mapping[str, set[str]]
+
+
+# ---------------------------------------------------------------------------- reading imports
+
+
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def our_modules(root: Path = ROOT) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            found[module_name(path, root)] = path
+    return found
+
+
+def imported_names(source: str, module: str, is_package: bool) -> list[tuple[str, str]]:
+    """Every import in `source` as (what it may name, the module it surely names):
+    `import a.b` gives ("a.b", "a.b"); `from a import b` gives ("a.b", "a"), since b may be
+    a submodule of a or a name defined in a. Relative imports are resolved."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: list[tuple[str, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".") if package else []
+                parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join(p for p in [*parts, base] if p)
+            for alias in node.names:
+                found.append((f"{base}.{alias.name}" if alias.name != "*" else base, base))
+    return found
+
+
+def resolve(name: str, modules: Iterable[str]) -> str | None:
+    """The module of ours that `name` lies in: itself, else its longest known prefix."""
+    known = set(modules)
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in known:
+            return candidate
+    return None
+
+
+def import_graph(modules: Mapping[str, Path]) -> dict[str, set[str]]:
+    """module → the modules of ours it imports (see the module docstring for the rule)."""
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges: set[str] = set()
+        source = path.read_text(encoding="utf-8")
+        for maybe, surely in imported_names(source, name, path.name == "__init__.py"):
+            target = maybe if maybe in modules else resolve(surely, modules)
+            if target is not None and target != name:
+                edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def find_cycles(graph: Graph) -> list[list[str]]:
+    """Each strongly connected group of two or more modules, as one cycle through it
+    (a → b → … → a). Tarjan's algorithm, iterative, sorted so the report is stable."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    groups: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph.get(start, ()))))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    group.append(top)
+                    if top == node:
+                        break
+                if len(group) > 1:
+                    groups.append(_cycle_through(set(group), graph))
+    return sorted(groups)
+
+
+def _cycle_through(group: set[str], graph: Graph) -> list[str]:
+    """A shortest path from the group's first module back to itself, inside the group."""
+    start = min(group)
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for node in frontier:
+            for child in sorted(graph.get(node, ())):
+                if child not in group:
+                    continue
+                if child == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return [start, *reversed(path[:-1]), start] if node != start else [start]
+                if child not in previous:
+                    previous[child] = node
+                    nxt.append(child)
+        frontier = nxt
+    return sorted(group)
+
+
+def forbidden_imports(
+    modules: Mapping[str, Path], applies: Iterable[str], banned: Iterable[str]
+) -> list[str]:
+    """ "module imports name" for each import in the `applies` modules of a banned name
+    (or a submodule of one)."""
+    banned = tuple(banned)
+    found = []
+    for name in applies:
+        path = modules[name]
+        source = path.read_text(encoding="utf-8")
+        for item in sorted({surely for _, surely in imported_names(source, name, False)}):
+            if any(item == b or item.startswith(b + ".") for b in banned):
+                found.append(f"{name} imports {item}")
+    return sorted(set(found))
+
+
+def is_views(path: Path) -> bool:
+    return path.name == "views.py" or path.name.endswith("_views.py")
+
+
+# ---------------------------------------------------------------------------- README
+
+
+def readme_section(text: str, heading: str = README_SECTION) -> str:
+    """The text of the "Design notes" item or subsection called `heading`: a `**Modules.**`
+    bullet up to the next bold bullet or heading, or a `### Modules` subsection."""
+    lines = text.splitlines()
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        starts = line.startswith(f"### {heading}") or line.startswith(f"- **{heading}.**")
+        if starts:
+            inside = True
+            out.append(line)
+            continue
+        if inside and (line.startswith("#") or line.startswith("- **")):
+            break
+        if inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def paths_named(section: str) -> set[str]:
+    roots = "|".join(PACKAGES)
+    return set(re.findall(rf"(?<![\w/.])((?:{roots})/[\w/]*\w\.py)\b", section))
+
+
+def tracked_modules(root: Path = ROOT) -> set[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", *PACKAGES],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        p
+        for p in out.splitlines()
+        if p.endswith(".py") and Path(p).name not in NOT_LISTED and (root / p).exists()
+    }
+
+
+# ---------------------------------------------------------------------------- the checks
+
+
+@pytest.fixture(scope="module")
+def modules() -> dict[str, Path]:
+    return our_modules()
+
+
+def test_no_import_cycles(modules: dict[str, Path]) -> None:
+    cycles = find_cycles(import_graph(modules))
+    assert not cycles, "import cycles:\n" + "\n".join(" → ".join(c) for c in cycles)
+
+
+def test_store_and_dialer_know_no_slack(modules: dict[str, Path]) -> None:
+    applies = [n for n in modules if n == "store" or n.startswith(("store.", "bot.dialer"))]
+    assert "bot.dialer.client" in applies and "store.db" in applies
+    assert forbidden_imports(modules, applies, NO_SLACK_OR_CONSOLE) == []
+
+
+def test_views_do_no_http_or_sql(modules: dict[str, Path]) -> None:
+    applies = [n for n, p in modules.items() if n.startswith("handlers.") and is_views(p)]
+    assert "handlers.campaign_form.views" in applies
+    assert "handlers.campaign_form.input_views" in applies
+    assert forbidden_imports(modules, applies, NOT_IN_VIEWS) == []
+
+
+def test_readme_lists_every_module_and_no_other() -> None:
+    section = readme_section((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert section, f"README has no '{README_SECTION}' item under Design notes"
+    named = paths_named(section)
+    files = tracked_modules()
+    assert sorted(files - named) == [], "modules the README's module list does not name"
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert missing == [], "the README's module list names files that do not exist"
+
+
+# ---------------------------------------------------------------------------- the checkers
+
+
+def test_cycle_finder_reports_a_cycle_and_passes_a_tree() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"d"}}
+    assert find_cycles(graph) == [["a", "b", "c", "a"]]
+    assert find_cycles({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
+    two = find_cycles({"x": {"y"}, "y": {"x"}, "p": {"q"}, "q": {"p", "x"}})
+    assert two == [["p", "q", "p"], ["x", "y", "x"]]
+
+
+def _tree(tmp_path: Path, files: dict[str, str]) -> dict[str, Path]:
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return {module_name(tmp_path / rel, tmp_path): tmp_path / rel for rel in files}
+
+
+def test_graph_follows_lazy_relative_and_type_checking_imports(tmp_path: Path) -> None:
+    mods = _tree(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from pkg.a import A\n",
+            "pkg/a.py": "from . import b\nA = 1\n",
+            "pkg/b.py": "def f():\n    from .sub import c\n",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/c.py": (
+                "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..a import A\n"
+            ),
+        },
+    )
+    graph = import_graph(mods)
+    assert graph["pkg"] == {"pkg.a"}
+    assert graph["pkg.a"] == {"pkg.b"}  # "from . import b" is the module b, not pkg itself
+    assert graph["pkg.b"] == {"pkg.sub.c"}
+    assert graph["pkg.sub.c"] == {"pkg.a"}
+    assert find_cycles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c", "pkg.a"]]
+
+
+def test_facade_is_a_cycle_only_when_a_submodule_imports_it(tmp_path: Path) -> None:
+    fine = _tree(tmp_path / "one", {"p/__init__.py": "from p.m import X\n", "p/m.py": "X = 1\n"})
+    assert find_cycles(import_graph(fine)) == []
+    bad = _tree(
+        tmp_path / "two",
+        {"p/__init__.py": "from p.m import X\n", "p/m.py": "from p import Y\nX = 1\n"},
+    )
+    assert find_cycles(import_graph(bad)) == [["p", "p.m", "p"]]
+
+
+def test_forbidden_import_checker_sees_from_and_submodule_forms(tmp_path: Path) -> None:
+    mods = _tree(
+        tmp_path,
+        {
+            "store/x.py": "def f():\n    from slack_sdk.errors import SlackApiError\n",
+            "store/y.py": "import handlers.blocks\n",
+            "store/z.py": "import slack_sdkish\nimport json\n",
+        },
+    )
+    found = forbidden_imports(mods, mods, NO_SLACK_OR_CONSOLE)
+    assert found == [
+        "store.x imports slack_sdk.errors",
+        "store.y imports handlers.blocks",
+    ]
+
+
+def test_readme_checker_reads_the_modules_item() -> None:
+    text = (
+        "## Design notes\n\n- **Modules.**\n  - `bot/app.py` — the app\n"
+        "  - `store/db.py`: tables\n- **Ack, then work.** see bot/tasks.py\n"
+    )
+    assert paths_named(readme_section(text)) == {"bot/app.py", "store/db.py"}
+    assert readme_section("## Design notes\n\n- **Other.** bot/x.py\n") == ""
