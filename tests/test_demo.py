@@ -206,9 +206,10 @@ async def test_session_starts_and_pauses_campaign_through_the_bot(session: Any) 
     assert "[1] Confirm start  [2] Cancel" in text
     assert "@alice started campaign Spring promo (#1). Now 🟢 running." in text
     assert "--- dialer-bot (#dialer-ops) ---" in text
-    assert "[1] Pause" in text  # the notification's follow-up button is now [1]
+    # numbers are never reused: the notification's button comes after the confirmation's two
+    assert "[3] Pause" in text
 
-    await session.run(ScriptInput(["1"], session.out))  # press Pause on the notification
+    await session.run(ScriptInput(["3"], session.out))  # press Pause on the notification
     assert sim.state.campaigns[1]["state"] == "paused"
     controls = [r for r in sim.requests if r["path"].endswith("/control")]
     assert [r["json"]["command"] for r in controls] == ["start", "pause"]
@@ -223,7 +224,8 @@ async def test_session_starts_and_pauses_campaign_through_the_bot(session: Any) 
 
 async def test_script_that_ends_inside_a_dialog_fails(session: Any) -> None:
     # a removal asks y/n in the confirm dialog of its button; the script stops before answering
-    code = await session.run(ScriptInput(["/dialer campaigns", "3", "1"], session.out))
+    # (the listing's buttons are [1]-[7], the removal's confirmation's [8] and [9])
+    code = await session.run(ScriptInput(["/dialer campaigns", "3", "8"], session.out))
     assert code == 1
     assert session.sim.state.campaigns[1]["state"] == "stopped"
 
@@ -465,7 +467,7 @@ def test_scripted_session_from_a_file(tmp_path: Path) -> None:
         "/dialer campaigns\n"
         "\n"
         "2\n"
-        "1\n"
+        "8\n"
         "/dialer pause 1\n"
         "/dialer history\n"
     )
@@ -476,7 +478,7 @@ def test_scripted_session_from_a_file(tmp_path: Path) -> None:
     assert "Spring promo (#1) — ⏹️ stopped" in out
     assert "[1] Details  [2] Start  [3] Remove" in out
     assert "alice> 2\n" in out
-    assert "[1] Confirm start  [2] Cancel" in out
+    assert "[8] Confirm start  [9] Cancel" in out  # the listing's [1]-[7] are still on screen
     assert "@alice started campaign Spring promo (#1)" in out
     assert "@alice paused campaign Spring promo (#1)" in out
     assert "--- dialer-bot (#dialer-ops) ---" in out

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     elif not sys.stdin.isatty():
 
         def make(o: Out) -> ScriptInput | TerminalInput:
-            return ScriptInput(sys.stdin, o)
+            return ScriptInput(sys.stdin, o, threaded=True)
     else:
 
         def make(o: Out) -> ScriptInput | TerminalInput:

@@ -14,13 +14,14 @@ import secrets
 import sys
 import tempfile
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.console import payloads
-from bot.console.forms import ModalButton, ModalConsole, bolt_json
+from bot.console import payloads, sim_file
+from bot.console.forms import CANCEL, ModalButton, ModalConsole, bolt_json
 from bot.console.render import (
     confirm_question,
 )
@@ -59,6 +60,9 @@ class DemoSession(ConsoleScreen, ModalConsole):
         self._shown: dict[int, Shown] = {}
         self._by_ts: dict[tuple[str, str], int] = {}
         self._shown_seq = 0
+        self._next_button = 1  # never reused: see bot/console/screen.py
+        self._sim_file: Path | None = None  # with --db: the simulator's data is kept here
+        self._keep_note: str | None = None
         self.buttons: dict[int, Pressable] = {}
         self.modals: list[str] = []  # open view ids, the top one last
         self._forms = {}
@@ -83,6 +87,8 @@ class DemoSession(ConsoleScreen, ModalConsole):
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="dialer-bot-demo-")
             db_path = os.path.join(self._tmp.name, "demo.db")
+        else:
+            self._sim_file = sim_file.path_for(db_path)
         self.sim = await start_simulator(
             SimulatorConfig(
                 host="127.0.0.1",
@@ -93,6 +99,8 @@ class DemoSession(ConsoleScreen, ModalConsole):
                 seed=True,
             )
         )
+        if self._sim_file is not None:
+            self._keep_note = self._load_sim_state(self._sim_file, Path(db_path))
         bot_token = "xoxb-demo-" + secrets.token_hex(12)
         self.slack = await ConsoleSlack(bot_token, team_id=TEAM_ID).start()
         self.slack.users.update({USER_ID: USER_NAME, ADMIN_ID: ADMIN_NAME, OTHER_ID: OTHER_NAME})
@@ -119,6 +127,23 @@ class DemoSession(ConsoleScreen, ModalConsole):
         await startup(self.services)  # with --db: what a previous run left pending is shown
         return self
 
+    def _load_sim_state(self, path: Path, db: Path) -> str | None:
+        """The simulator's data of the last run with this --db (read before the bot opens the
+        database, so a database without it is an old one); a note for the banner."""
+        if not path.exists():
+            if db.exists():
+                return (
+                    f"(no simulator data next to the database: the dialer starts from its "
+                    f"demo data, so older history may name campaigns it does not have; "
+                    f"it is kept in {path} from now on)"
+                )
+            return None
+        try:
+            sim_file.load(path, self.sim.state)
+        except ValueError as exc:
+            return f"(could not read {path}: {exc}; the dialer starts from its demo data)"
+        return f"(the dialer's campaigns and call lists are those of the last run, from {path})"
+
     async def close(self) -> None:
         from bot.lifecycle import shutdown
 
@@ -128,6 +153,11 @@ class DemoSession(ConsoleScreen, ModalConsole):
         finally:
             if getattr(self, "slack", None) is not None:
                 await self.slack.stop()
+            if self.sim is not None and self._sim_file is not None:
+                try:
+                    sim_file.save(self._sim_file, self.sim.state)
+                except OSError as exc:
+                    self.out(f"(could not keep the dialer's data in {self._sim_file}: {exc})")
             if self.sim is not None:
                 await self.sim.stop()
             if self._tmp is not None:
@@ -135,7 +165,9 @@ class DemoSession(ConsoleScreen, ModalConsole):
 
     @property
     def prompt(self) -> str:
-        return f"{self.who.user_name}> "
+        if self.who.channel_id == CHANNEL_ID:
+            return f"{self.who.user_name}> "
+        return f"{self.who.user_name} in #{self.who.channel_name}> "
 
     def banner(self) -> list[str]:
         return [
@@ -143,9 +175,10 @@ class DemoSession(ConsoleScreen, ModalConsole):
             f"You are @{USER_NAME} ({self.role}) in #{CHANNEL_NAME}; "
             f"notifications go to #{NOTIFY_NAME}.",
             f"Also here: @{ADMIN_NAME} (admin) and @{OTHER_NAME} (no role); "
-            f"'as {ADMIN_NAME}' types as her, 'as {USER_NAME}' back.",
+            f"'as {ADMIN_NAME}' types as her, 'as {USER_NAME}' back; "
+            f"':channel #{NOTIFY_NAME}' types there.",
             "Type /dialer help, a button's number to press it, help for the console, or quit.",
-        ]
+        ] + ([self._keep_note] if self._keep_note else [])
 
     # ------------------------------------------------------------------ the loop
 
@@ -181,6 +214,10 @@ class DemoSession(ConsoleScreen, ModalConsole):
             self.out(CONSOLE_HELP)
         elif line.startswith("as "):
             self.switch_user(line[3:].strip().lstrip("@"))
+        elif line == ":channel" or line.startswith(":channel "):
+            self.switch_channel(line.removeprefix(":channel").strip().lstrip("#"))
+        elif line == CANCEL:
+            self.out("(no form is open: there is nothing to cancel)")
         else:
             self.out("Type a /dialer command (try /dialer help), a button's number, or quit.")
         if self.modals:
@@ -197,6 +234,17 @@ class DemoSession(ConsoleScreen, ModalConsole):
         # what was only visible to the previous person is not on this person's screen
         self.buttons = {n: p for n, p in self.buttons.items() if p.shown and not p.shown.ephemeral}
         self.out(f"(you are now @{name})")
+
+    def switch_channel(self, name: str) -> None:
+        """Type in another channel: commands run there, and replies land there."""
+        found = [cid for cid, known in self.slack.channels.items() if known == name]
+        if not found:
+            channels = ", ".join(f"#{n}" for n in self.slack.channels.values())
+            where = f"#{self.who.channel_name}"
+            self.out(f"You are typing in {where}. The channels are {channels}: `:channel #name`.")
+            return
+        self.who = replace(self.who, channel_id=found[0], channel_name=name)
+        self.out(f"(you are now typing in #{name})")
 
     def _escape_mentions(self, text: str) -> str:
         """Slack sends picked @people and #channels as <@U…|name> and <#C…|name>."""
@@ -246,7 +294,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
             self.out("(notifications are still being delivered)")
 
     async def command(self, text: str) -> None:
-        response_url = self.slack.new_response_url(kind="command")
+        response_url = self.slack.new_response_url(kind="command", channel=self.who.channel_id)
         body = payloads.slash_command(
             self._escape_mentions(text),
             self.who,
@@ -257,7 +305,8 @@ class DemoSession(ConsoleScreen, ModalConsole):
         ack = bolt_json(response)
         await self._settle()
         ephemeral = ack.get("response_type") != "in_channel"
-        self._present([self._new_shown(ack, CHANNEL_ID, ephemeral)] if _is_message(ack) else [])
+        shown = [self._new_shown(ack, self.who.channel_id, ephemeral)] if _is_message(ack) else []
+        self._present(shown)
 
     async def press_number(self, number: int) -> None:
         target = self.buttons.get(number)
@@ -294,6 +343,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
                 message=s.body,
                 message_ts=s.ts or _fake_ts(s.id),
                 channel_id=s.channel_id,
+                channel_name=self._channel_name(s.channel_id),
                 ephemeral=s.ephemeral,
                 response_url=self.slack.new_response_url(kind="button", shown=s.id),
             )
@@ -307,7 +357,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
             answer = (await self._ask(question)).strip().lower()
             if answer in ("y", "yes"):
                 return True
-            if answer in ("n", "no"):
+            if answer in ("n", "no", CANCEL):
                 return False
             self.out("  answer y or n")
 
@@ -317,11 +367,13 @@ Console help
   /dialer …     a slash command, as typed in Slack (try /dialer help)
   <number>      press the button shown with that number
   as <name>     type as another person here (dana is an admin, bob has no role)
+  :channel #c   type in channel #c (#general or #dialer-ops); replies land there
   help          this text;  quit  leaves the demo (so does Ctrl-D)
+Each button keeps its number while its message is on screen; numbers are never reused.
 In forms: Enter takes the [default]; '..' takes the defaults of all remaining inputs;
 '-' clears an optional answer; options are chosen
 by number or value (several: comma-separated); multi-line answers end with a '.' line;
-a file input takes the path of a local file."""
+a file input takes the path of a local file; :cancel abandons the form (nothing is sent)."""
 
 
 def _is_message(body: dict[str, Any]) -> bool:

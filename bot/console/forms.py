@@ -2,7 +2,9 @@
 
 DemoSession (bot/console/demo.py) mixes this in; it supplies the Slack stand-in, the input and
 the dispatch into the bot. Forms are walked from the view JSON alone, so any modal the bot
-opens works without the console knowing it.
+opens works without the console knowing it. `:cancel` at any question of a form abandons it:
+every open modal is closed as its close button would (view_closed where the view asks for
+it), and nothing is submitted.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from bot.console.inputs import (
     AnswerError,
     InputSpec,
     describe_input,
+    emptied_state,
     initial_state,
     input_specs,
     is_empty,
+    kept_state,
+    one_line,
     options_lines,
     parse_answer,
     state_display,
@@ -36,6 +41,12 @@ from bot.console.render import (
 )
 from bot.console.slack import ConsoleSlack
 from bot.ids import positive_int
+
+CANCEL = ":cancel"
+
+
+class FormCancelled(Exception):
+    """The user typed :cancel inside a form."""
 
 
 @dataclass
@@ -63,6 +74,7 @@ class ModalConsole:
     who: payloads.Who
     modals: list[str]
     _forms: dict[str, _Form]
+    _cancel_hinted: bool = False
 
     @property
     def names(self) -> Names:
@@ -83,6 +95,12 @@ class ModalConsole:
     async def press(self, target: Any) -> None:
         raise NotImplementedError
 
+    async def _ask_form(self, prompt: str) -> str:
+        answer = await self._ask(prompt)
+        if answer.strip() == CANCEL:
+            raise FormCancelled
+        return answer
+
     def _view_with_state(self, view_id: str) -> dict[str, Any]:
         """The view as Slack sends it back: the stored view with the answers as state.values."""
         view = dict(self.slack.views[view_id])
@@ -101,7 +119,23 @@ class ModalConsole:
             if view_id not in self.slack.open_views:
                 self.modals.pop()
                 continue
-            await self._fill(view_id)
+            try:
+                await self._fill(view_id)
+            except FormCancelled:
+                await self._cancel_all()
+                return
+
+    async def _cancel_all(self) -> None:
+        """Close every open modal, the top one first, as its close button would."""
+        while self.modals:
+            view_id = self.modals.pop()
+            view = self.slack.views.get(view_id) or {}
+            if view_id in self.slack.open_views and view.get("notify_on_close"):
+                await self._dispatch(payloads.view_closed(self._view_with_state(view_id), self.who))
+            self._forget(view_id)
+        self.out("└─ (form cancelled: nothing was submitted)")
+        await self._settle()
+        self._present([])
 
     def _changed(self, view_id: str, version: int) -> bool:
         return (
@@ -123,6 +157,9 @@ class ModalConsole:
         editing, form.editing = form.editing, False
         for line in view_lines(view, self.names):
             self.out(line)
+        if not self._cancel_hinted:
+            self._cancel_hinted = True
+            self.out(f"│ (type {CANCEL} at any question to abandon this form)")
         modal_buttons: dict[int, ModalButton] = {}
         spec_iter = iter(specs.values())
         for block in view.get("blocks") or []:
@@ -135,7 +172,7 @@ class ModalConsole:
             spec = next(spec_iter)
             key = (spec.block_id, spec.action_id)
             if key in form.answers and not editing:
-                shown = _one_line(state_display(spec, form.answers[key], self.names))
+                shown = one_line(state_display(spec, form.answers[key], self.names))
                 self.out(f"│ {spec.label}: {shown}")
                 continue
             while True:
@@ -143,8 +180,8 @@ class ModalConsole:
                 if form.rest_default and (
                     spec.optional or not is_empty(current or initial_state(spec))
                 ):
-                    form.answers[key] = _keep(spec, current)
-                    shown = _one_line(state_display(spec, form.answers[key], self.names))
+                    form.answers[key] = kept_state(spec, current)
+                    shown = one_line(state_display(spec, form.answers[key], self.names))
                     self.out(f"│ {spec.label}: {shown}")
                     break
                 answer = await self._ask_input(view_id, spec, current)
@@ -177,7 +214,7 @@ class ModalConsole:
             choices.append("[e] edit answers")
         choices += [f"[{n}] {p.button.text}" for n, p in sorted(buttons.items())]
         while True:
-            answer = (await self._ask("└─ " + "  ".join(choices) + " > ")).strip().lower()
+            answer = (await self._ask_form("└─ " + "  ".join(choices) + " > ")).strip().lower()
             if answer == "s" and submit:
                 await self._submit(view_id)
                 return
@@ -204,18 +241,18 @@ class ModalConsole:
             options = await self._suggest(view_id, spec, "")
             self._form_out(options_lines(options, self.names))
         while True:
-            raw = await self._ask_lines() if spec.multiline else await self._ask("│   > ")
+            raw = await self._ask_lines() if spec.multiline else await self._ask_form("│   > ")
             if not raw.strip():
                 if not is_empty(default):
                     return default
                 if spec.optional:
-                    return _emptied(spec)
+                    return emptied_state(spec)
                 self.out("│   ✗ this field is required")
                 continue
             if raw.strip() == "..":
                 return None
             if raw.strip() == "-" and spec.optional:
-                return _emptied(spec)
+                return emptied_state(spec)
             try:
                 if spec.kind == "file_input":
                     return self._upload(raw)
@@ -241,7 +278,7 @@ class ModalConsole:
         """A multi-line answer: lines until one holding only '.'; an empty first line is empty."""
         lines: list[str] = []
         while True:
-            line = await self._ask("│   > " if not lines else "│   … ")
+            line = await self._ask_form("│   > " if not lines else "│   … ")
             if not lines and line.strip() == "..":
                 return ".."
             if line.strip() == "." or (not lines and not line.strip()):
@@ -352,27 +389,3 @@ def bolt_json(response: BoltResponse) -> dict[str, Any]:
     except ValueError:
         return {"text": response.body}
     return loaded if isinstance(loaded, dict) else {}
-
-
-def _one_line(value: str) -> str:
-    """An answer as one line of the form summary; long multi-line answers are abbreviated."""
-    lines = value.split("\n")
-    if not value:
-        return "(empty)"
-    if len(lines) <= 3:
-        return " / ".join(lines)
-    return f"{lines[0]} / {lines[1]} / … ({len(lines)} lines)"
-
-
-def _emptied(spec: InputSpec) -> dict[str, Any]:
-    """An input the user cleared: no value, even where the element has an initial one."""
-    state = initial_state(spec)
-    return {
-        k: ([] if isinstance(v, list) else None) if k != "type" else v for k, v in state.items()
-    }
-
-
-def _keep(spec: InputSpec, current: dict[str, Any] | None) -> dict[str, Any]:
-    """The answer an input keeps when skipped: what it holds, else its initial value, else empty."""
-    state = current or initial_state(spec)
-    return state if not is_empty(state) else _emptied(spec)

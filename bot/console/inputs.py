@@ -312,3 +312,27 @@ def view_lines(view: Mapping[str, Any], names: Names | None = None) -> list[str]
     """A modal's title line; its blocks are shown by the session as it walks them."""
     title = text_of(view.get("title"), names) or "Modal"
     return [f"┌─ {title} " + "─" * max(4, 36 - len(title))]
+
+
+def one_line(value: str) -> str:
+    """An answer as one line of the form summary; long multi-line answers are abbreviated."""
+    lines = value.split("\n")
+    if not value:
+        return "(empty)"
+    if len(lines) <= 3:
+        return " / ".join(lines)
+    return f"{lines[0]} / {lines[1]} / … ({len(lines)} lines)"
+
+
+def emptied_state(spec: InputSpec) -> dict[str, Any]:
+    """An input the user cleared: no value, even where the element has an initial one."""
+    state = initial_state(spec)
+    return {
+        k: ([] if isinstance(v, list) else None) if k != "type" else v for k, v in state.items()
+    }
+
+
+def kept_state(spec: InputSpec, current: dict[str, Any] | None) -> dict[str, Any]:
+    """The answer an input keeps when skipped: what it holds, else its initial value, else empty."""
+    state = current or initial_state(spec)
+    return state if not is_empty(state) else emptied_state(spec)

@@ -125,6 +125,7 @@ def block_actions(
     message: dict[str, Any] | None = None,
     message_ts: str | None = None,
     channel_id: str | None = None,
+    channel_name: str | None = None,
     ephemeral: bool = False,
     response_url: str | None = None,
     view: dict[str, Any] | None = None,
@@ -154,7 +155,7 @@ def block_actions(
     if view is not None:
         payload["view"] = view
     else:
-        payload["channel"] = {"id": channel_id, "name": who.channel_name}
+        payload["channel"] = {"id": channel_id, "name": channel_name or who.channel_name}
         payload["state"] = {"values": {}}
         if message is not None and not ephemeral:
             payload["message"] = message

@@ -1,4 +1,11 @@
-"""The demo console's screen: the messages it printed and the numbered buttons on them."""
+"""The demo console's screen: the messages it printed and the numbered buttons on them.
+
+Every button gets a number of its own for the whole session: a number is never given twice,
+and a button stays pressable as long as its message is there (until the bot replaces,
+edits or deletes the message, or, for an ephemeral one, another person types). So typing a
+number can only press the button that was shown with it, never one of an older message that
+happened to get the same number.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +55,7 @@ class ConsoleScreen:
     _shown: dict[int, Shown]
     _by_ts: dict[tuple[str, str], int]
     _shown_seq: int
+    _next_button: int
 
     @property
     def names(self) -> Names:
@@ -63,6 +71,8 @@ class ConsoleScreen:
             self._by_ts[(channel_id, ts)] = shown.id
         if ephemeral:
             where = "only visible to you"
+            if channel_id != self.who.channel_id:
+                where += f" in #{self._channel_name(channel_id)}"
         elif channel_id in self.slack.users:
             where = "direct message"
         else:
@@ -75,7 +85,8 @@ class ConsoleScreen:
         return self.slack.channels.get(channel_id) or self.slack.users.get(channel_id) or channel_id
 
     def _present(self, first: list[tuple[str, Shown]]) -> None:
-        """Print the ack (if any) and every new call to the stand-in, in order; renumber buttons."""
+        """Print the ack (if any) and every new call to the stand-in, in order; the buttons of
+        each new message get the next unused numbers, those of messages now gone are dropped."""
         items: list[tuple[str, Shown]] = list(first)
         gone: set[int] = set()
         for call in self.slack.calls[self._seen :]:
@@ -87,16 +98,14 @@ class ConsoleScreen:
             self.buttons = {
                 n: p for n, p in self.buttons.items() if p.shown is None or p.shown.id not in gone
             }
-        fresh: dict[int, Pressable] = {}
         for label, shown in items:
-            rendered = render_message(shown.body, self.names, first=len(fresh) + 1)
+            rendered = render_message(shown.body, self.names, first=self._next_button)
+            self._next_button += len(rendered.buttons)
             self.out(label)
             for line in rendered.lines:
                 self.out(line)
             for b in rendered.buttons:
-                fresh[b.number] = Pressable(b, shown)
-        if fresh:
-            self.buttons = fresh
+                self.buttons[b.number] = Pressable(b, shown)
 
     def _from_call(self, call: Call, gone: set[int]) -> tuple[str, Shown] | None:
         args, result = call.args, call.result
@@ -112,8 +121,11 @@ class ConsoleScreen:
                     return None
                 label, shown = self._new_shown(args, replaced.channel_id, replaced.ephemeral)
                 return label.replace(" ---", ", replacing its message above ---"), shown
+            # A new message goes where the click or command came from: the clicked message's
+            # channel, else the channel the command was typed in.
+            channel = replaced.channel_id if replaced else origin.get("channel")
             ephemeral = args.get("response_type") != "in_channel"
-            return self._new_shown(args, self.who.channel_id, ephemeral)
+            return self._new_shown(args, str(channel or self.who.channel_id), ephemeral)
         if result and not result.get("ok", True):
             self.out(f"(Slack answered dialer-bot's {call.method}: {result.get('error')})")
             return None

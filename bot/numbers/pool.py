@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 
 _pool: ProcessPoolExecutor | None = None
+
+
+def ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C in a terminal goes to the whole process group, workers
+    included; the parent decides what an interrupt means (it shuts the pool down), so a
+    worker must not die of it with a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def pool_workers() -> int:
@@ -21,7 +29,9 @@ def get_pool() -> ProcessPoolExecutor:
         methods = multiprocessing.get_all_start_methods()
         method = "forkserver" if "forkserver" in methods else "spawn"
         _pool = ProcessPoolExecutor(
-            max_workers=pool_workers(), mp_context=multiprocessing.get_context(method)
+            max_workers=pool_workers(),
+            mp_context=multiprocessing.get_context(method),
+            initializer=ignore_sigint,
         )
     return _pool
 
