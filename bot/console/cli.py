@@ -19,7 +19,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Interactive in a terminal; with --script FILE or piped input it reads one "
         "input per line and prints the transcript (exit 1 if the input ends inside a form).",
     )
-    p.add_argument("--db", metavar="PATH", help="SQLite file to keep (default: a temporary one)")
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file to keep, with the simulated dialer's data in PATH.simulator.json "
+        "(default: temporary ones)",
+    )
     p.add_argument(
         "--as",
         dest="role",
