@@ -40,6 +40,7 @@ NOTIFY_ID, NOTIFY_NAME = "CDEMONOTIFY", "dialer-ops"
 TEAM_ID, TEAM_DOMAIN = "TDEMO", "demo"
 DEMO_USERNAME, DEMO_PASSWORD = "demo@example.com", "demo"
 SETTLE_TIMEOUT_S = 60.0
+BUTTONS_LISTED = 12  # the newest, when a number matches none
 
 
 # ---------------------------------------------------------------------------- the session
@@ -311,7 +312,10 @@ class DemoSession(ConsoleScreen, ModalConsole):
     async def press_number(self, number: int) -> None:
         target = self.buttons.get(number)
         if target is None:
-            shown = "  ".join(f"[{n}]" for n in sorted(self.buttons)) or "none"
+            numbers = sorted(self.buttons)
+            shown = "  ".join(f"[{n}]" for n in numbers[-BUTTONS_LISTED:]) or "none"
+            if len(numbers) > BUTTONS_LISTED:
+                shown = f"{shown} and {len(numbers) - BUTTONS_LISTED} older"
             self.out(f"No button [{number}] on screen (buttons now: {shown}).")
             return
         await self.press(target)
