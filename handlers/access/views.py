@@ -12,11 +12,16 @@ SECTION_BUDGET = 2900
 class Grant(Protocol):
     """What a view reads of a grant (store.grants.Grant has it; views do not import the store)."""
 
-    user_id: str
-    role: str
-    channel_id: str | None
-    granted_by: str | None
-    granted_at: str
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def channel_id(self) -> str | None: ...
+    @property
+    def granted_by(self) -> str | None: ...
+    @property
+    def granted_at(self) -> str: ...
 
 
 def where(channels: list[str] | None) -> str:
