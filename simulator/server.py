@@ -31,8 +31,9 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.auth import TokenStore
-from simulator.faults import FaultConfigError, FaultInjector
+from simulator.admin import add_admin_routes
+from simulator.auth import TokenStore, token_endpoint
+from simulator.faults import FaultInjector
 from simulator.state import CONTROL_MESSAGES, SimulatorState, TransitionError, build_state
 from simulator.validation import (
     ValidationError,
@@ -43,7 +44,6 @@ from simulator.validation import (
 
 DEMO_USERNAME = "demo@example.com"
 DEMO_PASSWORD = "demo"
-CLIENT_ID = "api"
 # Big enough for a call list of 1,000,000 numbers.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 INVALID_TOKEN = "Invalid or expired token"
@@ -108,14 +108,7 @@ class _Simulator:
         r.add_get("/dialer/campaigns/{id}", self.get_campaign)
         r.add_put("/dialer/campaigns/{id}", self.update_campaign)
         r.add_put("/dialer/campaigns/{id}/control", self.control_campaign)
-        r.add_post("/_sim/faults", self.sim_set_faults)
-        r.add_get("/_sim/faults", self.sim_get_faults)
-        r.add_delete("/_sim/faults", self.sim_clear_faults)
-        r.add_get("/_sim/requests", self.sim_requests)
-        r.add_delete("/_sim/requests", self.sim_clear_requests)
-        r.add_post("/_sim/expire-tokens", self.sim_expire_tokens)
-        r.add_get("/_sim/state", self.sim_state)
-        r.add_put("/_sim/campaigns/{id}/state", self.sim_set_campaign_state)
+        add_admin_routes(app, self)
         return app
 
     @web.middleware
@@ -207,43 +200,8 @@ class _Simulator:
             raise ValidationError(["body: a JSON object is required"])
         return request[JSON_KEY]
 
-    # ---- token endpoint -----------------------------------------------------------------
     async def token(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        grant_type = form.get("grant_type")
-        if form.get("client_id") != CLIENT_ID:
-            return web.json_response(
-                {"error": "invalid_client", "error_description": "Invalid client credentials"},
-                status=401,
-            )
-        if grant_type == "password":
-            username, password = form.get("username"), form.get("password")
-            if not isinstance(username, str) or not isinstance(password, str):
-                return web.json_response(
-                    {
-                        "error": "invalid_request",
-                        "error_description": "Missing parameter: username",
-                    },
-                    status=400,
-                )
-            if not self.tokens.check_credentials(username, password):
-                return web.json_response(
-                    {"error": "invalid_grant", "error_description": "Invalid user credentials"},
-                    status=401,
-                )
-            return web.json_response(self.tokens.issue())
-        if grant_type == "refresh_token":
-            refresh = form.get("refresh_token")
-            if not isinstance(refresh, str) or not self.tokens.refresh_valid(refresh):
-                return web.json_response(
-                    {"error": "invalid_grant", "error_description": "Token is not active"},
-                    status=400,
-                )
-            return web.json_response(self.tokens.issue())
-        return web.json_response(
-            {"error": "unsupported_grant_type", "error_description": "Unsupported grant_type"},
-            status=400,
-        )
+        return await token_endpoint(self.tokens, request)
 
     # ---- API ----------------------------------------------------------------------------
     async def list_ivr(self, request: web.Request) -> web.Response:
@@ -314,60 +272,6 @@ class _Simulator:
         return web.json_response(
             {"id": found, "message": CONTROL_MESSAGES[command], "state": new_state}
         )
-
-    # ---- admin (/_sim) ------------------------------------------------------------------
-    async def sim_set_faults(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "body: invalid JSON")
-        if not isinstance(body, dict):
-            return _error(400, "body: must be a JSON object")
-        allowed = {"latency", "status", "count", "drop", "path_prefix", "retry_after"}
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            return _error(400, f"{unknown[0]}: unknown field")
-        try:
-            self.faults.set(**body)
-        except FaultConfigError as exc:
-            return _error(400, str(exc))
-        return web.json_response(self.faults.describe())
-
-    async def sim_get_faults(self, request: web.Request) -> web.Response:
-        return web.json_response(self.faults.describe())
-
-    async def sim_clear_faults(self, request: web.Request) -> web.Response:
-        self.faults.clear()
-        return web.json_response(self.faults.describe())
-
-    async def sim_requests(self, request: web.Request) -> web.Response:
-        return web.json_response(self.requests)
-
-    async def sim_clear_requests(self, request: web.Request) -> web.Response:
-        self.requests.clear()
-        return web.json_response([])
-
-    async def sim_expire_tokens(self, request: web.Request) -> web.Response:
-        self.tokens.expire_access_tokens()
-        return web.json_response({"message": "All access tokens expired"})
-
-    async def sim_state(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.snapshot())
-
-    async def sim_set_campaign_state(self, request: web.Request) -> web.Response:
-        """Change a campaign's state as someone in the Voipex portal would: outside Slack."""
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "body: invalid JSON")
-        state = body.get("state") if isinstance(body, dict) else None
-        if not isinstance(state, str) or not state:
-            return _error(400, "state: must be a non-empty string")
-        campaign = self.state.campaigns.get(_int_or_none(request.match_info["id"]))
-        if campaign is None:
-            return _error(404, "Campaign not found")
-        campaign["state"] = state
-        return web.json_response(campaign)
 
 
 class RunningSimulator:
@@ -477,7 +381,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def _int_or_none(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None

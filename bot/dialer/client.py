@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import httpx
 
 from bot.dialer.api import ALLOWED_COMMANDS, COMMANDS, PATHS, STATES
 from bot.dialer.auth import TokenSource
+from bot.dialer.errors import error_message, retry_after, transport_error, truncate
 from bot.dialer.models import (
     CallList,
     Campaign,
@@ -63,7 +63,6 @@ log = logging.getLogger("bot.dialer")
 MAX_CONNECTIONS = 100
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-ERROR_BODY_LIMIT = 300
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -248,7 +247,7 @@ class DialerClient:
                 if self._auth.is_static:
                     raise DialerError(
                         "the static DIALER_TOKEN was rejected "
-                        f"({_error_message(response)}); set a valid DIALER_TOKEN",
+                        f"({error_message(response)}); set a valid DIALER_TOKEN",
                         status=401,
                         method=method,
                         path=path,
@@ -264,7 +263,7 @@ class DialerClient:
                 continue
             if status >= 400:
                 raise DialerError(
-                    _error_message(response),
+                    error_message(response),
                     status=status,
                     method=method,
                     path=path,
@@ -275,7 +274,7 @@ class DialerClient:
                 return response.json()
             except ValueError:
                 raise DialerError(
-                    "the answer was not JSON: " + _truncate(response.text),
+                    "the answer was not JSON: " + truncate(response.text),
                     status=status,
                     method=method,
                     path=path,
@@ -332,7 +331,7 @@ class DialerClient:
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - started) * 1000
             log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
-            raise self._transport_error(exc, method, path) from None
+            raise transport_error(exc, method, path, self.base_url, self._timeout) from None
         finally:
             slots.release()
         ms = (time.perf_counter() - started) * 1000
@@ -346,35 +345,6 @@ class DialerClient:
         )
         return response
 
-    def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> DialerError:
-        """Map httpx failures to what the caller needs: was the request possibly executed?"""
-        where = _origin(exc, self.base_url)
-        if isinstance(exc, httpx.ConnectTimeout):
-            msg = f"could not connect to the dialer at {where} within the connect timeout"
-            return DialerError(msg, method=method, path=path, kind="timeout", sent=False)
-        if isinstance(exc, httpx.PoolTimeout):
-            # Raised while waiting for a free connection: the request never left.
-            msg = "too many requests in flight; no connection to the dialer became free in time"
-            return DialerError(msg, method=method, path=path, kind="timeout", sent=False)
-        if isinstance(exc, httpx.TimeoutException):
-            msg = (
-                f"no answer within {self._timeout:g} s; "
-                "the dialer may or may not have carried out the request"
-            )
-            return DialerError(msg, method=method, path=path, kind="timeout", sent=None)
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            msg = f"the dialer URL {where} is not an http:// or https:// URL"
-            return DialerError(msg, method=method, path=path, kind="connection", sent=False)
-        if isinstance(exc, httpx.ConnectError):
-            reason = _connect_reason(exc)
-            msg = f"could not connect to the dialer at {where}: {reason}"
-            return DialerError(msg, method=method, path=path, kind="connection", sent=False)
-        msg = (
-            f"the connection to the dialer at {where} broke before an answer "
-            f"({_reason(exc)}); the dialer may or may not have carried out the request"
-        )
-        return DialerError(msg, method=method, path=path, kind="connection", sent=None)
-
     async def _backoff(
         self,
         method: str,
@@ -384,9 +354,9 @@ class DialerClient:
         response: httpx.Response | None,
     ) -> None:
         delay = self._retry_base * 2 ** (attempt - 1)
-        retry_after = _retry_after(response) if response is not None else None
-        if retry_after is not None:
-            delay = min(retry_after, self._retry_after_cap)
+        wait = retry_after(response) if response is not None else None
+        if wait is not None:
+            delay = min(wait, self._retry_after_cap)
         log.warning(
             "dialer %s %s: %s, retrying in %.2f s (attempt %d of %d)",
             method,
@@ -428,56 +398,3 @@ class DialerClient:
 
 def _created(d: dict[str, Any]) -> CreateResult:
     return CreateResult.from_api(d)
-
-
-def _truncate(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= ERROR_BODY_LIMIT else text[:ERROR_BODY_LIMIT] + "…"
-
-
-def _error_message(response: httpx.Response) -> str:
-    """The dialer's own words: ``message``, else ``error_description``, else the body text."""
-    try:
-        body = response.json()
-    except ValueError:
-        return _truncate(response.text) or f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        for key in ("message", "error_description", "error"):
-            if body.get(key):
-                return _truncate(str(body[key]))
-    return _truncate(response.text) or f"HTTP {response.status_code}"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (the HTTP-date form is rare for APIs and ignored)."""
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _origin(exc: httpx.TransportError, fallback: str) -> str:
-    try:
-        url = exc.request.url
-    except RuntimeError:
-        return fallback
-    return f"{url.scheme}://{url.netloc.decode('ascii')}"
-
-
-def _connect_reason(exc: BaseException) -> str:
-    """httpx says "All connection attempts failed"; the OS error underneath says why."""
-    seen: BaseException | None = exc
-    for _ in range(10):  # the cause chain is short; bound it anyway
-        if seen is None:
-            break
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return f"cannot resolve the host name ({seen.strerror or seen})"
-        seen = seen.__cause__ or seen.__context__
-    return _reason(exc)
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
