@@ -6,7 +6,9 @@ the dialer's own words, whatever shape its error body has.
 
 from __future__ import annotations
 
+import re
 import socket
+from typing import Any
 
 import httpx
 
@@ -53,16 +55,101 @@ def truncate(text: str) -> str:
 
 
 def error_message(response: httpx.Response) -> str:
-    """The dialer's own words: ``message``, else ``error_description``, else the body text."""
+    """The dialer's own words, whatever the shape of its error body:
+    ``{"message": "..."}``, NestJS ``{"message": [...]}``, class-validator
+    ``{"message", "errors": [{"property", "constraints", "children"}]}``, Keycloak
+    ``{"error", "error_description"}``, RFC 7807 ``{"title", "detail"}``, plain text, or a
+    proxy's HTML page (status and title only, never the HTML)."""
+    status = response.status_code
+    if _is_html(response):
+        title = _HTML_TITLE.search(response.text)
+        name = _reason_phrase(response)
+        text = " ".join(title.group(1).split()) if title else ""
+        return truncate(f"an HTML page ({text or name})" if text or name else "an HTML page")
     try:
         body = response.json()
     except ValueError:
-        return truncate(response.text) or f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        for key in ("message", "error_description", "error"):
-            if body.get(key):
-                return truncate(str(body[key]))
-    return truncate(response.text) or f"HTTP {response.status_code}"
+        return truncate(response.text) or f"HTTP {status} {_reason_phrase(response)}".strip()
+    if isinstance(body, list):
+        return truncate("; ".join(str(x) for x in body)) or f"HTTP {status}"
+    if not isinstance(body, dict):
+        return truncate(str(body)) or f"HTTP {status}"
+    message = body.get("message")
+    if isinstance(message, list):  # NestJS: one text per failed rule
+        message = "; ".join(str(x) for x in message if x)
+    elif isinstance(message, dict):
+        message = message.get("message") or message.get("text")
+    if not message:
+        described = body.get("error_description") or body.get("detail")
+        error = body.get("error") or body.get("title")
+        if isinstance(error, dict):
+            error = error.get("message")
+        message = f"{error}: {described}" if error and described else (described or error)
+    fields = _fields(body)
+    if fields:
+        said = "; ".join(f"{path}: {problem}" for path, problem in fields)
+        message = f"{message} ({said})" if message else said
+    return truncate(str(message)) if message else f"HTTP {status}"
+
+
+def error_fields(response: httpx.Response) -> tuple[tuple[str, str], ...]:
+    """(property path, problem) pairs named by a class-validator or similar error body."""
+    if _is_html(response):
+        return ()
+    try:
+        body = response.json()
+    except ValueError:
+        return ()
+    return _fields(body) if isinstance(body, dict) else ()
+
+
+def _fields(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    errors = body.get("errors")
+    found: list[tuple[str, str]] = []
+    if isinstance(errors, list):
+        for item in errors:
+            _walk(item, "", found)
+    elif isinstance(errors, dict):  # {"errors": {"name": ["is taken"]}}
+        for path, problems in errors.items():
+            texts = problems if isinstance(problems, list) else [problems]
+            found.extend((str(path), str(t)) for t in texts if t)
+    return tuple(found[:50])
+
+
+def _walk(item: Any, prefix: str, found: list[tuple[str, str]]) -> None:
+    """class-validator's tree: numeric properties are array indexes, as in callLists[0]."""
+    if not isinstance(item, dict):
+        if isinstance(item, str) and item:
+            found.append(("", item))
+        return
+    prop = str(item.get("property") or item.get("field") or item.get("path") or "")
+    if prop.isdigit():
+        path = f"{prefix}[{prop}]"
+    else:
+        path = f"{prefix}.{prop}" if prefix and prop else (prop or prefix)
+    constraints = item.get("constraints")
+    if isinstance(constraints, dict):
+        found.extend((path, str(text)) for text in constraints.values() if text)
+    elif isinstance(item.get("message"), str):
+        found.append((path, item["message"]))
+    for child in item.get("children") or ():
+        _walk(child, path, found)
+
+
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def _is_html(response: httpx.Response) -> bool:
+    kind = response.headers.get("Content-Type", "").lower()
+    start = response.text.lstrip()[:15].lower()
+    return "html" in kind or start.startswith(("<!doctype html", "<html"))
+
+
+def _reason_phrase(response: httpx.Response) -> str:
+    try:
+        return response.reason_phrase
+    except Exception:  # noqa: BLE001  (a missing phrase is no reason to lose the error)
+        return ""
 
 
 def retry_after(response: httpx.Response) -> float | None:
