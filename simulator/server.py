@@ -33,6 +33,7 @@ from aiohttp import web
 
 from simulator.admin import add_admin_routes
 from simulator.auth import TokenStore, token_endpoint
+from simulator.dialects import DIALECTS, make_dialect
 from simulator.faults import FaultInjector
 from simulator.state import CONTROL_MESSAGES, SimulatorState, TransitionError, build_state
 from simulator.validation import (
@@ -68,6 +69,7 @@ class SimulatorConfig:
     refresh_lifetime: float | None = None  # default: 2.4 x token_lifetime (7200 s for 3000 s)
     seed: bool = True
     static_token: str | None = None  # a long-lived API token some deployments hand out
+    dialect: str = "guide"  # or "v2": another plausible reading of the guide (dialects.py)
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -80,7 +82,8 @@ class _Simulator:
 
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
-        self.state: SimulatorState = build_state(seed=config.seed)
+        self.dialect = make_dialect(config.dialect)
+        self.state: SimulatorState = build_state(seed=config.seed, dialect=self.dialect)
         self.faults = FaultInjector()
         self.requests: list[dict[str, Any]] = []
         self.tokens = TokenStore(
@@ -159,7 +162,7 @@ class _Simulator:
         try:
             return await handler(request)
         except ValidationError as exc:
-            return _error(400, str(exc), errors=exc.errors)
+            return self.dialect.validation_error(exc.errors)
         except web.HTTPException as exc:
             if exc.status == 404:
                 return _error(404, f"Not found: {request.method} {request.path}")
@@ -205,32 +208,31 @@ class _Simulator:
 
     # ---- API ----------------------------------------------------------------------------
     async def list_ivr(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.state.ivr.values()))
+        return self.dialect.listing(request, "ivr", list(self.state.ivr.values()))
 
     async def list_call_lists(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.state.call_lists.values()))
+        return self.dialect.listing(request, "call_list", list(self.state.call_lists.values()))
 
     async def get_call_list(self, request: web.Request) -> web.Response:
         raw_id = request.match_info["id"]
         record = self.state.call_lists.get(int(raw_id)) if raw_id.isdigit() else None
         if record is None:
             return _error(404, f"Call list {raw_id} not found")
-        return web.json_response(record)
+        return web.json_response(self.dialect.present("call_list", record))
 
     async def create_call_list(self, request: web.Request) -> web.Response:
         name, numbers = validate_call_list(self._body(request))
         record = self.state.add_call_list(name, numbers)
-        return web.json_response(
+        return self.dialect.created(
             {
                 "id": record["id"],
                 "message": "Call list successfully created",
                 "numbersCount": record["numbersCount"],
-            },
-            status=201,
+            }
         )
 
     async def list_campaigns(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.state.campaigns.values()))
+        return self.dialect.listing(request, "campaign", list(self.state.campaigns.values()))
 
     def _campaign_id(self, request: web.Request) -> int | web.Response:
         raw_id = request.match_info["id"]
@@ -242,13 +244,13 @@ class _Simulator:
         found = self._campaign_id(request)
         if isinstance(found, web.Response):
             return found
-        return web.json_response(self.state.campaigns[found])
+        return web.json_response(self.dialect.present("campaign", self.state.campaigns[found]))
 
     async def create_campaign(self, request: web.Request) -> web.Response:
         body = validate_campaign(self._body(request), self.state)
         record = self.state.add_campaign(body)
-        return web.json_response(
-            {"id": record["id"], "message": "Campaign successfully created"}, status=201
+        return self.dialect.created(
+            {"id": record["id"], "message": "Campaign successfully created"}
         )
 
     async def update_campaign(self, request: web.Request) -> web.Response:
@@ -257,7 +259,7 @@ class _Simulator:
             return found
         body = validate_campaign(self._body(request), self.state, campaign_id=found)
         self.state.update_campaign(found, body)
-        return web.json_response({"id": found, "message": "Campaign successfully updated"})
+        return self.dialect.updated(found)
 
     async def control_campaign(self, request: web.Request) -> web.Response:
         found = self._campaign_id(request)
@@ -269,9 +271,7 @@ class _Simulator:
             new_state = self.state.control(found, command)
         except TransitionError as exc:
             return _error(409, str(exc), state=current, command=command)
-        return web.json_response(
-            {"id": found, "message": CONTROL_MESSAGES[command], "state": new_state}
-        )
+        return self.dialect.control_answer(found, CONTROL_MESSAGES[command], new_state)
 
 
 class RunningSimulator:
@@ -287,6 +287,7 @@ class RunningSimulator:
         self.requests: list[dict[str, Any]] = sim.requests
         self.tokens: TokenStore = sim.tokens
         self.config = sim.config
+        self.dialect = sim.dialect
         self._stopped = False
 
     async def stop(self) -> None:
@@ -334,6 +335,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-seed", action="store_true", help="start without demo data")
     parser.add_argument("--api-token", default=None, help="also accept this static API token")
+    parser.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default="guide",
+        help="guide: the simulator's own reading of the guide (default); v2: upper-case "
+        "states, wrapped and paged lists, 204 control answers, class-validator 400s",
+    )
     return parser.parse_args(argv)
 
 
@@ -344,7 +352,8 @@ async def _serve(config: SimulatorConfig) -> None:
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGTERM, stop.set)
     print(
-        f"Voipex dialer simulator at {sim.url} (token URL {sim.auth_url}); "
+        f"Voipex dialer simulator ({config.dialect} dialect) at {sim.url} "
+        f"(token URL {sim.auth_url}); "
         f"demo login: username {config.username} password {config.password}",
         flush=True,
     )
@@ -368,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         token_lifetime=args.token_lifetime,
         seed=not args.no_seed,
         static_token=args.api_token,
+        dialect=args.dialect,
     )
     try:
         asyncio.run(_serve(config))

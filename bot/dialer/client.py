@@ -168,16 +168,16 @@ class DialerClient(Transport):
             raise ValueError(f"unknown dialer command {command!r}; expected one of {COMMANDS}")
         path = self._path("control", id)
         status, answer = await self._exchange("PUT", path, {"command": command})
+        log.info("dialer %s on campaign %s accepted (HTTP %d)", command, id, status)
         message, state, _ = answer_fields(answer)
-        if not message:
-            message = f"accepted (HTTP {status})"
         if state is not None or command == "remove":
             return ControlResult(int(id), message, state or "removed", raw=_raw(answer))
         try:
             state = (await self.get_campaign(id)).state
         except DialerError as exc:
-            note = f"the dialer accepted {command}, but reading the new state failed: {exc}"
-            return ControlResult(int(id), message, None, note, raw=_raw(answer))
+            note = f"accepted (HTTP {status}); the new state is not known: {exc.message}"
+            said = f"{message}; {note}" if message else note
+            return ControlResult(int(id), said, None, note, raw=_raw(answer))
         return ControlResult(int(id), message, state, raw=_raw(answer))
 
     async def _created(

@@ -85,9 +85,9 @@ def error_message(response: httpx.Response) -> str:
         if isinstance(error, dict):
             error = error.get("message")
         message = f"{error}: {described}" if error and described else (described or error)
-    fields = _fields(body)
-    if fields:
-        said = "; ".join(f"{path}: {problem}" for path, problem in fields)
+    texts = [f"{path}: {problem}" if path else problem for path, problem in _fields(body)]
+    said = "; ".join(t for t in texts if t not in str(message or ""))
+    if said:
         message = f"{message} ({said})" if message else said
     return truncate(str(message)) if message else f"HTTP {status}"
 
@@ -119,7 +119,10 @@ def _fields(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def _walk(item: Any, prefix: str, found: list[tuple[str, str]]) -> None:
     """class-validator's tree: numeric properties are array indexes, as in callLists[0]."""
     if not isinstance(item, dict):
-        if isinstance(item, str) and item:
+        said = _PATH_PROBLEM.match(item) if isinstance(item, str) else None
+        if said:  # "callerId: must be digits"
+            found.append((said.group(1), said.group(2).strip()))
+        elif isinstance(item, str) and item:
             found.append(("", item))
         return
     prop = str(item.get("property") or item.get("field") or item.get("path") or "")
@@ -136,6 +139,7 @@ def _walk(item: Any, prefix: str, found: list[tuple[str, str]]) -> None:
         _walk(child, path, found)
 
 
+_PATH_PROBLEM = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_.\[\]]*)\s*:\s*(.+)$", re.S)
 _HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 

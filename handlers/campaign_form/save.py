@@ -156,6 +156,11 @@ class Save:
     def _verdict_for(self, exc: DialerError) -> Verdict:
         if outcome_of(exc) == "unknown":
             return Verdict("unknown")
+        if exc.status == 400 and exc.fields:  # class-validator & co. name each property
+            errors = f.blocks_for_dialer_fields(exc.fields, self.rule_rows)
+            if errors:
+                said = {b: f"The dialer refused this: {p}" for b, p in errors.items()}
+                return Verdict("invalid", errors=said)
         if exc.status == 400:
             block, problem = f.block_for_dialer_error(exc.message, self.rule_rows)
             if block is not None:
