@@ -71,7 +71,12 @@ class DemoSession(ConsoleScreen, ModalConsole):
 
     @classmethod
     async def start(
-        cls, *, db_path: str | None = None, role: str = "admin", out: Out = print
+        cls,
+        *,
+        db_path: str | None = None,
+        role: str = "admin",
+        out: Out = print,
+        dialect: str = "guide",
     ) -> DemoSession:
         from bot.app import build_app
         from bot.config import load_settings
@@ -91,6 +96,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
                 password=DEMO_PASSWORD,
                 token_lifetime=3000,
                 seed=True,
+                dialect=dialect,
             )
         )
         bot_token = "xoxb-demo-" + secrets.token_hex(12)
