@@ -20,7 +20,7 @@ from typing import Any, Self
 import httpx
 
 from bot.dialer.api import PATHS
-from bot.dialer.auth import TokenSource
+from bot.dialer.auth import TokenInfo, TokenSource
 from bot.dialer.errors import error_fields, error_message, retry_after, transport_error
 from bot.dialer.models import DialerError
 
@@ -121,6 +121,15 @@ class Transport:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def check_token(self) -> TokenInfo:
+        """Get a token now and say how it was granted (doctor); never shows the token."""
+        await self._authenticate()
+        return self._auth.info
+
+    async def check_refresh(self) -> bool:
+        """Try the refresh grant once, if one was offered (doctor)."""
+        return await self._auth.refresh_now()
 
     def _path(self, name: str, id: int | str | None = None) -> str:
         """Render a path template; ids must be integers so nothing can be smuggled in."""
