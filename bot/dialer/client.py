@@ -92,7 +92,7 @@ class DialerClient(Transport):
         """Every page of a list, unparsed: what the doctor reports on. Read-only."""
         path = self._path(name)
         status, body = await self._exchange("GET", path)
-        page = _page(name, path, body)
+        page = first = _page(name, path, body)
         items, pages, capped = list(page.items), 1, False
         next_path = page.next_path
         while next_path is not None:
@@ -101,13 +101,14 @@ class DialerClient(Transport):
                 capped = True
                 break
             next_path = self._relative(next_path)
-            more = _page(name, next_path, await self._request("GET", next_path))
+            more = _page(name, next_path, await self._request("GET", next_path), page.paging)
             pages += 1
             if not more.items:
                 break
             items.extend(more.items)
             next_path = more.next_path if more.next_path != next_path else None
-        return Listing(items, page.envelope, pages, status, page.extra_keys, capped)
+            page = more
+        return Listing(items, first.envelope, pages, status, first.extra_keys, capped)
 
     def _relative(self, path: str) -> str:
         """A ``next`` link that repeats the base URL's own path prefix loses it here."""
@@ -215,9 +216,9 @@ class DialerClient(Transport):
         )
 
 
-def _page(name: str, path: str, body: Any) -> Page:
+def _page(name: str, path: str, body: Any, carried: dict[str, Any] | None = None) -> Page:
     try:
-        return read_page(name.replace("_", " "), path, body)
+        return read_page(name, path, body, carried)
     except ShapeError as exc:
         raise DialerError(str(exc), status=200, method="GET", path=path, sent=True) from None
 

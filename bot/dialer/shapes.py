@@ -18,6 +18,7 @@ SIZE_KEYS = ("limit", "pageSize", "perPage", "per_page", "size")
 TOTAL_KEYS = ("total", "totalCount", "count", "totalItems")
 PAGES_KEYS = ("totalPages", "pages", "pageCount", "lastPage")
 NEXT_KEYS = ("next", "nextPage", "next_page")
+PAGING = (*PAGE_KEYS, *SIZE_KEYS, *TOTAL_KEYS, *PAGES_KEYS, *NEXT_KEYS)
 
 
 class ShapeError(ValueError):
@@ -32,6 +33,7 @@ class Page:
     envelope: str  # "bare array" or 'object, list under "data"'
     next_path: str | None = None
     extra_keys: tuple[str, ...] = field(default=())
+    paging: dict[str, Any] = field(default_factory=dict)  # carried to the next page
 
 
 def describe(value: Any) -> str:
@@ -48,28 +50,32 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def read_page(resource: str, path: str, body: Any) -> Page:
-    """The items of one page and the path of the next one, if the answer says it pages."""
+def read_page(name: str, path: str, body: Any, carried: dict[str, Any] | None = None) -> Page:
+    """The items of one page and the path of the next one, if the answer says it pages.
+    ``name`` is the PATHS key of the list; ``carried`` the paging fields of the page before
+    (a later page may omit the total)."""
+    label = name.replace("_", " ")
+    keys = (*LIST_KEYS, *RESOURCE_KEYS.get(name, ()))
     if isinstance(body, list):
         return Page(body, "bare array")
     if not isinstance(body, dict):
-        raise ShapeError(f"expected a list of {resource}, found {describe(body)}")
-    for key in (*LIST_KEYS, *RESOURCE_KEYS.get(resource, ())):
+        raise ShapeError(f"expected a list of {label}, found {describe(body)}")
+    for key in keys:
         items = body.get(key)
-        if isinstance(items, list):
-            extra = tuple(k for k in body if k != key)
-            envelope = f'object, list under "{key}"'
-            return Page(items, envelope, _next_path(path, body, len(items)), extra)
+        holder, where, inner = body, key, key
         if isinstance(items, dict):  # {"data": {"items": [...], "total": n}}
-            for inner in (*LIST_KEYS, *RESOURCE_KEYS.get(resource, ())):
-                if isinstance(items.get(inner), list):
-                    extra = tuple(k for k in items if k != inner)
-                    envelope = f'object, list under "{key}.{inner}"'
-                    found = items[inner]
-                    return Page(found, envelope, _next_path(path, items, len(found)), extra)
-    keys = ", ".join(f'"{k}"' for k in (*LIST_KEYS, *RESOURCE_KEYS.get(resource, ())))
+            found = next((k for k in keys if isinstance(items.get(k), list)), None)
+            if found is None:
+                continue
+            holder, where, inner, items = items, f"{key}.{found}", found, items[found]
+        if isinstance(items, list):
+            extra = tuple(k for k in holder if k != inner)
+            paging = {**(carried or {}), **{k: holder[k] for k in PAGING if k in holder}}
+            following = _next_path(path, paging, len(items))
+            return Page(items, f'object, list under "{where}"', following, extra, paging)
+    quoted = ", ".join(f'"{k}"' for k in keys)
     raise ShapeError(
-        f"expected a list of {resource}, as an array or under one of {keys}; found {describe(body)}"
+        f"expected a list of {label}, as an array or under one of {quoted}; found {describe(body)}"
     )
 
 
