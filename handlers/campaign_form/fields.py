@@ -359,26 +359,6 @@ def block_for_dialer_error(message: str, rule_rows: list[int]) -> tuple[str | No
     return (block, problem) if block else (None, message)
 
 
-def blocks_for_dialer_fields(
-    fields: tuple[tuple[str, str], ...], rule_rows: list[int]
-) -> dict[str, str]:
-    """The dialer's (property path, problem) pairs by block; problems naming no field of the
-    form join the first that does (nothing is dropped). Empty when none names a field."""
-    by_block: dict[str, list[str]] = {}
-    loose: list[str] = []
-    for path, problem in fields:
-        block, _ = block_for_dialer_error(f"{path}: {problem}", rule_rows) if path else (None, "")
-        if block is None:
-            loose.append(f"{path}: {problem}" if path else problem)
-        else:
-            by_block.setdefault(block, []).append(problem)
-    if not by_block:
-        return {}
-    first = next(iter(by_block))
-    by_block[first].extend(loose)
-    return {block: "; ".join(problems) for block, problems in by_block.items()}
-
-
 # ---- private_metadata -------------------------------------------------------------------
 
 MAX_ROWS = 20  # a campaign made elsewhere may carry more than MAX_RULES rules: show them all
