@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from handlers.campaign_form import fields as f
+from simulator.faults import FaultPlan
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from tests.conftest import ADMIN, NOTIFY, Bot, assert_everything_sent_is_valid, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
@@ -186,3 +187,32 @@ async def test_v2_create_without_message_and_204_update(dbot: Bot) -> None:
     entries = await dbot.services.store.run(dbot.services.store.audit.history, limit=5)
     assert (entries[0].action, entries[0].outcome) == ("create_campaign", "ok")
     assert [n for n in notes(dbot) if "Autumn promo" in FakeSlack.texts(n.args)]
+
+
+@pytest.mark.parametrize("dialect_sim", ["v2"], indirect=True)
+async def test_accepted_204_whose_state_cannot_be_read_is_still_ok(dbot: Bot) -> None:
+    """The dialer took the command (204); reading the new state fails: audited ok,
+    announced, and the reply says the new state is not known."""
+    orig = dbot.sim.faults.plan
+    puts = 0
+
+    def plan(path: str) -> FaultPlan:
+        nonlocal puts
+        last = dbot.sim.requests[-1]
+        puts += last["method"] == "PUT"
+        if puts and last["method"] == "GET" and path == "/dialer/campaigns/3":
+            return FaultPlan(status=500)
+        return orig(path)
+
+    dbot.sim.faults.plan = plan  # type: ignore[method-assign]
+    await dbot.command("pause 3")  # RUNNING in the v2 seed
+    await dbot.settle()
+    assert dbot.sim.state.campaigns[3]["state"] == "PAUSED"
+    text = reply_text(dbot)
+    assert "paused campaign *Winter survey* (#3)" in text
+    assert "the new state is not known" in text and "Now " not in text
+    [entry] = dbot.services.store.audit.history(campaign_id=3)
+    assert entry.outcome == "ok" and "accepted (HTTP 204)" in entry.detail
+    assert "paused campaign *Winter survey* (#3), was RUNNING" in FakeSlack.texts(
+        notes(dbot)[0].args
+    )

@@ -112,7 +112,7 @@ async def check_list(client: DialerClient, name: str, report: Report) -> list[An
         s.say(f"fields the bot understands: {', '.join(sorted(understood)) or 'none'}")
         s.say(f"fields it keeps but does not use: {', '.join(sorted(unknown)) or 'none'}")
         if missing:
-            s.say(f"fields it models but none was given (shown as —): {', '.join(sorted(missing))}")
+            s.say(f"fields it models but no item has: {', '.join(sorted(missing))}")
     if name == "campaigns":
         _states(s, parsed)
     return parsed if not s.problems else None
@@ -151,7 +151,7 @@ async def check_detail(client: DialerClient, campaign: Campaign, report: Report)
         s.say(f"fields the bot understands: {', '.join(sorted(understood)) or 'none'}")
         s.say(f"fields it keeps but does not use: {', '.join(sorted(unknown)) or 'none'}")
         if missing:
-            s.say(f"fields missing (shown as —): {', '.join(sorted(missing))}")
+            s.say(f"fields it models but the answer lacks: {', '.join(sorted(missing))}")
     s.say(f"state {got.state!r}: {'read as ' + got.known_state if got.known_state else 'unknown'}")
     if got.id != campaign.id:
         s.problem(f"asked for #{campaign.id}, got #{got.id}: check PATHS['campaign']")
