@@ -46,6 +46,8 @@ def describe(value: Any) -> str:
     if value is None:
         return "an empty answer"
     if isinstance(value, str):
+        if value.lstrip()[:1] == "<":  # a proxy's or login page's HTML: never shown
+            return "an HTML page"
         return "text " + repr(value[:60])
     return type(value).__name__
 
