@@ -1,4 +1,4 @@
-"""`dialer-bot serve | socket | simulator | demo | audit verify | audit export`."""
+"""`dialer-bot serve | socket | doctor | simulator | demo | audit verify | audit export`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("serve", help="HTTP mode: POST /slack/events and GET /healthz on PORT")
     sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
+    sub.add_parser(
+        "doctor",
+        help="check the configured dialer and Slack read-only; run it first (exit 1: a problem)",
+    )
     sim = sub.add_parser("simulator", help="run the Voipex dialer simulator", add_help=False)
     sim.add_argument("rest", nargs=argparse.REMAINDER)
     demo = sub.add_parser(
@@ -61,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
             settings.require("slack_app_token", "slack_bot_token")
             settings.check_dialer_auth()
             asyncio.run(_socket(settings))
+        elif args.cmd == "doctor":
+            from bot.doctor import run_doctor
+
+            logging.getLogger("httpx").setLevel(logging.WARNING)  # the report says it all
+            return asyncio.run(run_doctor(settings))
         elif args.cmd == "audit":
             return _audit(settings, args)
     except ConfigError as exc:

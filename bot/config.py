@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     dialer_token: SecretStr | None = None
     dialer_connect_timeout: float = Field(5.0, gt=0)
     dialer_timeout: float = Field(30.0, gt=0)
+    # JSON object overriding bot/dialer/api.py PATHS, e.g. {"campaigns": "/v2/campaigns"}.
+    dialer_paths: str = ""
 
     database_path: str = "dialer-bot.db"
     host: str = "0.0.0.0"  # noqa: S104 - a web dyno must listen on every interface
@@ -56,6 +58,21 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         _require_http_url(value)
         return value.rstrip("/")
+
+    @field_validator("dialer_paths")
+    @classmethod
+    def _paths(cls, value: str) -> str:
+        from bot.dialer.api import validate_paths
+
+        validate_paths(value)  # raises ValueError naming the bad entry
+        return value
+
+    @property
+    def paths(self) -> dict[str, str]:
+        """Every API path: bot/dialer/api.py PATHS with DIALER_PATHS applied."""
+        from bot.dialer.api import validate_paths
+
+        return validate_paths(self.dialer_paths)
 
     @field_validator("notify_channel")
     @classmethod

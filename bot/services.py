@@ -50,6 +50,7 @@ class Services:
                 token=_secret(settings.dialer_token),
                 connect_timeout=settings.dialer_connect_timeout,
                 timeout=settings.dialer_timeout,
+                paths=settings.paths,
             )
         store = store or Store(settings.database_path)
         client = client or make_client(settings)

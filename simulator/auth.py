@@ -13,6 +13,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from aiohttp import web
+
+CLIENT_ID = "api"
+
 
 class TokenStore:
     """Issued access and refresh tokens with their expiry (clock seconds)."""
@@ -81,3 +85,42 @@ class TokenStore:
         now = self.clock()
         self.access = {t: e for t, e in self.access.items() if e > now}
         self.refresh = {t: e for t, e in self.refresh.items() if e > now}
+
+
+async def token_endpoint(tokens: TokenStore, request: web.Request) -> web.Response:
+    """POST /token: the password and refresh_token grants, answered as Keycloak does."""
+    form = await request.post()
+    grant_type = form.get("grant_type")
+    if form.get("client_id") != CLIENT_ID:
+        return web.json_response(
+            {"error": "invalid_client", "error_description": "Invalid client credentials"},
+            status=401,
+        )
+    if grant_type == "password":
+        username, password = form.get("username"), form.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            return web.json_response(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Missing parameter: username",
+                },
+                status=400,
+            )
+        if not tokens.check_credentials(username, password):
+            return web.json_response(
+                {"error": "invalid_grant", "error_description": "Invalid user credentials"},
+                status=401,
+            )
+        return web.json_response(tokens.issue())
+    if grant_type == "refresh_token":
+        refresh = form.get("refresh_token")
+        if not isinstance(refresh, str) or not tokens.refresh_valid(refresh):
+            return web.json_response(
+                {"error": "invalid_grant", "error_description": "Token is not active"},
+                status=400,
+            )
+        return web.json_response(tokens.issue())
+    return web.json_response(
+        {"error": "unsupported_grant_type", "error_description": "Unsupported grant_type"},
+        status=400,
+    )

@@ -31,8 +31,10 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.auth import TokenStore
-from simulator.faults import FaultConfigError, FaultInjector
+from simulator.admin import add_admin_routes
+from simulator.auth import TokenStore, token_endpoint
+from simulator.dialects import DIALECTS, make_dialect
+from simulator.faults import FaultInjector
 from simulator.state import CONTROL_MESSAGES, SimulatorState, TransitionError, build_state
 from simulator.validation import (
     ValidationError,
@@ -43,7 +45,6 @@ from simulator.validation import (
 
 DEMO_USERNAME = "demo@example.com"
 DEMO_PASSWORD = "demo"
-CLIENT_ID = "api"
 # Big enough for a call list of 1,000,000 numbers.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 INVALID_TOKEN = "Invalid or expired token"
@@ -68,6 +69,7 @@ class SimulatorConfig:
     refresh_lifetime: float | None = None  # default: 2.4 x token_lifetime (7200 s for 3000 s)
     seed: bool = True
     static_token: str | None = None  # a long-lived API token some deployments hand out
+    dialect: str = "guide"  # or "v2": another plausible reading of the guide (dialects.py)
     clock: Callable[[], float] = field(default=time.monotonic)
 
 
@@ -80,7 +82,8 @@ class _Simulator:
 
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
-        self.state: SimulatorState = build_state(seed=config.seed)
+        self.dialect = make_dialect(config.dialect)
+        self.state: SimulatorState = build_state(seed=config.seed, dialect=self.dialect)
         self.faults = FaultInjector()
         self.requests: list[dict[str, Any]] = []
         self.tokens = TokenStore(
@@ -108,14 +111,7 @@ class _Simulator:
         r.add_get("/dialer/campaigns/{id}", self.get_campaign)
         r.add_put("/dialer/campaigns/{id}", self.update_campaign)
         r.add_put("/dialer/campaigns/{id}/control", self.control_campaign)
-        r.add_post("/_sim/faults", self.sim_set_faults)
-        r.add_get("/_sim/faults", self.sim_get_faults)
-        r.add_delete("/_sim/faults", self.sim_clear_faults)
-        r.add_get("/_sim/requests", self.sim_requests)
-        r.add_delete("/_sim/requests", self.sim_clear_requests)
-        r.add_post("/_sim/expire-tokens", self.sim_expire_tokens)
-        r.add_get("/_sim/state", self.sim_state)
-        r.add_put("/_sim/campaigns/{id}/state", self.sim_set_campaign_state)
+        add_admin_routes(app, self)
         return app
 
     @web.middleware
@@ -166,7 +162,7 @@ class _Simulator:
         try:
             return await handler(request)
         except ValidationError as exc:
-            return _error(400, str(exc), errors=exc.errors)
+            return self.dialect.validation_error(exc.errors)
         except web.HTTPException as exc:
             if exc.status == 404:
                 return _error(404, f"Not found: {request.method} {request.path}")
@@ -207,72 +203,36 @@ class _Simulator:
             raise ValidationError(["body: a JSON object is required"])
         return request[JSON_KEY]
 
-    # ---- token endpoint -----------------------------------------------------------------
     async def token(self, request: web.Request) -> web.Response:
-        form = await request.post()
-        grant_type = form.get("grant_type")
-        if form.get("client_id") != CLIENT_ID:
-            return web.json_response(
-                {"error": "invalid_client", "error_description": "Invalid client credentials"},
-                status=401,
-            )
-        if grant_type == "password":
-            username, password = form.get("username"), form.get("password")
-            if not isinstance(username, str) or not isinstance(password, str):
-                return web.json_response(
-                    {
-                        "error": "invalid_request",
-                        "error_description": "Missing parameter: username",
-                    },
-                    status=400,
-                )
-            if not self.tokens.check_credentials(username, password):
-                return web.json_response(
-                    {"error": "invalid_grant", "error_description": "Invalid user credentials"},
-                    status=401,
-                )
-            return web.json_response(self.tokens.issue())
-        if grant_type == "refresh_token":
-            refresh = form.get("refresh_token")
-            if not isinstance(refresh, str) or not self.tokens.refresh_valid(refresh):
-                return web.json_response(
-                    {"error": "invalid_grant", "error_description": "Token is not active"},
-                    status=400,
-                )
-            return web.json_response(self.tokens.issue())
-        return web.json_response(
-            {"error": "unsupported_grant_type", "error_description": "Unsupported grant_type"},
-            status=400,
-        )
+        return await token_endpoint(self.tokens, request)
 
     # ---- API ----------------------------------------------------------------------------
     async def list_ivr(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.state.ivr.values()))
+        return self.dialect.listing(request, "ivr", list(self.state.ivr.values()))
 
     async def list_call_lists(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.state.call_lists.values()))
+        return self.dialect.listing(request, "call_list", list(self.state.call_lists.values()))
 
     async def get_call_list(self, request: web.Request) -> web.Response:
         raw_id = request.match_info["id"]
         record = self.state.call_lists.get(int(raw_id)) if raw_id.isdigit() else None
         if record is None:
             return _error(404, f"Call list {raw_id} not found")
-        return web.json_response(record)
+        return web.json_response(self.dialect.present("call_list", record))
 
     async def create_call_list(self, request: web.Request) -> web.Response:
         name, numbers = validate_call_list(self._body(request))
         record = self.state.add_call_list(name, numbers)
-        return web.json_response(
+        return self.dialect.created(
             {
                 "id": record["id"],
                 "message": "Call list successfully created",
                 "numbersCount": record["numbersCount"],
-            },
-            status=201,
+            }
         )
 
     async def list_campaigns(self, request: web.Request) -> web.Response:
-        return web.json_response(list(self.state.campaigns.values()))
+        return self.dialect.listing(request, "campaign", list(self.state.campaigns.values()))
 
     def _campaign_id(self, request: web.Request) -> int | web.Response:
         raw_id = request.match_info["id"]
@@ -284,13 +244,13 @@ class _Simulator:
         found = self._campaign_id(request)
         if isinstance(found, web.Response):
             return found
-        return web.json_response(self.state.campaigns[found])
+        return web.json_response(self.dialect.present("campaign", self.state.campaigns[found]))
 
     async def create_campaign(self, request: web.Request) -> web.Response:
         body = validate_campaign(self._body(request), self.state)
         record = self.state.add_campaign(body)
-        return web.json_response(
-            {"id": record["id"], "message": "Campaign successfully created"}, status=201
+        return self.dialect.created(
+            {"id": record["id"], "message": "Campaign successfully created"}
         )
 
     async def update_campaign(self, request: web.Request) -> web.Response:
@@ -299,7 +259,7 @@ class _Simulator:
             return found
         body = validate_campaign(self._body(request), self.state, campaign_id=found)
         self.state.update_campaign(found, body)
-        return web.json_response({"id": found, "message": "Campaign successfully updated"})
+        return self.dialect.updated(found)
 
     async def control_campaign(self, request: web.Request) -> web.Response:
         found = self._campaign_id(request)
@@ -311,63 +271,7 @@ class _Simulator:
             new_state = self.state.control(found, command)
         except TransitionError as exc:
             return _error(409, str(exc), state=current, command=command)
-        return web.json_response(
-            {"id": found, "message": CONTROL_MESSAGES[command], "state": new_state}
-        )
-
-    # ---- admin (/_sim) ------------------------------------------------------------------
-    async def sim_set_faults(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "body: invalid JSON")
-        if not isinstance(body, dict):
-            return _error(400, "body: must be a JSON object")
-        allowed = {"latency", "status", "count", "drop", "path_prefix", "retry_after"}
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            return _error(400, f"{unknown[0]}: unknown field")
-        try:
-            self.faults.set(**body)
-        except FaultConfigError as exc:
-            return _error(400, str(exc))
-        return web.json_response(self.faults.describe())
-
-    async def sim_get_faults(self, request: web.Request) -> web.Response:
-        return web.json_response(self.faults.describe())
-
-    async def sim_clear_faults(self, request: web.Request) -> web.Response:
-        self.faults.clear()
-        return web.json_response(self.faults.describe())
-
-    async def sim_requests(self, request: web.Request) -> web.Response:
-        return web.json_response(self.requests)
-
-    async def sim_clear_requests(self, request: web.Request) -> web.Response:
-        self.requests.clear()
-        return web.json_response([])
-
-    async def sim_expire_tokens(self, request: web.Request) -> web.Response:
-        self.tokens.expire_access_tokens()
-        return web.json_response({"message": "All access tokens expired"})
-
-    async def sim_state(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.snapshot())
-
-    async def sim_set_campaign_state(self, request: web.Request) -> web.Response:
-        """Change a campaign's state as someone in the Voipex portal would: outside Slack."""
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "body: invalid JSON")
-        state = body.get("state") if isinstance(body, dict) else None
-        if not isinstance(state, str) or not state:
-            return _error(400, "state: must be a non-empty string")
-        campaign = self.state.campaigns.get(_int_or_none(request.match_info["id"]))
-        if campaign is None:
-            return _error(404, "Campaign not found")
-        campaign["state"] = state
-        return web.json_response(campaign)
+        return self.dialect.control_answer(found, CONTROL_MESSAGES[command], new_state)
 
 
 class RunningSimulator:
@@ -383,6 +287,7 @@ class RunningSimulator:
         self.requests: list[dict[str, Any]] = sim.requests
         self.tokens: TokenStore = sim.tokens
         self.config = sim.config
+        self.dialect = sim.dialect
         self._stopped = False
 
     async def stop(self) -> None:
@@ -430,6 +335,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-seed", action="store_true", help="start without demo data")
     parser.add_argument("--api-token", default=None, help="also accept this static API token")
+    parser.add_argument(
+        "--dialect",
+        choices=DIALECTS,
+        default="guide",
+        help="guide: the simulator's own reading of the guide (default); v2: upper-case "
+        "states, wrapped and paged lists, 204 control answers, class-validator 400s",
+    )
     return parser.parse_args(argv)
 
 
@@ -440,7 +352,8 @@ async def _serve(config: SimulatorConfig) -> None:
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGTERM, stop.set)
     print(
-        f"Voipex dialer simulator at {sim.url} (token URL {sim.auth_url}); "
+        f"Voipex dialer simulator ({config.dialect} dialect) at {sim.url} "
+        f"(token URL {sim.auth_url}); "
         f"demo login: username {config.username} password {config.password}",
         flush=True,
     )
@@ -464,6 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         token_lifetime=args.token_lifetime,
         seed=not args.no_seed,
         static_token=args.api_token,
+        dialect=args.dialect,
     )
     try:
         asyncio.run(_serve(config))
@@ -477,7 +391,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def _int_or_none(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None

@@ -11,17 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from simulator.dialects import GUIDE_TRANSITIONS, Dialect
+
 COMMANDS: tuple[str, ...] = ("start", "pause", "unpause", "reload", "remove")
 STATES: tuple[str, ...] = ("stopped", "running", "paused")
 
-# command -> {state it is allowed in: state afterwards}; "removed" means the campaign is deleted.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "start": {"stopped": "running"},
-    "pause": {"running": "paused"},
-    "unpause": {"paused": "running"},
-    "reload": {"running": "running", "paused": "paused"},
-    "remove": {"stopped": "removed", "running": "removed", "paused": "removed"},
-}
+# command -> {state it is allowed in: state afterwards}, per dialect (simulator/dialects.py);
+# "removed" means the campaign is deleted.
+TRANSITIONS = GUIDE_TRANSITIONS
 
 CONTROL_MESSAGES: dict[str, str] = {
     "start": "Campaign started",
@@ -51,6 +48,7 @@ class SimulatorState:
     campaigns: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_call_list_id: int = 1
     next_campaign_id: int = 1
+    dialect: Dialect = field(default_factory=Dialect)
 
     # ---- call lists -------------------------------------------------------------------
     def add_call_list(self, name: str, numbers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -69,10 +67,11 @@ class SimulatorState:
 
     # ---- campaigns --------------------------------------------------------------------
     def add_campaign(self, body: dict[str, Any], state: str = "stopped") -> dict[str, Any]:
-        """Store a validated, normalised campaign body; new campaigns start stopped."""
+        """Store a validated, normalised campaign body; new campaigns start stopped (in the
+        dialect's own word for it)."""
         campaign_id = self.next_campaign_id
         self.next_campaign_id += 1
-        record = {"id": campaign_id, **copy.deepcopy(body), "state": state}
+        record = {"id": campaign_id, **copy.deepcopy(body), "state": self.dialect.state(state)}
         self.campaigns[campaign_id] = record
         return record
 
@@ -85,9 +84,9 @@ class SimulatorState:
 
     def campaign_name_taken(self, name: str, exclude_id: int | None = None) -> bool:
         """Names are unique so that people can tell campaigns apart in chat."""
-        folded = name.casefold()
+        folded = self.dialect.fold_name(name)
         return any(
-            c["name"].casefold() == folded and cid != exclude_id
+            self.dialect.fold_name(c["name"]) == folded and cid != exclude_id
             for cid, c in self.campaigns.items()
         )
 
@@ -95,7 +94,7 @@ class SimulatorState:
         """Apply a control command; returns the new state or raises TransitionError."""
         campaign = self.campaigns[campaign_id]
         current = campaign["state"]
-        target = TRANSITIONS[command].get(current)
+        target = self.dialect.transitions[command].get(current)
         if target is None:
             raise TransitionError(f"Cannot {command} campaign {campaign_id}: it is {current}")
         if target == "removed":
@@ -147,9 +146,10 @@ def _seed_ivr(state: SimulatorState) -> None:
         }
 
 
-def build_state(seed: bool = True) -> SimulatorState:
-    """IVR apps always exist (the API cannot create them); seed adds demo lists and campaigns."""
-    state = SimulatorState()
+def build_state(seed: bool = True, dialect: Dialect | None = None) -> SimulatorState:
+    """IVR apps always exist (the API cannot create them); seed adds demo lists and campaigns
+    (v2 adds a running one and one in a state the bot does not know)."""
+    state = SimulatorState(dialect=dialect or Dialect())
     _seed_ivr(state)
     if not seed:
         return state
@@ -199,4 +199,18 @@ def build_state(seed: bool = True) -> SimulatorState:
         },
         state="paused",
     )
+    if state.dialect.v2:
+        _seed_v2(state)
     return state
+
+
+def _seed_v2(state: SimulatorState) -> None:
+    base = {
+        "activePeriod": {"startTime": "08:00", "endTime": "18:00", "weekDays": [1, 2, 3, 4, 5]},
+        "callLists": [1],
+        "rescheduleRules": [],
+        "ivr": "Q7rPz2mK1a",
+        "endpoint": {"type": "phone", "boostFactor": 1, "maxWaitingCalls": 2},
+    }
+    state.add_campaign({"name": "Winter survey", "callerId": "+420222000333", **base}, "RUNNING")
+    state.add_campaign({"name": "Debt reminder", "callerId": "+420222000444", **base}, "DIALING")

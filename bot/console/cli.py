@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="read one input per line from FILE and print the transcript",
     )
+    p.add_argument(
+        "--dialect",
+        choices=("guide", "v2"),
+        default="guide",
+        help="how the simulated dialer answers (see `dialer-bot simulator --help`)",
+    )
     return p
 
 
@@ -46,9 +52,10 @@ async def run_demo(
     db_path: str | None = None,
     role: str = "admin",
     out: Out = print,
+    dialect: str = "guide",
 ) -> int:
     """Start everything, run the console until its input ends, stop everything."""
-    session = await DemoSession.start(db_path=db_path, role=role, out=out)
+    session = await DemoSession.start(db_path=db_path, role=role, out=out, dialect=dialect)
     try:
         for line in session.banner():
             out(line)
@@ -89,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             return TerminalInput()
 
     try:
-        return asyncio.run(run_demo(make, db_path=args.db, role=args.role, out=out))
+        demo = run_demo(make, db_path=args.db, role=args.role, out=out, dialect=args.dialect)
+        return asyncio.run(demo)
     except KeyboardInterrupt:
         print("\n(demo stopped)", file=sys.stderr)
         return 130

@@ -76,7 +76,12 @@ class DemoSession(ConsoleScreen, ModalConsole):
 
     @classmethod
     async def start(
-        cls, *, db_path: str | None = None, role: str = "admin", out: Out = print
+        cls,
+        *,
+        db_path: str | None = None,
+        role: str = "admin",
+        out: Out = print,
+        dialect: str = "guide",
     ) -> DemoSession:
         from bot.app import build_app
         from bot.config import load_settings
@@ -98,6 +103,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
                 password=DEMO_PASSWORD,
                 token_lifetime=3000,
                 seed=True,
+                dialect=dialect,
             )
         )
         if self._sim_file is not None:

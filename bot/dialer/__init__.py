@@ -2,8 +2,18 @@
 what is assumed about the real API (api.py). No Slack, no SQL and no Block Kit here.
 """
 
-from bot.dialer.api import ALLOWED_COMMANDS, COMMANDS, PATHS, STATES
-from bot.dialer.client import DialerClient, JsonFile
+from bot.dialer.api import (
+    ALLOWED_COMMANDS,
+    COMMANDS,
+    PATHS,
+    RUNNING_STATES,
+    STATE_SYNONYMS,
+    STATES,
+    allowed_for,
+    canonical_state,
+    validate_paths,
+)
+from bot.dialer.client import DialerClient, JsonFile, Listing
 from bot.dialer.models import (
     CallList,
     Campaign,
@@ -20,7 +30,9 @@ __all__ = [
     "ALLOWED_COMMANDS",
     "COMMANDS",
     "PATHS",
+    "RUNNING_STATES",
     "STATES",
+    "STATE_SYNONYMS",
     "CallList",
     "Campaign",
     "ControlResult",
@@ -30,6 +42,10 @@ __all__ = [
     "Endpoint",
     "IvrApp",
     "JsonFile",
+    "Listing",
     "RescheduleRule",
     "Routing",
+    "allowed_for",
+    "canonical_state",
+    "validate_paths",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,6 +27,17 @@ REFRESH_MARGIN_MAX = 30.0
 REFRESH_MARGIN_FRACTION = 0.1
 
 PostForm = Callable[[str, dict[str, str]], Awaitable[httpx.Response]]
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What the last grant said about its token, for `dialer-bot doctor`; no secret in it."""
+
+    grant: str  # "password", "refresh_token" or "static"
+    expires_in: float | None = None
+    refresh_offered: bool = False
+    refresh_expires_in: float | None = None
+    token_type: str | None = None
 
 
 class TokenSource:
@@ -54,6 +66,7 @@ class TokenSource:
         self._refresh: str | None = None
         self._refresh_at = 0.0  # clock time after which we refresh ahead of expiry
         self._refresh_expires_at: float | None = None
+        self.info: TokenInfo = TokenInfo("static") if token is not None else TokenInfo("none")
 
     @property
     def is_static(self) -> bool:
@@ -77,6 +90,16 @@ class TokenSource:
                 await self._renew()
             assert self._access is not None
             return self._access
+
+    async def refresh_now(self) -> bool:
+        """Use the refresh grant once, if the auth server offered a refresh token (doctor).
+        False when none was offered; DialerError when the server refuses it."""
+        async with self._lock:
+            if self._refresh is None:
+                return False
+            form = {"grant_type": "refresh_token", "refresh_token": self._refresh}
+            await self._grant("refresh_token", form)
+            return True
 
     async def renew_after_401(self, rejected: str) -> str:
         """The API rejected ``rejected``: renew it once, however many requests saw the 401."""
@@ -135,7 +158,17 @@ class TokenSource:
         # Times count from before the request, so network delay only makes us refresh earlier.
         self._refresh_at = started + expires_in - margin if expires_in > 0 else float("inf")
         self._refresh = body.get("refresh_token") or None
-        refresh_in = float(body.get("refresh_expires_in") or 0)
+        try:
+            refresh_in = float(body.get("refresh_expires_in") or 0)
+        except (TypeError, ValueError):
+            refresh_in = 0.0
+        self.info = TokenInfo(
+            grant,
+            expires_in or None,
+            self._refresh is not None,
+            refresh_in or None,
+            str(body.get("token_type") or "") or None,
+        )
         # Keycloak reports 0 for refresh tokens without their own expiry.
         self._refresh_expires_at = started + refresh_in if refresh_in > 0 else None
 

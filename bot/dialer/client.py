@@ -1,27 +1,21 @@
-"""Async client for the Voipex iPBX dialer API (call lists, IVR apps, campaigns).
+"""The Voipex dialer API as typed async methods: the one client of the dialer.
 
-One ``httpx.AsyncClient`` per ``DialerClient``. Only GETs are retried: a create,
-update or control command that timed out may have been carried out, and sending it
-again could start or remove a campaign twice. The one exception is a 401, which
-means the dialer did not execute the request, so it is retried once with a fresh token.
+Reads accept any reasonable shape (shapes.py): bare or wrapped lists, paged or not, extra
+fields kept in ``.raw``. Writes count any 2xx as done: a missing id or state is looked up
+with one more read, and when even that fails the result still says the dialer accepted it.
+HTTP, auth and retries live in transport.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from bot.dialer.api import ALLOWED_COMMANDS, COMMANDS, PATHS, STATES
-from bot.dialer.auth import TokenSource
+from bot.dialer.api import ALLOWED_COMMANDS, COMMANDS, MAX_PAGES, PATHS, STATES
 from bot.dialer.models import (
     CallList,
     Campaign,
@@ -33,10 +27,13 @@ from bot.dialer.models import (
     RescheduleRule,
     Routing,
 )
+from bot.dialer.shapes import Page, ShapeError, answer_fields, read_page, unwrap_object
+from bot.dialer.transport import MAX_CONNECTIONS, JsonFile, Transport
 
 __all__ = [
     "ALLOWED_COMMANDS",
     "COMMANDS",
+    "MAX_CONNECTIONS",
     "PATHS",
     "STATES",
     "CallList",
@@ -48,436 +45,201 @@ __all__ = [
     "Endpoint",
     "IvrApp",
     "JsonFile",
+    "Listing",
     "RescheduleRule",
     "Routing",
 ]
 
 log = logging.getLogger("bot.dialer")
 
-# httpcore 1.0.x rescans every queued request against every pooled connection each time one
-# is queued or released, on the event loop (encode/httpcore#1035): with a thousand queued
-# requests that held acks for seconds (bench/ack_latency.py). Requests queue here instead,
-# where a wake-up costs O(1), and never outnumber the pool. A fifth of the pool is kept
-# for writes (controls, creates, token requests), so that a `pause` never waits behind a
-# burst of listings.
-MAX_CONNECTIONS = 100
-
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
-ERROR_BODY_LIMIT = 300
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-def _path(name: str, id: int | str | None = None) -> str:
-    """Render a path template; ids must be integers so nothing can be smuggled into the URL."""
-    if id is None:
-        return PATHS[name]
-    if isinstance(id, bool) or not (str(id).isascii() and str(id).isdigit()):
-        raise ValueError(f"a dialer id must be a non-negative integer, not {id!r}")
-    return PATHS[name].format(id=int(id))
-
 
 @dataclass(frozen=True)
-class JsonFile:
-    """A JSON request body streamed from a file in 1 MB pieces: never held whole in memory,
-    and re-readable (each iteration opens the file again) for the retry after a 401."""
+class Listing:
+    """A whole list as the dialer served it, for `dialer-bot doctor`: raw items, the envelope
+    of the first page, the pages read, and the status of the first answer."""
 
-    path: Path
-    size: int
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        f = await asyncio.to_thread(self.path.open, "rb")
-        try:
-            while chunk := await asyncio.to_thread(f.read, 1 << 20):
-                yield chunk
-        finally:
-            f.close()
+    items: list[Any]
+    envelope: str
+    pages: int
+    status: int
+    extra_keys: tuple[str, ...] = ()
+    capped: bool = False
 
 
-class DialerClient:
-    """The dialer API as typed async methods; use as ``async with DialerClient(...) as c``."""
+class DialerClient(Transport):
+    """Use as ``async with DialerClient(...) as c``; see Transport for the options."""
 
-    def __init__(
-        self,
-        base_url: str,
-        auth_url: str,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        token: str | None = None,
-        connect_timeout: float = 5.0,
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        max_attempts: int = 3,
-        retry_base: float = 0.2,
-        retry_after_cap: float = 10.0,
-        sleep: Sleep = asyncio.sleep,
-        max_connections: int = MAX_CONNECTIONS,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.auth_url = auth_url
-        self._timeout = timeout
-        self._max_attempts = max(1, max_attempts)
-        self._retry_base = retry_base
-        self._retry_after_cap = retry_after_cap
-        self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_connections),
-            transport=transport,
-        )
-        writes = max(1, max_connections // 5)
-        self._read_slots = asyncio.Semaphore(max(1, max_connections - writes))
-        self._write_slots = asyncio.Semaphore(writes)
-        self._shared: dict[str, asyncio.Future[Any]] = {}
-        self._auth = TokenSource(
-            self._post_form,
-            auth_url,
-            username=username,
-            password=password,
-            token=token,
-            clock=clock,
-        )
-
-    def __repr__(self) -> str:
-        return f"DialerClient(base_url={self.base_url!r}, auth={self._auth.describe()})"
-
-    async def __aenter__(self) -> DialerClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    # ---- endpoints -------------------------------------------------------------------
+    # ---- reads -----------------------------------------------------------------------
 
     async def list_ivr(self) -> list[IvrApp]:
-        data = await self._shared_get(_path("ivr"))
-        return self._parse_list("GET", _path("ivr"), data, IvrApp.from_api)
+        return await self._list("ivr", IvrApp.from_api)
 
     async def list_call_lists(self) -> list[CallList]:
-        data = await self._shared_get(_path("call_lists"))
-        return self._parse_list("GET", _path("call_lists"), data, CallList.from_api)
+        return await self._list("call_lists", CallList.from_api)
 
     async def get_call_list(self, id: int) -> CallList:
-        path = _path("call_list", id)
-        return self._parse("GET", path, await self._request("GET", path), CallList.from_api)
+        path = self._path("call_list", id)
+        return _parse("GET", path, unwrap_object(await self._request("GET", path)), CallList)
+
+    async def list_campaigns(self) -> list[Campaign]:
+        return await self._list("campaigns", Campaign.from_api)
+
+    async def get_campaign(self, id: int) -> Campaign:
+        path = self._path("campaign", id)
+        return _parse("GET", path, unwrap_object(await self._request("GET", path)), Campaign)
+
+    async def read_list(self, name: str) -> Listing:
+        """Every page of a list, unparsed: what the doctor reports on. Read-only."""
+        path = self._path(name)
+        status, body = await self._exchange("GET", path)
+        page = first = _page(name, path, body)
+        items, pages, capped = list(page.items), 1, False
+        next_path = page.next_path
+        while next_path is not None:
+            if pages >= MAX_PAGES:
+                log.warning("dialer GET %s: stopped after %d pages", path, pages)
+                capped = True
+                break
+            next_path = self._relative(next_path)
+            more = _page(name, next_path, await self._request("GET", next_path), page.paging)
+            pages += 1
+            if not more.items:
+                break
+            items.extend(more.items)
+            next_path = more.next_path if more.next_path != next_path else None
+            page = more
+        return Listing(items, first.envelope, pages, status, first.extra_keys, capped)
+
+    def _relative(self, path: str) -> str:
+        """A ``next`` link that repeats the base URL's own path prefix loses it here."""
+        prefix = httpx.URL(self.base_url).path.rstrip("/")
+        if prefix and path.startswith(prefix + "/"):
+            return path[len(prefix) :]
+        return path
+
+    async def read_object(self, name: str, id: int) -> tuple[int, Any]:
+        """One object's status and body, unparsed (for the doctor). Read-only."""
+        status, body = await self._exchange("GET", self._path(name, id))
+        return status, unwrap_object(body)
+
+    async def _list(self, name: str, build: Callable[[Any], Any]) -> list[Any]:
+        """Listings asked for by many people at once share one read of all pages."""
+        path = self._path(name)
+        listing: Listing = await self._shared_get(path, lambda: self.read_list(name))
+        return [_parse("GET", path, item, build) for item in listing.items]
+
+    # ---- writes (never retried) --------------------------------------------------------
 
     async def create_call_list(self, name: str, numbers: list[dict[str, Any]]) -> CreateResult:
         """Create a call list; ``numbers`` are ``{"number": "...", "attributes": []}`` dicts."""
-        path = _path("call_lists")
-        body = {"name": name, "numbers": numbers}
-        return self._parse("POST", path, await self._request("POST", path, body), _created)
+        return await self._create_call_list({"name": name, "numbers": numbers}, name)
 
-    async def create_call_list_json(self, body: bytes | JsonFile) -> CreateResult:
+    async def create_call_list_json(
+        self, body: bytes | JsonFile, name: str | None = None
+    ) -> CreateResult:
         """Like create_call_list with the body already serialized: a million numbers as
         dicts cost ~300 MB in Python objects; as a JsonFile they are streamed from disk.
-        Never retried either (except once after a 401, which the re-readable file allows)."""
-        path = _path("call_lists")
-        return self._parse("POST", path, await self._request("POST", path, body), _created)
+        Never retried either (except once after a 401, which the re-readable file allows).
+        ``name`` finds the new list when the answer carries no id."""
+        return await self._create_call_list(body, name)
 
-    async def list_campaigns(self) -> list[Campaign]:
-        data = await self._shared_get(_path("campaigns"))
-        return self._parse_list("GET", _path("campaigns"), data, Campaign.from_api)
-
-    async def get_campaign(self, id: int) -> Campaign:
-        path = _path("campaign", id)
-        return self._parse("GET", path, await self._request("GET", path), Campaign.from_api)
+    async def _create_call_list(self, body: Any, name: str | None) -> CreateResult:
+        path = self._path("call_lists")
+        status, answer = await self._exchange("POST", path, body)
+        result = await self._created("POST", path, status, answer, "call_lists", name)
+        if result.numbers_count is None and isinstance(body, dict):
+            return CreateResult(result.id, result.message, len(body["numbers"]), result.raw)
+        return result
 
     async def create_campaign(self, payload: dict[str, Any]) -> CreateResult:
-        path = _path("campaigns")
-        return self._parse("POST", path, await self._request("POST", path, payload), _created)
+        path = self._path("campaigns")
+        status, answer = await self._exchange("POST", path, payload)
+        return await self._created("POST", path, status, answer, "campaigns", payload.get("name"))
 
     async def update_campaign(self, id: int, payload: dict[str, Any]) -> CreateResult:
-        path = _path("campaign", id)
-        return self._parse("PUT", path, await self._request("PUT", path, payload), _created)
+        path = self._path("campaign", id)
+        _, answer = await self._exchange("PUT", path, payload)
+        message, _, _ = answer_fields(answer)
+        return CreateResult(int(id), message, raw=_raw(answer))
 
     async def control(self, id: int, command: str) -> ControlResult:
-        """Send a control command once; never retried (see the module docstring)."""
+        """Send a control command once. Any 2xx is success, whatever its body; a state the
+        answer does not carry is read from the campaign once (never the command again)."""
         if command not in COMMANDS:
             raise ValueError(f"unknown dialer command {command!r}; expected one of {COMMANDS}")
-        path = _path("control", id)
-        data = await self._request("PUT", path, {"command": command})
-        return self._parse("PUT", path, data, ControlResult.from_api)
+        path = self._path("control", id)
+        status, answer = await self._exchange("PUT", path, {"command": command})
+        log.info("dialer %s on campaign %s accepted (HTTP %d)", command, id, status)
+        message, state, _ = answer_fields(answer)
+        if state is not None or command == "remove":
+            return ControlResult(int(id), message, state or "removed", raw=_raw(answer))
+        try:
+            state = (await self.get_campaign(id)).state
+        except DialerError as exc:
+            note = f"accepted (HTTP {status}); the new state is not known: {exc.message}"
+            said = f"{message}; {note}" if message else note
+            return ControlResult(int(id), said, None, note, raw=_raw(answer))
+        return ControlResult(int(id), message, state, raw=_raw(answer))
 
-    # ---- transport ---------------------------------------------------------------------
-
-    async def _shared_get(self, path: str) -> Any:
-        """Listings asked for by many people at once share one GET in flight: a burst of
-        `/dialer campaigns` costs the dialer one request, and each caller gets an answer
-        requested no earlier than one round trip before it asked. Not used for single
-        campaigns, whose state the control flow reads."""
-        shared = self._shared.get(path)
-        if shared is None:
-            shared = asyncio.ensure_future(self._request("GET", path))
-            self._shared[path] = shared
-            shared.add_done_callback(lambda done: self._forget(path, done))
-        return await asyncio.shield(shared)  # one caller's cancellation spares the others
-
-    def _forget(self, path: str, done: asyncio.Future[Any]) -> None:
-        self._shared.pop(path, None)
-        if not done.cancelled():
-            done.exception()  # retrieved: every waiter re-raises it; none may be left to log
-
-    async def _request(self, method: str, path: str, body: Any = None) -> Any:
-        """Send with auth; retry GETs on transient failures and anything once after a 401."""
-        retryable = method == "GET"
-        attempt = 0
-        renewed = False
-        while True:
-            attempt += 1
+    async def _created(
+        self, method: str, path: str, status: int, answer: Any, name: str, wanted: Any
+    ) -> CreateResult:
+        """The new object's id from the answer, else the newest listed one of that name."""
+        message, _, raw_id = answer_fields(answer)
+        body = unwrap_object(answer)
+        count = body.get("numbersCount") if isinstance(body, dict) else None
+        count = count if isinstance(count, int) and not isinstance(count, bool) else None
+        try:
+            return CreateResult(int(raw_id), message, count, _raw(answer))
+        except (TypeError, ValueError):
+            pass
+        found: list[int] = []
+        if isinstance(wanted, str):
             try:
-                token = await self._authenticate()
-                response = await self._send(method, path, body, token)
-            except DialerError as err:
-                if retryable and err.kind != "http" and attempt < self._max_attempts:
-                    await self._backoff(method, path, attempt, str(err.kind), None)
-                    continue
-                raise
-            status = response.status_code
-            if status == 401:
-                if self._auth.is_static:
-                    raise DialerError(
-                        "the static DIALER_TOKEN was rejected "
-                        f"({_error_message(response)}); set a valid DIALER_TOKEN",
-                        status=401,
-                        method=method,
-                        path=path,
-                        sent=True,
-                    )
-                if not renewed:
-                    renewed = True
-                    attempt -= 1  # the 401 retry is not a transient-failure retry
-                    await self._authenticate(renew_after=token)
-                    continue
-            if retryable and status in RETRY_STATUSES and attempt < self._max_attempts:
-                await self._backoff(method, path, attempt, str(status), response)
-                continue
-            if status >= 400:
-                raise DialerError(
-                    _error_message(response),
-                    status=status,
-                    method=method,
-                    path=path,
-                    kind="http",
-                    sent=True,
-                )
-            try:
-                return response.json()
-            except ValueError:
-                raise DialerError(
-                    "the answer was not JSON: " + _truncate(response.text),
-                    status=status,
-                    method=method,
-                    path=path,
-                    sent=True,
-                ) from None
-
-    async def _authenticate(self, renew_after: str | None = None) -> str:
-        """A token for the next API request. A failure here (it names the token request)
-        means that API request was never sent: callers may say so, and need not fear a
-        command half-done."""
-        try:
-            if renew_after is not None:
-                await self._auth.renew_after_401(renew_after)
-            return await self._auth.token()
-        except DialerError as err:
-            err.sent = False
-            raise
-
-    async def _send(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"}
-        if isinstance(body, bytes | JsonFile):  # pre-serialized JSON (create_call_list_json)
-            headers["Content-Type"] = "application/json"
-            if isinstance(body, JsonFile):  # a length, so httpx does not send it chunked
-                headers["Content-Length"] = str(body.size)
-            request = self._http.request(method, path, content=body, headers=headers)
-        else:
-            request = self._http.request(method, path, json=body, headers=headers)
-        return await self._timed(method, path, request)
-
-    async def _post_form(self, url: str, form: dict[str, str]) -> httpx.Response:
-        """Used by TokenSource so token requests share this client, its timeouts and its errors."""
-        path = httpx.URL(url).path or "/"
-        return await self._timed("POST", path, self._http.post(url, data=form), label="token")
-
-    async def _timed(
-        self,
-        method: str,
-        path: str,
-        call: Awaitable[httpx.Response],
-        label: str = "",
-    ) -> httpx.Response:
-        started = time.perf_counter()
-        slots = self._read_slots if method == "GET" else self._write_slots
-        try:
-            async with asyncio.timeout(self._timeout):
-                await slots.acquire()
-        except TimeoutError:
-            if asyncio.iscoroutine(call):
-                call.close()  # never started
-            msg = "too many requests in flight; no connection to the dialer became free in time"
-            raise DialerError(msg, method=method, path=path, kind="timeout", sent=False) from None
-        try:
-            response = await call
-        except httpx.TransportError as exc:
-            ms = (time.perf_counter() - started) * 1000
-            log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
-            raise self._transport_error(exc, method, path) from None
-        finally:
-            slots.release()
-        ms = (time.perf_counter() - started) * 1000
-        log.debug(
-            "dialer %s %s%s -> %d in %.0f ms",
-            method,
-            path,
-            f" ({label})" if label else "",
-            response.status_code,
-            ms,
+                found = [
+                    int(item["id"])
+                    for item in (await self.read_list(name)).items
+                    if isinstance(item, dict) and item.get("name") == wanted and "id" in item
+                ]
+            except (DialerError, TypeError, ValueError) as exc:
+                log.info("dialer %s %s: no id in the answer, and no list: %s", method, path, exc)
+        if found:
+            return CreateResult(max(found), message, count, _raw(answer))
+        raise DialerError(
+            f"the dialer accepted it (HTTP {status}) but its answer carried no id, and no "
+            f"{name.replace('_', ' ')[:-1]} of that name was listed; look for it before "
+            "creating it again",
+            status=status,
+            method=method,
+            path=path,
+            sent=True,
         )
-        return response
-
-    def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> DialerError:
-        """Map httpx failures to what the caller needs: was the request possibly executed?"""
-        where = _origin(exc, self.base_url)
-        if isinstance(exc, httpx.ConnectTimeout):
-            msg = f"could not connect to the dialer at {where} within the connect timeout"
-            return DialerError(msg, method=method, path=path, kind="timeout", sent=False)
-        if isinstance(exc, httpx.PoolTimeout):
-            # Raised while waiting for a free connection: the request never left.
-            msg = "too many requests in flight; no connection to the dialer became free in time"
-            return DialerError(msg, method=method, path=path, kind="timeout", sent=False)
-        if isinstance(exc, httpx.TimeoutException):
-            msg = (
-                f"no answer within {self._timeout:g} s; "
-                "the dialer may or may not have carried out the request"
-            )
-            return DialerError(msg, method=method, path=path, kind="timeout", sent=None)
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            msg = f"the dialer URL {where} is not an http:// or https:// URL"
-            return DialerError(msg, method=method, path=path, kind="connection", sent=False)
-        if isinstance(exc, httpx.ConnectError):
-            reason = _connect_reason(exc)
-            msg = f"could not connect to the dialer at {where}: {reason}"
-            return DialerError(msg, method=method, path=path, kind="connection", sent=False)
-        msg = (
-            f"the connection to the dialer at {where} broke before an answer "
-            f"({_reason(exc)}); the dialer may or may not have carried out the request"
-        )
-        return DialerError(msg, method=method, path=path, kind="connection", sent=None)
-
-    async def _backoff(
-        self,
-        method: str,
-        path: str,
-        attempt: int,
-        why: str,
-        response: httpx.Response | None,
-    ) -> None:
-        delay = self._retry_base * 2 ** (attempt - 1)
-        retry_after = _retry_after(response) if response is not None else None
-        if retry_after is not None:
-            delay = min(retry_after, self._retry_after_cap)
-        log.warning(
-            "dialer %s %s: %s, retrying in %.2f s (attempt %d of %d)",
-            method,
-            path,
-            why,
-            delay,
-            attempt + 1,
-            self._max_attempts,
-        )
-        await self._sleep(delay)
-
-    @staticmethod
-    def _parse(method: str, path: str, data: Any, build: Callable[[Any], Any]) -> Any:
-        try:
-            return build(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise DialerError(
-                f"the answer had an unexpected shape ({type(exc).__name__}: {exc})",
-                status=200,
-                method=method,
-                path=path,
-                sent=True,
-            ) from None
-
-    @classmethod
-    def _parse_list(
-        cls, method: str, path: str, data: Any, build: Callable[[Any], Any]
-    ) -> list[Any]:
-        if not isinstance(data, list):
-            raise DialerError(
-                f"expected a JSON list, got {type(data).__name__}",
-                status=200,
-                method=method,
-                path=path,
-                sent=True,
-            )
-        return [cls._parse(method, path, item, build) for item in data]
 
 
-def _created(d: dict[str, Any]) -> CreateResult:
-    return CreateResult.from_api(d)
-
-
-def _truncate(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= ERROR_BODY_LIMIT else text[:ERROR_BODY_LIMIT] + "…"
-
-
-def _error_message(response: httpx.Response) -> str:
-    """The dialer's own words: ``message``, else ``error_description``, else the body text."""
+def _page(name: str, path: str, body: Any, carried: dict[str, Any] | None = None) -> Page:
     try:
-        body = response.json()
-    except ValueError:
-        return _truncate(response.text) or f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        for key in ("message", "error_description", "error"):
-            if body.get(key):
-                return _truncate(str(body[key]))
-    return _truncate(response.text) or f"HTTP {response.status_code}"
+        return read_page(name, path, body, carried)
+    except ShapeError as exc:
+        raise DialerError(str(exc), status=200, method="GET", path=path, sent=True) from None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (the HTTP-date form is rare for APIs and ignored)."""
-    value = response.headers.get("Retry-After")
+def _parse(method: str, path: str, data: Any, model: Any) -> Any:
+    """``model.from_api(data)`` (or a builder function), with a clear error for a bad shape."""
+    build = getattr(model, "from_api", model)
     try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+        if not isinstance(data, dict):
+            raise TypeError(f"expected an object, found {type(data).__name__}")
+        return build(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise DialerError(
+            f"the answer had an unexpected shape ({what})",
+            status=200,
+            method=method,
+            path=path,
+            sent=True,
+        ) from None
 
 
-def _origin(exc: httpx.TransportError, fallback: str) -> str:
-    try:
-        url = exc.request.url
-    except RuntimeError:
-        return fallback
-    return f"{url.scheme}://{url.netloc.decode('ascii')}"
-
-
-def _connect_reason(exc: BaseException) -> str:
-    """httpx says "All connection attempts failed"; the OS error underneath says why."""
-    seen: BaseException | None = exc
-    for _ in range(10):  # the cause chain is short; bound it anyway
-        if seen is None:
-            break
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return f"cannot resolve the host name ({seen.strerror or seen})"
-        seen = seen.__cause__ or seen.__context__
-    return _reason(exc)
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
+def _raw(answer: Any) -> dict[str, Any]:
+    return answer if isinstance(answer, dict) else {"body": answer}

@@ -2,8 +2,8 @@
 
 The API answers loosely specified JSON; these frozen dataclasses give the rest of
 the bot stable attribute names and keep the original dict in ``.raw`` for
-anything not modelled. ``from_api`` tolerates missing optional fields so that a
-dialer upgrade adding or dropping a field does not break listing campaigns.
+anything not modelled (``unmodelled()`` names those fields). ``from_api`` needs only an
+``id``: any other field may be missing or oddly typed without breaking a listing.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.dialer.api import ALLOWED_COMMANDS
+from bot.dialer.api import allowed_for, canonical_state
 
 # Endpoint defaults from the guide's parameter table.
 DEFAULT_ENDPOINT_TYPE = "phone"
@@ -38,8 +38,12 @@ class DialerError(Exception):
         path: str | None = None,
         kind: ErrorKind = "http",
         sent: bool | None = None,
+        fields: tuple[tuple[str, str], ...] = (),
     ) -> None:
         super().__init__(message)
+        # (property path, problem) pairs when the dialer named fields, e.g.
+        # ("activePeriod.startTime", "must be HH:MM"): a form can show each under its field.
+        self.fields = fields
         self.message = message
         self.status = status
         self.method = method
@@ -68,7 +72,30 @@ def _raw() -> Any:
 
 
 def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ints(values: Any) -> tuple[int, ...]:
+    """Ids or numbers from a list; objects count by their ``id``; the rest is skipped."""
+    if not isinstance(values, list | tuple):
+        return ()
+    found = (_opt_int(v.get("id") if isinstance(v, dict) else v) for v in values)
+    return tuple(v for v in found if v is not None)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or isinstance(value, dict | list) else str(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _unmodelled(raw: dict[str, Any], known: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(k for k in raw if k not in known))
 
 
 @dataclass(frozen=True)
@@ -97,19 +124,27 @@ class IvrApp:
     routing: tuple[Routing, ...] = ()
     raw: dict[str, Any] = _raw()
 
+    FIELDS = frozenset(
+        {"id", "name", "description", "createdAt", "updatedAt", "createdBy", "updatedBy", "routing"}
+    )
+
     @classmethod
     def from_api(cls, d: dict[str, Any]) -> IvrApp:
+        routing = d.get("routing") if isinstance(d.get("routing"), list) else []
         return cls(
             id=str(d["id"]),
-            name=d.get("name") or "",
-            description=d.get("description") or "",
-            created_at=d.get("createdAt"),
-            updated_at=d.get("updatedAt"),
-            created_by=(d.get("createdBy") or {}).get("email"),
-            updated_by=(d.get("updatedBy") or {}).get("email"),
-            routing=tuple(Routing.from_api(r) for r in d.get("routing") or ()),
+            name=_text(d.get("name")) or "",
+            description=_text(d.get("description")) or "",
+            created_at=_text(d.get("createdAt")),
+            updated_at=_text(d.get("updatedAt")),
+            created_by=_text(_dict(d.get("createdBy")).get("email")),
+            updated_by=_text(_dict(d.get("updatedBy")).get("email")),
+            routing=tuple(Routing.from_api(r) for r in routing if isinstance(r, dict)),
             raw=d,
         )
+
+    def unmodelled(self) -> tuple[str, ...]:
+        return _unmodelled(self.raw, self.FIELDS)
 
 
 @dataclass(frozen=True)
@@ -122,15 +157,20 @@ class CallList:
     created_at: str | None = None
     raw: dict[str, Any] = _raw()
 
+    FIELDS = frozenset({"id", "name", "numbersCount", "createdAt"})
+
     @classmethod
     def from_api(cls, d: dict[str, Any]) -> CallList:
         return cls(
             id=int(d["id"]),
-            name=d.get("name") or "",
+            name=_text(d.get("name")) or "",
             numbers_count=_opt_int(d.get("numbersCount")),
-            created_at=d.get("createdAt"),
+            created_at=_text(d.get("createdAt")),
             raw=d,
         )
+
+    def unmodelled(self) -> tuple[str, ...]:
+        return _unmodelled(self.raw, self.FIELDS)
 
 
 @dataclass(frozen=True)
@@ -144,9 +184,9 @@ class RescheduleRule:
     @classmethod
     def from_api(cls, d: dict[str, Any]) -> RescheduleRule:
         return cls(
-            status=str(d.get("status") or ""),
-            retry_after=int(d.get("retryAfter") or 0),
-            max_attempts=int(d.get("maxAttempts") or 0),
+            status=_text(d.get("status")) or "",
+            retry_after=_opt_int(d.get("retryAfter")) or 0,
+            max_attempts=_opt_int(d.get("maxAttempts")) or 0,
         )
 
 
@@ -161,14 +201,17 @@ class Endpoint:
 
     @classmethod
     def from_api(cls, d: dict[str, Any] | None) -> Endpoint:
-        d = d or {}
-        boost = d.get("boostFactor")
-        waiting = d.get("maxWaitingCalls")
+        d = _dict(d)
+        try:
+            boost = float(d["boostFactor"])
+        except (KeyError, TypeError, ValueError):
+            boost = DEFAULT_BOOST_FACTOR
+        waiting = _opt_int(d.get("maxWaitingCalls"))
         return cls(
-            type=d.get("type") or DEFAULT_ENDPOINT_TYPE,
-            boost_factor=DEFAULT_BOOST_FACTOR if boost is None else float(boost),
-            max_waiting_calls=DEFAULT_MAX_WAITING_CALLS if waiting is None else int(waiting),
-            queue=d.get("queue") or None,
+            type=_text(d.get("type")) or DEFAULT_ENDPOINT_TYPE,
+            boost_factor=boost,
+            max_waiting_calls=DEFAULT_MAX_WAITING_CALLS if waiting is None else waiting,
+            queue=_text(d.get("queue")) or None,
         )
 
 
@@ -189,65 +232,88 @@ class Campaign:
     state: str = "unknown"
     raw: dict[str, Any] = _raw()
 
+    FIELDS = frozenset(
+        {
+            "id",
+            "name",
+            "callerId",
+            "activePeriod",
+            "callLists",
+            "rescheduleRules",
+            "ivr",
+            "endpoint",
+            "state",
+        }
+    )
+
     @classmethod
     def from_api(cls, d: dict[str, Any]) -> Campaign:
-        period = d.get("activePeriod") or {}
+        period = _dict(d.get("activePeriod"))
+        rules = d.get("rescheduleRules") if isinstance(d.get("rescheduleRules"), list) else []
+        ivr = d.get("ivr")
+        if isinstance(ivr, dict):  # {"ivr": {"id": "...", "name": "..."}}
+            ivr = ivr.get("id")
+        state = d.get("state")
+        if isinstance(state, dict):
+            state = state.get("name") or state.get("value")
         return cls(
             id=int(d["id"]),
-            name=d.get("name") or "",
-            caller_id=str(d.get("callerId") or ""),
-            start_time=period.get("startTime"),
-            end_time=period.get("endTime"),
-            week_days=tuple(int(x) for x in period.get("weekDays") or ()),
-            call_lists=tuple(int(x) for x in d.get("callLists") or ()),
+            name=_text(d.get("name")) or "",
+            caller_id=_text(d.get("callerId")) or "",
+            start_time=_text(period.get("startTime")),
+            end_time=_text(period.get("endTime")),
+            week_days=_ints(period.get("weekDays")),
+            call_lists=_ints(d.get("callLists")),
             reschedule_rules=tuple(
-                RescheduleRule.from_api(r) for r in d.get("rescheduleRules") or ()
+                RescheduleRule.from_api(r) for r in rules if isinstance(r, dict)
             ),
-            ivr=d.get("ivr"),
+            ivr=_text(ivr),
             endpoint=Endpoint.from_api(d.get("endpoint")),
-            state=d.get("state") or "unknown",
+            state=_text(state) or "unknown",
             raw=d,
         )
 
     @property
+    def known_state(self) -> str | None:
+        """The bot's name for the state (api.STATE_SYNONYMS), or None when it does not know it."""
+        return canonical_state(self.state)
+
+    @property
     def allowed_commands(self) -> tuple[str, ...]:
-        """Commands the dialer accepts in the current state (empty if the state is unknown)."""
-        return ALLOWED_COMMANDS.get(self.state, ())
+        """Commands to offer: the table's for a known state, all of them for an unknown one
+        (the dialer decides then), so a pause is never refused over a state we cannot read."""
+        return allowed_for(self.state)
+
+    def unmodelled(self) -> tuple[str, ...]:
+        return _unmodelled(self.raw, self.FIELDS)
 
 
 @dataclass(frozen=True)
 class CreateResult:
-    """Answer to a create or update: the id and the dialer's message."""
+    """Answer to a create or update: the id (found by the client if the answer lacked it)
+    and the dialer's message, if any."""
 
     id: int
     message: str = ""
     numbers_count: int | None = None
     raw: dict[str, Any] = _raw()
 
-    @classmethod
-    def from_api(cls, d: dict[str, Any]) -> CreateResult:
-        return cls(
-            id=int(d["id"]),
-            message=d.get("message") or "",
-            numbers_count=_opt_int(d.get("numbersCount")),
-            raw=d,
-        )
-
 
 @dataclass(frozen=True)
 class ControlResult:
-    """Answer to a control command; ``state`` is "removed" after remove."""
+    """A control command the dialer accepted (any 2xx).
+
+    ``state`` is the dialer's own name for the new state, from the answer or from reading
+    the campaign again; None when neither told it (``state_note`` then says why); "removed"
+    after remove.
+    """
 
     id: int
     message: str = ""
     state: str | None = None
-    raw: dict[str, Any] = _raw()
+    state_note: str = ""
+    raw: Any = _raw()
 
-    @classmethod
-    def from_api(cls, d: dict[str, Any]) -> ControlResult:
-        return cls(
-            id=int(d["id"]),
-            message=d.get("message") or "",
-            state=d.get("state"),
-            raw=d,
-        )
+    @property
+    def known_state(self) -> str | None:
+        return canonical_state(self.state)

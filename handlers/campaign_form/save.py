@@ -156,6 +156,11 @@ class Save:
     def _verdict_for(self, exc: DialerError) -> Verdict:
         if outcome_of(exc) == "unknown":
             return Verdict("unknown")
+        if exc.status == 400 and exc.fields:  # class-validator & co. name each property
+            errors = _blocks_for_dialer_fields(exc.fields, self.rule_rows)
+            if errors:
+                said = {b: f"The dialer refused this: {p}" for b, p in errors.items()}
+                return Verdict("invalid", errors=said)
         if exc.status == 400:
             block, problem = f.block_for_dialer_error(exc.message, self.rule_rows)
             if block is not None:
@@ -220,3 +225,23 @@ class Save:
             await self.services.notifier.publish(**note)
         except Exception:
             log.exception("could not queue the campaign notification")
+
+
+def _blocks_for_dialer_fields(
+    fields: tuple[tuple[str, str], ...], rule_rows: list[int]
+) -> dict[str, str]:
+    """The dialer's (property path, problem) pairs by block; problems naming no field of the
+    form join the first that does (nothing is dropped). Empty when none names a field."""
+    by_block: dict[str, list[str]] = {}
+    loose: list[str] = []
+    for path, problem in fields:
+        block, _ = f.block_for_dialer_error(f"{path}: {problem}", rule_rows) if path else (None, "")
+        if block is None:
+            loose.append(f"{path}: {problem}" if path else problem)
+        else:
+            by_block.setdefault(block, []).append(problem)
+    if not by_block:
+        return {}
+    first = next(iter(by_block))
+    by_block[first].extend(loose)
+    return {block: "; ".join(problems) for block, problems in by_block.items()}

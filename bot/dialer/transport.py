@@ -1,0 +1,318 @@
+"""HTTP to the dialer: auth, retries, connection slots and timing, below the typed API.
+
+One ``httpx.AsyncClient`` per client. Only GETs are retried: a create, update or control
+command that timed out may have been carried out, and sending it again could start or
+remove a campaign twice. The one exception is a 401, which means the dialer did not
+execute the request, so it is retried once with a fresh token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from bot.dialer.api import PATHS
+from bot.dialer.auth import TokenInfo, TokenSource
+from bot.dialer.errors import error_fields, error_message, retry_after, transport_error
+from bot.dialer.models import DialerError
+
+log = logging.getLogger("bot.dialer")
+
+# httpcore 1.0.x rescans every queued request against every pooled connection each time one
+# is queued or released, on the event loop (encode/httpcore#1035): with a thousand queued
+# requests that held acks for seconds (bench/ack_latency.py). Requests queue here instead,
+# where a wake-up costs O(1), and never outnumber the pool. A fifth of the pool is kept
+# for writes (controls, creates, token requests), so that a `pause` never waits behind a
+# burst of listings.
+MAX_CONNECTIONS = 100
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JsonFile:
+    """A JSON request body streamed from a file in 1 MB pieces: never held whole in memory,
+    and re-readable (each iteration opens the file again) for the retry after a 401."""
+
+    path: Path
+    size: int
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        f = await asyncio.to_thread(self.path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(f.read, 1 << 20):
+                yield chunk
+        finally:
+            f.close()
+
+
+class Transport:
+    """Authenticated requests to the dialer; DialerClient adds the typed endpoints."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth_url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        connect_timeout: float = 5.0,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_attempts: int = 3,
+        retry_base: float = 0.2,
+        retry_after_cap: float = 10.0,
+        sleep: Sleep = asyncio.sleep,
+        max_connections: int = MAX_CONNECTIONS,
+        paths: dict[str, str] | None = None,
+    ) -> None:
+        self.paths = dict(PATHS) if paths is None else {**PATHS, **paths}
+        self.base_url = base_url.rstrip("/")
+        self.auth_url = auth_url
+        self._timeout = timeout
+        self._max_attempts = max(1, max_attempts)
+        self._retry_base = retry_base
+        self._retry_after_cap = retry_after_cap
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=max_connections),
+            transport=transport,
+        )
+        writes = max(1, max_connections // 5)
+        self._read_slots = asyncio.Semaphore(max(1, max_connections - writes))
+        self._write_slots = asyncio.Semaphore(writes)
+        self._shared: dict[str, asyncio.Future[Any]] = {}
+        self._auth = TokenSource(
+            self._post_form,
+            auth_url,
+            username=username,
+            password=password,
+            token=token,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self._auth.describe()})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def check_token(self) -> TokenInfo:
+        """Get a token now and say how it was granted (doctor); never shows the token."""
+        await self._authenticate()
+        return self._auth.info
+
+    async def check_refresh(self) -> bool:
+        """Try the refresh grant once, if one was offered (doctor)."""
+        return await self._auth.refresh_now()
+
+    def _path(self, name: str, id: int | str | None = None) -> str:
+        """Render a path template; ids must be integers so nothing can be smuggled in."""
+        if id is None:
+            return self.paths[name]
+        if isinstance(id, bool) or not (str(id).isascii() and str(id).isdigit()):
+            raise ValueError(f"a dialer id must be a non-negative integer, not {id!r}")
+        return self.paths[name].format(id=int(id))
+
+    # ---- transport ---------------------------------------------------------------------
+
+    async def _shared_get(
+        self, path: str, fetch: Callable[[], Awaitable[Any]] | None = None
+    ) -> Any:
+        """Listings asked for by many people at once share one GET in flight: a burst of
+        `/dialer campaigns` costs the dialer one request, and each caller gets an answer
+        requested no earlier than one round trip before it asked. Not used for single
+        campaigns, whose state the control flow reads."""
+        shared = self._shared.get(path)
+        if shared is None:
+            shared = asyncio.ensure_future(fetch() if fetch else self._request("GET", path))
+            self._shared[path] = shared
+            shared.add_done_callback(lambda done: self._forget(path, done))
+        return await asyncio.shield(shared)  # one caller's cancellation spares the others
+
+    def _forget(self, path: str, done: asyncio.Future[Any]) -> None:
+        self._shared.pop(path, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter re-raises it; none may be left to log
+
+    async def _request(self, method: str, path: str, body: Any = None) -> Any:
+        """The answer's body (see _body) of a request that got a 2xx."""
+        return (await self._exchange(method, path, body))[1]
+
+    async def _exchange(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Send with auth; retry GETs on transient failures and anything once after a 401."""
+        retryable = method == "GET"
+        attempt = 0
+        renewed = False
+        while True:
+            attempt += 1
+            try:
+                token = await self._authenticate()
+                response = await self._send(method, path, body, token)
+            except DialerError as err:
+                if retryable and err.kind != "http" and attempt < self._max_attempts:
+                    await self._backoff(method, path, attempt, str(err.kind), None)
+                    continue
+                raise
+            status = response.status_code
+            if status == 401:
+                if self._auth.is_static:
+                    raise DialerError(
+                        "the static DIALER_TOKEN was rejected "
+                        f"({error_message(response)}); set a valid DIALER_TOKEN",
+                        status=401,
+                        method=method,
+                        path=path,
+                        sent=True,
+                    )
+                if not renewed:
+                    renewed = True
+                    attempt -= 1  # the 401 retry is not a transient-failure retry
+                    await self._authenticate(renew_after=token)
+                    continue
+            if retryable and status in RETRY_STATUSES and attempt < self._max_attempts:
+                await self._backoff(method, path, attempt, str(status), response)
+                continue
+            if status >= 400:
+                raise DialerError(
+                    error_message(response),
+                    status=status,
+                    method=method,
+                    path=path,
+                    kind="http",
+                    sent=True,
+                    fields=error_fields(response),
+                )
+            if status >= 300:
+                raise DialerError(
+                    f"a redirect ({status}) to {response.headers.get('Location', '?')}; "
+                    "set DIALER_API_URL or DIALER_PATHS to the final address",
+                    status=status,
+                    method=method,
+                    path=path,
+                    sent=True,
+                )
+            return status, _body(response)
+
+    async def _authenticate(self, renew_after: str | None = None) -> str:
+        """A token for the next API request. A failure here (it names the token request)
+        means that API request was never sent: callers may say so, and need not fear a
+        command half-done."""
+        try:
+            if renew_after is not None:
+                await self._auth.renew_after_401(renew_after)
+            return await self._auth.token()
+        except DialerError as err:
+            err.sent = False
+            raise
+
+    async def _send(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        if isinstance(body, bytes | JsonFile):  # pre-serialized JSON (create_call_list_json)
+            headers["Content-Type"] = "application/json"
+            if isinstance(body, JsonFile):  # a length, so httpx does not send it chunked
+                headers["Content-Length"] = str(body.size)
+            request = self._http.request(method, path, content=body, headers=headers)
+        else:
+            request = self._http.request(method, path, json=body, headers=headers)
+        return await self._timed(method, path, request)
+
+    async def _post_form(self, url: str, form: dict[str, str]) -> httpx.Response:
+        """Used by TokenSource so token requests share this client, its timeouts and its errors."""
+        path = httpx.URL(url).path or "/"
+        return await self._timed("POST", path, self._http.post(url, data=form), label="token")
+
+    async def _timed(
+        self,
+        method: str,
+        path: str,
+        call: Awaitable[httpx.Response],
+        label: str = "",
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        slots = self._read_slots if method == "GET" else self._write_slots
+        try:
+            async with asyncio.timeout(self._timeout):
+                await slots.acquire()
+        except TimeoutError:
+            if asyncio.iscoroutine(call):
+                call.close()  # never started
+            msg = "too many requests in flight; no connection to the dialer became free in time"
+            raise DialerError(msg, method=method, path=path, kind="timeout", sent=False) from None
+        try:
+            response = await call
+        except httpx.TransportError as exc:
+            ms = (time.perf_counter() - started) * 1000
+            log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
+            raise transport_error(exc, method, path, self.base_url, self._timeout) from None
+        finally:
+            slots.release()
+        ms = (time.perf_counter() - started) * 1000
+        log.debug(
+            "dialer %s %s%s -> %d in %.0f ms",
+            method,
+            path,
+            f" ({label})" if label else "",
+            response.status_code,
+            ms,
+        )
+        return response
+
+    async def _backoff(
+        self,
+        method: str,
+        path: str,
+        attempt: int,
+        why: str,
+        response: httpx.Response | None,
+    ) -> None:
+        delay = self._retry_base * 2 ** (attempt - 1)
+        wait = retry_after(response) if response is not None else None
+        if wait is not None:
+            delay = min(wait, self._retry_after_cap)
+        log.warning(
+            "dialer %s %s: %s, retrying in %.2f s (attempt %d of %d)",
+            method,
+            path,
+            why,
+            delay,
+            attempt + 1,
+            self._max_attempts,
+        )
+        await self._sleep(delay)
+
+
+def _body(response: httpx.Response) -> Any:
+    """A 2xx body as JSON; None when empty (204); the text itself when it is not JSON
+    (a plain "OK"). Whether that shape is usable is for the caller to decide."""
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
