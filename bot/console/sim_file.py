@@ -17,6 +17,14 @@ VERSION = 1
 SUFFIX = ".simulator.json"
 
 
+# Settings of the running simulator, not its data: a second run keeps its own.
+NOT_DATA = frozenset({"dialect"})
+
+
+def _data_fields(state: Any) -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(state) if f.name not in NOT_DATA]
+
+
 def path_for(db_path: str) -> Path:
     return Path(db_path + SUFFIX)
 
@@ -24,7 +32,7 @@ def path_for(db_path: str) -> Path:
 def save(path: Path, state: Any) -> None:
     """Write the state's fields; dicts as [key, value] pairs so integer ids stay integers."""
     fields: dict[str, Any] = {}
-    for f in dataclasses.fields(state):
+    for f in _data_fields(state):
         value = getattr(state, f.name)
         fields[f.name] = {"pairs": list(value.items())} if isinstance(value, dict) else value
     tmp = path.with_name(path.name + ".tmp")
@@ -42,7 +50,7 @@ def load(path: Path, state: Any) -> None:
     if not isinstance(data, dict) or data.get("version") != VERSION:
         raise ValueError("not a simulator state file of this version")
     stored = data.get("fields")
-    known = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+    known = {f.name: getattr(state, f.name) for f in _data_fields(state)}
     if not isinstance(stored, dict) or set(stored) != set(known):
         raise ValueError("its fields are not the simulator's")
     values: dict[str, Any] = {}
