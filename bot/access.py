@@ -32,6 +32,9 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "unsubscribe": "operator",
     "remove": "admin",
     "access": "admin",
+    "schedules": "viewer",
+    "schedule": "operator",  # `/dialer schedule cancel <n>`: one's own, or any as an admin
+    "cancel schedule": "operator",
 }
 
 # Two-person approvals (bot/approvals.py): approving or rejecting needs the role the

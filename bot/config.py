@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(50, ge=1, le=200)
     approval_required: str = "remove"
     approval_ttl: int = Field(1800, gt=0)
+    # Scheduled commands: the zone a time is read in when the user's Slack zone is unknown,
+    # and how late (seconds) a schedule missed while the bot was down may still run.
+    bot_timezone: str = "UTC"
+    schedule_grace: int = Field(600, ge=0)
 
     @field_validator("slack_api_url")
     @classmethod
@@ -113,6 +117,17 @@ class Settings(BaseSettings):
         unknown = [c for c in _split_csv(value) if c not in allowed]
         if unknown:
             raise ValueError(f"unknown command(s) {unknown}; expected some of {sorted(allowed)}")
+        return value
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Prague or UTC") from None
         return value
 
     @property

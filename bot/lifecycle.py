@@ -54,6 +54,7 @@ async def recover_pending(services: Services) -> list[Recovered]:
 async def startup(services: Services) -> None:
     from handlers.approvals.listeners import update_expired
     from handlers.control.recovery_views import recovery_message
+    from handlers.schedules.announce import announce
 
     recovered = await recover_pending(services)
     if recovered:
@@ -61,6 +62,8 @@ async def startup(services: Services) -> None:
     services.notifier.kick()  # deliver what a previous run left in the outbox
     # Expire approval requests nobody answered, also those left from a previous run.
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
+    # Run due schedules; those missed while the bot was down run now if inside the grace.
+    services.scheduler.start(lambda ran: announce(services, ran))
 
 
 async def shutdown(services: Services, grace_s: float = 10.0) -> None:

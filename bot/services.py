@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient
 from bot.notify import Notifier
+from bot.schedule import Scheduler
 from bot.tasks import BackgroundTasks
 from store import Store
 
@@ -27,6 +28,7 @@ class Services:
     access: Access
     controller: Controller
     approvals: ApprovalService
+    scheduler: Scheduler
 
     @classmethod
     def build(
@@ -55,6 +57,7 @@ class Services:
         store = store or Store(settings.database_path)
         client = client or make_client(settings)
         controller = Controller(dialer, store)
+        access = Access(store, settings.admin_ids)
         return cls(
             settings=settings,
             dialer=dialer,
@@ -62,13 +65,15 @@ class Services:
             client=client,
             notifier=Notifier(client, store, settings.notify_channel),
             tasks=BackgroundTasks(),
-            access=Access(store, settings.admin_ids),
+            access=access,
             controller=controller,
             approvals=ApprovalService(store, controller, settings.approval_ttl),
+            scheduler=Scheduler(store, dialer, controller, access, settings.schedule_grace),
         )
 
     async def aclose(self) -> None:
         await self.tasks.close()
+        await self.scheduler.aclose()
         await self.approvals.aclose()
         await self.notifier.close()
         await self.dialer.aclose()

@@ -20,7 +20,11 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.campaign_form import views as campaign_form_view
     from handlers.campaigns import buttons as campaign_buttons
     from handlers.control import listeners as control
+    from handlers.emergency import listeners as emergency
+    from handlers.emergency import views as emergency_views
     from handlers.middleware import attach_services, drop_malformed_payloads
+    from handlers.schedules import listeners as schedules
+    from handlers.schedules import views as schedule_views
 
     app.middleware(drop_malformed_payloads)
     app.middleware(attach_services(services))
@@ -33,6 +37,20 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
     app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
+
+    # Emergency stop: the shortcut and the App Home button open one confirmation
+    app.shortcut(emergency_views.SHORTCUT)(emergency.on_open)
+    app.action(emergency_views.OPEN)(emergency.on_open)
+    app.action(emergency_views.CONFIRM)(emergency.on_confirm)
+    app.action(emergency_views.CONFIRM_UNKNOWN)(emergency.on_confirm)
+    app.action(emergency_views.CANCEL)(emergency.on_cancel)
+
+    # Scheduled commands
+    app.action(schedule_views.CONFIRM)(schedules.on_confirm)
+    app.action(schedule_views.DISMISS)(schedules.on_dismiss)
+    app.action(schedule_views.CANCEL)(schedules.on_cancel_button)
+    app.action(schedule_views.APPROVE)(schedules.on_decision)
+    app.action(schedule_views.REJECT)(schedules.on_decision)
 
     # Call-list modal
     app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)

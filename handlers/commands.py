@@ -23,9 +23,12 @@ from handlers.call_list import listeners as call_list_form
 from handlers.campaign_form import listeners as campaign_form
 from handlers.campaigns import listing as campaigns
 from handlers.control import listeners as control
+from handlers.emergency import listeners as emergency
 from handlers.guard import authorize
 from handlers.history import listeners as history
 from handlers.request import Request
+from handlers.schedules import listeners as schedules
+from handlers.schedules.grammar import PauseAllRequest, PauseMany, Scheduled, control_parser
 from handlers.subscriptions import listeners as subscriptions
 
 log = logging.getLogger(__name__)
@@ -100,10 +103,23 @@ def _history(args: list[str]) -> tuple[int | None, int]:
 
 
 def _control(command: str) -> Runner:
-    async def run(req: Request, campaign_id: int) -> None:
-        await control.control_command(req, campaign_id, command)
+    async def run(req: Request, parsed: Any) -> None:
+        if isinstance(parsed, Scheduled):
+            await schedules.schedule_command(req, parsed)
+        elif isinstance(parsed, PauseAllRequest):
+            await emergency.open_confirmation(req)
+        elif isinstance(parsed, PauseMany):
+            await emergency.pause_many(req, list(parsed.ids))
+        else:
+            await control.control_command(req, parsed, command)
 
     return run
+
+
+def _schedule(args: list[str]) -> int:
+    if len(args) != 2 or args[0].lower() != "cancel":
+        raise ValueError("takes `cancel <n>` (the number `/dialer schedules` shows)")
+    return _positive_int(args[1], "schedule number")
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
@@ -185,21 +201,65 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         *[
             Subcommand(
                 cmd,
-                "<id>",
+                args,
                 summary,
-                f"/dialer {cmd} 12",
-                _campaign_id,
+                example,
+                control_parser(cmd, _campaign_id),
                 _control(cmd),
                 f"{cmd} the campaign",
             )
-            for cmd, summary in [
-                ("start", "start a stopped campaign (asks to confirm)"),
-                ("pause", "pause a running campaign at once"),
-                ("unpause", "resume a paused campaign (asks to confirm)"),
-                ("reload", "reload a running or paused campaign (asks to confirm)"),
-                ("remove", "remove a campaign for good (asks to confirm)"),
+            for cmd, args, summary, example in [
+                (
+                    "start",
+                    "<id> [at HH:MM | at YYYY-MM-DD HH:MM | tomorrow HH:MM | in 30m]",
+                    "start a stopped campaign, now or at a set time (asks to confirm)",
+                    "/dialer start 12 at 08:00",
+                ),
+                (
+                    "pause",
+                    "<id> [<id> …] | all | <id> at HH:MM",
+                    "pause campaigns at once; `all` pauses every running one after one "
+                    "confirmation",
+                    "/dialer pause all",
+                ),
+                (
+                    "unpause",
+                    "<id> [at … | in …]",
+                    "resume a paused campaign, now or later (asks to confirm)",
+                    "/dialer unpause 12 in 30m",
+                ),
+                (
+                    "reload",
+                    "<id> [at … | in …]",
+                    "reload a running or paused campaign (asks to confirm)",
+                    "/dialer reload 12",
+                ),
+                (
+                    "remove",
+                    "<id>",
+                    "remove a campaign for good (asks to confirm)",
+                    "/dialer remove 12",
+                ),
             ]
         ],
+        Subcommand(
+            "schedules",
+            "",
+            "pending scheduled commands, with Cancel buttons",
+            "/dialer schedules",
+            _no_args,
+            schedules.list_schedules,
+            "list the schedules",
+        ),
+        Subcommand(
+            "schedule",
+            "cancel <n>",
+            "cancel a scheduled command (your own, or any as an admin)",
+            "/dialer schedule cancel 3",
+            _schedule,
+            schedules.schedule_subcommand,
+            "cancel the schedule",
+        ),
         Subcommand(
             "history",
             "[<id>] [<n>]",
@@ -307,7 +367,9 @@ async def handle_dialer(
 
 async def run_subcommand(req: Request, sub: Subcommand, parsed: Any) -> None:
     """Runs after the ack, inside req.spawn: failures become one sentence for the user."""
-    campaign_id = parsed if isinstance(parsed, int) and sub.parse is _campaign_id else None
+    campaign_id = getattr(parsed, "campaign_id", None)
+    if isinstance(parsed, int) and sub.name in ("campaign", "edit", *control.COMMANDS):
+        campaign_id = parsed
     if await authorize(req, sub.name, campaign_id=campaign_id):
         assert sub.run is not None
         await sub.run(req, parsed)

@@ -1,4 +1,5 @@
-"""The bot's SQLite store: audit log, claims, grants, subscriptions, outbox, approvals.
+"""The bot's SQLite store: audit log, claims, grants, subscriptions, outbox, approvals,
+schedules.
 
 :class:`Store` owns one connection and one worker thread. Async code calls
 ``await store.run(fn, ...)`` so SQLite work never holds the event loop; tests
@@ -23,6 +24,7 @@ from store.claims import Claim, ClaimResult, Claims
 from store.db import open_db, utc_now
 from store.grants import Grant, Grants
 from store.outbox import Outbox, OutboxItem
+from store.schedules import Schedule, Schedules
 from store.subscriptions import Subscriptions
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "Grants",
     "Outbox",
     "OutboxItem",
+    "Schedule",
+    "Schedules",
     "Store",
     "Subscriptions",
     "VerifyResult",
@@ -61,6 +65,7 @@ class Store:
         self.grants = Grants(self.db, self._lock, clock)
         self.outbox = Outbox(self.db, self._lock, clock)
         self.approvals = Approvals(self.db, self._lock, clock)
+        self.schedules = Schedules(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result."""

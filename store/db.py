@@ -216,7 +216,41 @@ def _v3_outbox_lease(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_channel_pending ON outbox(channel_id, state, id)")
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_approvals, _v3_outbox_lease]
+def _v4_schedules(db: sqlite_utils.Database) -> None:
+    """Scheduled commands (issue 14): a row waits here until its due time claims it once.
+
+    ``state``: awaiting (approval) → pending → running → done | failed; or cancelled,
+    missed (due longer than the grace period ago), revoked (the requester lost the role),
+    removed (the campaign was gone).
+    """
+    db.execute(
+        """CREATE TABLE schedules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            command TEXT NOT NULL,
+            campaign_id INTEGER NOT NULL,
+            campaign_name TEXT,
+            due_at TEXT NOT NULL,
+            tz TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_by_name TEXT,
+            team_id TEXT,
+            channel_id TEXT,
+            created_at TEXT NOT NULL,
+            approved_by TEXT,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('awaiting', 'pending', 'running', 'done', 'failed',
+                                 'cancelled', 'missed', 'revoked', 'removed')),
+            claimed_at TEXT,
+            finished_at TEXT,
+            finished_by TEXT,
+            detail TEXT,
+            audit_id INTEGER
+        )"""
+    )
+    db.execute("CREATE INDEX schedules_due ON schedules(state, due_at)")
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_approvals, _v3_outbox_lease, _v4_schedules]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

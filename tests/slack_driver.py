@@ -75,6 +75,31 @@ def _payload_body(payload: dict[str, Any]) -> str:
     return urlencode([("payload", json.dumps(payload, separators=(",", ":")))])
 
 
+def shortcut_body(
+    callback_id: str,
+    *,
+    user_id: str,
+    user_name: str = "alice",
+    team_id: str = "T0001",
+    trigger_id: str | None = None,
+) -> str:
+    """Form body of a global shortcut: a trigger_id, no channel and no response_url."""
+    return _payload_body(
+        {
+            "type": "shortcut",
+            "callback_id": callback_id,
+            "action_ts": f"{time.time():.6f}",
+            "user": _user(user_id, user_name, team_id),
+            "api_app_id": API_APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": trigger_id or new_trigger_id(),
+            "team": {"id": team_id, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+    )
+
+
 def block_actions_body(
     action_id: str,
     value: str,
@@ -325,6 +350,11 @@ class SlackDriver:
         else:
             url = self._response_url(kw)
         return await self.post(block_actions_body(action_id, value, response_url=url, **kw))
+
+    async def shortcut(self, callback_id: str, **kw: Any) -> Reply:
+        """A signed global shortcut; kw as shortcut_body."""
+        kw.setdefault("user_id", "UADMIN")
+        return await self.post(shortcut_body(callback_id, **kw))
 
     async def submit(self, callback_id: str, state_values: dict[str, Any], **kw: Any) -> Reply:
         """A signed view_submission; kw as view_submission_body."""

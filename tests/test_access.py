@@ -40,6 +40,7 @@ SLASH = {
     "unsubscribe": "unsubscribe",
     "remove": "remove 1",
     "access": "access list",
+    "schedule": "schedule cancel 1",
 }
 
 # Buttons and the action whose role they need.

@@ -1,0 +1,144 @@
+"""The emergency stop from Slack: one confirmation, then every pause in parallel, one summary.
+
+`/dialer pause all`, the global shortcut and the App Home button all open the same
+confirmation; `/dialer pause 3 5 9` pauses at once (the safe direction, like `pause 3`).
+The confirmation is a single-use claim (store/claims.py), so a double click pauses once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.dialer import DialerError
+from bot.pause_all import PauseAll, Summary, Target, survey
+from handlers.blocks import message
+from handlers.emergency import views
+from handlers.errors import dialer_error_text
+from handlers.guard import authorize
+from handlers.request import Request
+
+log = logging.getLogger(__name__)
+
+CONFIRM_TTL_S = 5 * 60  # an emergency confirmation goes stale fast: the list was read now
+CLAIM_ACTION = "pause all"
+
+
+def _pauser(req: Request) -> PauseAll:
+    return PauseAll(req.services.dialer, req.services.controller)
+
+
+def _targets(rows: Any) -> list[Target]:
+    return [Target(int(r[0]), r[1], r[2]) for r in rows or []]
+
+
+async def open_confirmation(req: Request) -> None:
+    """Read the campaigns fresh and show the one confirmation (the caller checked the role)."""
+    try:
+        found = await survey(req.services.dialer)
+    except DialerError as exc:
+        await req.reply(views.list_unreadable(dialer_error_text(exc, "read the campaigns")))
+        return
+    if not found.running and not found.unknown:
+        await req.reply(views.nothing_running(found))
+        return
+    store = req.services.store
+    token = await store.run(
+        store.claims.issue,
+        action=CLAIM_ACTION,
+        campaign_id=None,
+        user_id=req.actor.user_id,
+        channel_id=req.actor.channel_id,
+        payload={
+            "running": [[t.id, t.name, t.state] for t in found.running],
+            "unknown": [[t.id, t.name, t.state] for t in found.unknown],
+        },
+        ttl_s=CONFIRM_TTL_S,
+    )
+    await req.reply(views.confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60))
+
+
+async def pause_many(req: Request, ids: list[int]) -> None:
+    """`/dialer pause 3 5 9`: no confirmation (pausing is the safe direction); one summary."""
+    summary = await _pauser(req).pause_ids(req.actor, ids)
+    await _finish(req, summary, replace=False)
+
+
+async def _finish(req: Request, summary: Summary, *, replace: bool) -> None:
+    msg = views.summary_message(summary, req.actor.user_id)
+    await req.reply(msg, replace=replace)
+    if summary.paused or any(o.result == "unknown" for o in summary.failed):
+        origin = f" · from <#{req.actor.channel_id}>" if req.actor.channel_id else ""
+        note = views.summary_message(summary, req.actor.user_id, by=origin)
+        try:
+            await req.services.notifier.publish(**note)
+        except Exception:
+            log.exception("could not queue the summary of batch %s", summary.batch_id)
+
+
+async def on_open(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """The global shortcut and the App Home button: no channel, so the answer goes to the
+    user's Messages tab (Request.reply without a response_url)."""
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+
+    async def run() -> None:
+        if await authorize(req, "pause"):
+            await open_confirmation(req)
+
+    req.spawn(run(), "open the pause-all confirmation")
+
+
+async def on_confirm(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    action = body["actions"][0]
+    include_unknown = action.get("action_id") == views.CONFIRM_UNKNOWN
+    token = str(action.get("value", ""))[:64]
+    req = Request.from_bolt(context, body, respond)
+
+    async def run() -> None:
+        if not await authorize(req, "pause"):
+            return
+        store = req.services.store
+        claim = await store.run(store.claims.claim, token, user_id=req.actor.user_id)
+        if not claim.ok or claim.action != CLAIM_ACTION:
+            await req.reply(views.claim_refused(claim))
+            return
+        payload = claim.payload or {}
+        targets = _targets(payload.get("running"))
+        if include_unknown:
+            targets += _targets(payload.get("unknown"))
+        summary = await _pauser(req).pause_targets(req.actor, targets)
+        await _finish(req, summary, replace=True)
+
+    req.spawn(run(), "pause the running campaigns")
+
+
+async def on_cancel(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    token = str(body["actions"][0].get("value", ""))[:64]
+    req = Request.from_bolt(context, body, respond)
+
+    async def run() -> None:
+        store = req.services.store
+        claim = await store.run(
+            store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
+        )
+        if claim.ok:
+            await req.reply(
+                message(":no_entry_sign: Pause all cancelled. Nothing was sent."),
+                replace=True,
+            )
+        else:
+            await req.reply(views.claim_refused(claim))
+
+    req.spawn(run(), "cancel pause all")

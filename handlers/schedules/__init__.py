@@ -1,0 +1,1 @@
+"""Scheduled commands on the Slack side: the grammar, the confirmation, the list."""

@@ -1,0 +1,279 @@
+"""Scheduled commands from Slack: `/dialer start 12 at 08:00`, `/dialer schedules`, cancel.
+
+Scheduling needs the role and the confirmation that running the command now needs: the
+confirmation is a single-use claim (store/claims.py). A command in APPROVAL_REQUIRED is
+approved when it is scheduled, by a second person in the channel; the runner
+(bot/schedule.py) then runs it at its time as the requester.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+
+from bot.access import rank
+from bot.control import CONFIRM_TTL_S
+from bot.ids import positive_int
+from handlers.blocks import esc, message
+from handlers.guard import authorize
+from handlers.request import Request
+from handlers.schedules import views
+from handlers.schedules.grammar import SCHEDULABLE, Scheduled
+from handlers.schedules.zones import user_zone
+
+log = logging.getLogger(__name__)
+
+CLAIM_PREFIX = "schedule "
+
+
+def _bot_zone(req: Request) -> ZoneInfo:
+    return ZoneInfo(req.services.settings.bot_timezone)
+
+
+async def schedule_command(req: Request, parsed: Scheduled) -> None:
+    """After the role check: read the time in the user's zone, show the confirmation."""
+    services = req.services
+    zone, known = await user_zone(
+        services.client, req.actor.user_id, services.settings.bot_timezone
+    )
+    try:
+        due = parsed.when.resolve(datetime.now(UTC), zone)
+    except ValueError as exc:
+        await req.reply(
+            message(
+                f":warning: `/dialer {parsed.command} {parsed.campaign_id} "
+                f"{esc(parsed.when.text)}`: {exc}."
+            )
+        )
+        return
+    campaign = await services.dialer.get_campaign(parsed.campaign_id)
+    token = await services.store.run(
+        services.store.claims.issue,
+        action=CLAIM_PREFIX + parsed.command,
+        campaign_id=campaign.id,
+        user_id=req.actor.user_id,
+        channel_id=req.actor.channel_id,
+        payload={"name": campaign.name, "due_at": due.isoformat(), "tz": zone.key},
+        ttl_s=CONFIRM_TTL_S,
+    )
+    await req.reply(
+        views.confirmation(
+            campaign,
+            parsed.command,
+            due,
+            zone,
+            _bot_zone(req),
+            token,
+            req.actor.user_id,
+            needs_approval=parsed.command in services.settings.approval_commands,
+            zone_known=known,
+        )
+    )
+
+
+def _token(body: dict[str, Any]) -> str:
+    return str(body["actions"][0].get("value", ""))[:64]
+
+
+async def on_confirm(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    token = _token(body)
+
+    async def run() -> None:
+        services = req.services
+        store = services.store
+        known = await store.run(store.claims.get, token)
+        if known is None or not known.action.startswith(CLAIM_PREFIX):
+            await req.reply(views.refused("This confirmation is not known. Nothing was scheduled."))
+            return
+        command = known.action.removeprefix(CLAIM_PREFIX)
+        if command not in SCHEDULABLE or not await authorize(
+            req, command, campaign_id=known.campaign_id
+        ):
+            return
+        claim = await store.run(store.claims.claim, token, user_id=req.actor.user_id)
+        if not claim.ok:
+            by = f" by <@{claim.by_user}>" if claim.by_user else ""
+            await req.reply(
+                views.refused(f"This confirmation was already {claim.state}{by}. Nothing changed.")
+            )
+            return
+        payload = claim.payload or {}
+        due = datetime.fromisoformat(payload["due_at"])
+        if due <= datetime.now(UTC):
+            await req.reply(
+                views.refused(
+                    "That time passed while the confirmation was open. Nothing was scheduled; "
+                    f"run `/dialer {command} {claim.campaign_id} …` again with a later time."
+                ),
+                replace=True,
+            )
+            return
+        needs_approval = command in services.settings.approval_commands
+        sched = await services.scheduler.add(
+            req.actor,
+            command=command,
+            campaign_id=int(claim.campaign_id or 0),
+            campaign_name=payload.get("name"),
+            due_at=due,
+            tz=str(payload.get("tz") or "UTC"),
+            awaiting_approval=needs_approval,
+        )
+        if needs_approval:
+            await _post_approval_request(req, sched)
+        await req.reply(views.scheduled(sched), replace=True)
+
+    req.spawn(run(), "schedule the command")
+
+
+async def _post_approval_request(req: Request, sched: Any) -> None:
+    channel = sched.channel_id or req.actor.user_id
+    try:
+        await req.services.client.chat_postMessage(
+            channel=channel, unfurl_links=False, **views.approval_request(sched)
+        )
+    except SlackApiError as exc:
+        log.warning(
+            "schedule #%s: approval request not posted: %s", sched.id, exc.response.get("error")
+        )
+        await req.services.scheduler.cancel(req.actor, sched, is_admin=True)
+        await req.reply(
+            views.refused(
+                "The approval request could not be posted in this channel "
+                f"({esc(exc.response.get('error'))}), so the schedule was withdrawn. "
+                "Invite the bot to the channel and try again."
+            )
+        )
+
+
+async def on_dismiss(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    token = _token(body)
+
+    async def run() -> None:
+        store = req.services.store
+        claim = await store.run(
+            store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
+        )
+        text = "Not scheduled." if claim.ok else f"This confirmation was already {claim.state}."
+        await req.reply(views.refused(text), replace=claim.ok)
+
+    req.spawn(run(), "dismiss the schedule")
+
+
+async def _may_cancel(req: Request, sched: Any) -> bool:
+    if sched.created_by == req.actor.user_id:
+        return True
+    role = await req.services.access.role_of(req.actor.user_id, req.actor.channel_id)
+    return rank(role) >= rank("admin")
+
+
+async def list_schedules(req: Request, _: Any = None) -> None:
+    store = req.services.store
+    rows = await store.run(store.schedules.open)
+    await req.reply(views.listing([(s, await _may_cancel(req, s)) for s in rows]))
+
+
+async def cancel_schedule(req: Request, schedule_id: int, *, replace: bool = False) -> None:
+    """`/dialer schedule cancel <n>` and the Cancel button: own schedules, or any for an admin."""
+    services = req.services
+    sched = await services.store.run(services.store.schedules.get, schedule_id)
+    if sched is None:
+        await req.reply(
+            views.refused(f"There is no schedule #{schedule_id}. `/dialer schedules` lists them.")
+        )
+        return
+    if sched.state not in ("awaiting", "pending"):
+        await req.reply(
+            views.refused(f"Schedule #{sched.id} is {sched.state}: there is nothing to cancel.")
+        )
+        return
+    if not await _may_cancel(req, sched):
+        await req.reply(
+            views.refused(
+                f"Schedule #{sched.id} is <@{sched.created_by}>'s: only they or an admin may "
+                "cancel it."
+            )
+        )
+        return
+    if not await services.scheduler.cancel(req.actor, sched, is_admin=True):
+        await req.reply(views.refused(f"Schedule #{sched.id} already ran or was cancelled."))
+        return
+    await req.reply(views.cancelled(sched, req.actor.user_id), replace=replace)
+
+
+async def schedule_subcommand(req: Request, schedule_id: int) -> None:
+    await cancel_schedule(req, schedule_id)
+
+
+async def on_cancel_button(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    schedule_id = positive_int(body["actions"][0].get("value", ""))
+
+    async def run() -> None:
+        if schedule_id is None:
+            await req.reply(message(":warning: That button is not valid. Nothing was changed."))
+        elif await authorize(req, "cancel schedule"):
+            await cancel_schedule(req, schedule_id)
+
+    req.spawn(run(), "cancel the schedule")
+
+
+async def on_decision(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Approve / Reject on a schedule request in the channel; never by the requester."""
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    action = body["actions"][0]
+    approve = action.get("action_id") == views.APPROVE
+    schedule_id = positive_int(action.get("value", ""))
+
+    async def run() -> None:
+        services = req.services
+        sched = (
+            await services.store.run(services.store.schedules.get, schedule_id)
+            if schedule_id
+            else None
+        )
+        if sched is None:
+            await req.reply(views.refused("This schedule is not known."))
+            return
+        verb = "approve" if approve else "reject"
+        if not await authorize(req, f"{verb} {sched.command}", campaign_id=sched.campaign_id):
+            return
+        if sched.created_by == req.actor.user_id and approve:
+            await req.reply(views.refused("You cannot approve your own schedule."))
+            return
+        if sched.state != "awaiting":
+            await req.reply(views.refused(f"Schedule #{sched.id} is already {sched.state}."))
+            return
+        if approve:
+            done = await services.scheduler.approve(req.actor, sched)
+        else:
+            done = await services.scheduler.cancel(req.actor, sched, is_admin=True)
+        if not done:
+            await req.reply(views.refused(f"Schedule #{sched.id} was decided already."))
+            return
+        fresh = await services.store.run(services.store.schedules.get, sched.id)
+        verb_done = "approved" if approve else "rejected"
+        await req.reply(
+            views.approval_decided(fresh or sched, verb_done, req.actor.user_id), replace=True
+        )
+
+    req.spawn(run(), "decide the schedule")
