@@ -34,11 +34,10 @@ def add_campaigns(bot: Bot, states: list[str], name: str = "Camp") -> list[int]:
 
 async def set_state_outside(bot: Bot, campaign_id: int, state: str) -> None:
     """What someone in the Voipex portal does: the simulator's admin endpoint."""
-    async with aiohttp.ClientSession() as s:
-        async with s.put(
-            f"{bot.sim.url}/_sim/campaigns/{campaign_id}/state", json={"state": state}
-        ) as resp:
-            assert resp.status == 200
+    async with aiohttp.ClientSession() as s, s.put(
+        f"{bot.sim.url}/_sim/campaigns/{campaign_id}/state", json={"state": state}
+    ) as resp:
+        assert resp.status == 200
 
 
 def pause_puts(bot: Bot) -> list[int]:

@@ -19,7 +19,7 @@ DISMISS = "schedule:dismiss"
 CANCEL = "schedule:cancel"
 APPROVE = "schedule:approve"
 REJECT = "schedule:reject"
-LIST_MAX = 40
+LIST_MAX = 20  # two blocks each: within a message's 50
 
 
 def when_text(due: datetime, zone: ZoneInfo) -> str:
@@ -161,10 +161,14 @@ def listing(rows: list[tuple[Schedule, bool]]) -> dict[str, Any]:
         )
     blocks = [header(f"Pending schedules ({len(rows)})")]
     for s, may_cancel in rows[:LIST_MAX]:
-        accessory = (
-            button("Cancel", CANCEL, str(s.id), style="danger").to_dict() if may_cancel else None
-        )
-        blocks.append(section(schedule_line(s), accessory=accessory))
+        blocks.append(section(schedule_line(s)))
+        if may_cancel:
+            blocks.append(
+                actions(
+                    button(f"Cancel #{s.id}", CANCEL, str(s.id), style="danger"),
+                    block_id=f"schedule:{s.id}",
+                )
+            )
     if len(rows) > LIST_MAX:
         blocks.append(context(f"and {len(rows) - LIST_MAX} more, later"))
     blocks.append(context("`/dialer schedule cancel <n>` cancels one by its number"))
