@@ -34,9 +34,10 @@ def add_campaigns(bot: Bot, states: list[str], name: str = "Camp") -> list[int]:
 
 async def set_state_outside(bot: Bot, campaign_id: int, state: str) -> None:
     """What someone in the Voipex portal does: the simulator's admin endpoint."""
-    async with aiohttp.ClientSession() as s, s.put(
-        f"{bot.sim.url}/_sim/campaigns/{campaign_id}/state", json={"state": state}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.put(f"{bot.sim.url}/_sim/campaigns/{campaign_id}/state", json={"state": state}) as resp,
+    ):
         assert resp.status == 200
 
 
