@@ -55,9 +55,7 @@ async def main(count: int, runs: int, latency: float) -> int:
             token = FakeSlack.button_values(confirm[-1], "pause_all:confirm")[0]
             click_key = f"click{run}"
             started = time.perf_counter()
-            await bot.action(
-                "pause_all:confirm", token, response_url=fake.response_url(click_key)
-            )
+            await bot.action("pause_all:confirm", token, response_url=fake.response_url(click_key))
             await fake.wait_for(
                 "response_url",
                 lambda c, k=click_key: c.args.get("key") == k and "paused" in c.args["text"],

@@ -23,6 +23,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.emergency import listeners as emergency
     from handlers.emergency import views as emergency_views
     from handlers.middleware import attach_services, drop_malformed_payloads
+    from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
 
@@ -51,6 +52,8 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(schedule_views.CANCEL)(schedules.on_cancel_button)
     app.action(schedule_views.APPROVE)(schedules.on_decision)
     app.action(schedule_views.REJECT)(schedules.on_decision)
+    app.action(schedule_form.OPEN)(schedule_form.on_open)
+    app.view(schedule_form.CALLBACK_ID)(schedule_form.on_submit)
 
     # Call-list modal
     app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)

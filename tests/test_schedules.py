@@ -29,6 +29,7 @@ from tests.helpers_access import (
     run_as,
     text_of,
 )
+from tests.slack_driver import select_value, text_value
 
 PRAGUE = ZoneInfo("Europe/Prague")
 OPERATOR = "UOPER"
@@ -386,3 +387,34 @@ async def test_approval_required_is_approved_when_scheduled(
         assert simulator.state.campaigns[1]["state"] == "running"
     finally:
         await stop_bot(b)
+
+
+async def test_schedule_from_the_campaign_detail_view(sbot: Bot, fake_slack: FakeSlack) -> None:
+    replies = await run_as(sbot, "campaign 1", OPERATOR)
+    assert has_button(replies[-1].args, "schedule:open")
+    await click_as(sbot, "schedule:open", "1", OPERATOR)
+    opened = fake_slack.calls_to("views.open")[-1].args["view"]
+    assert opened["callback_id"] == "schedule:form"
+    meta = opened["private_metadata"]
+    bad = await sbot.driver.submit(
+        "schedule:form",
+        {"command": {"value": select_value("start")}, "when": {"value": text_value("at 25:00")}},
+        user_id=OPERATOR,
+        private_metadata=meta,
+    )
+    assert bad.json and "24-hour HH:MM" in bad.json["errors"]["when"]
+    ok = await sbot.driver.submit(
+        "schedule:form",
+        {"command": {"value": select_value("start")}, "when": {"value": text_value("in 1h")}},
+        user_id=OPERATOR,
+        private_metadata=meta,
+    )
+    assert ok.status == 200
+    await sbot.settle()
+    dm = [c for c in fake_slack.calls_to("chat.postMessage") if c.args["channel"] == OPERATOR]
+    assert dm and "Schedule start of campaign #1?" in FakeSlack.texts(dm[-1])
+    token = button_value(dm[-1].args, "schedule:confirm")
+    replies = await click_as(sbot, "schedule:confirm", token, OPERATOR)
+    assert "Scheduled #" in text_of(replies)
+    (sched,) = await sbot.services.store.run(sbot.services.store.schedules.open)
+    assert (sched.command, sched.campaign_id, sched.channel_id) == ("start", 1, "C0001")

@@ -109,8 +109,8 @@ def campaign_detail(
         section(f"*{esc(c.name)}* (#{c.id})", fields=fields),
     ]
     buttons = control_buttons(c)
-    if buttons:
-        blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
+    buttons.append(button("Schedule…", "schedule:open", str(c.id)))  # handlers/schedules/form
+    blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
     blocks.append(section("*Last audit entries*\n" + ("\n".join(recent) or "_none yet_")))
     return message(f"Campaign {esc(c.name)} (#{c.id}) is {esc(c.state)}", blocks)
 
