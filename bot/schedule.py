@@ -29,6 +29,9 @@ from store.schedules import Schedule
 log = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 30.0  # another process may add schedules this one is not told about
+# A schedule still `running` this long after its claim belongs to a process that stopped
+# mid-command (a live one finishes within the dialer timeout, 30 s by default).
+INTERRUPTED_AFTER_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,8 @@ class Ran:
     """What became of one due schedule.
 
     ``result``: ran (``outcome`` says how the dialer answered), missed, revoked (the
-    requester no longer holds the role), removed (the campaign is gone).
+    requester no longer holds the role), removed (the campaign is gone), interrupted
+    (a bot stopped while running it: it may or may not have been sent, and is not rerun).
     """
 
     schedule: Schedule
@@ -190,7 +194,9 @@ class Scheduler:
     async def run_due(self) -> list[Ran]:
         """Claim what is due (exactly once across processes) and run it; returns what ran."""
         due, missed = await self._store.run(self._store.schedules.claim_due, self.grace_s)
-        results = [Ran(s, "missed", detail=s.detail) for s in missed]
+        stuck = await self._store.run(self._store.schedules.interrupted, INTERRUPTED_AFTER_S)
+        results = [Ran(s, "interrupted", detail=s.detail) for s in stuck]
+        results += [Ran(s, "missed", detail=s.detail) for s in missed]
         for s in missed:
             await record(
                 self._store,

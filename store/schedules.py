@@ -161,6 +161,21 @@ class Schedules(Component):
         key = lambda s: (s.due_at, s.id)  # noqa: E731
         return sorted(all_as(Schedule, due), key=key), sorted(all_as(Schedule, missed), key=key)
 
+    def interrupted(self, older_than_s: float) -> list[Schedule]:
+        """Rows left ``running`` by a process that stopped mid-command: marked failed, never
+        run again (the command may have reached the dialer; the audit log says ``unknown``)."""
+        cutoff = iso(self._clock() - timedelta(seconds=older_than_s))
+        with self._write() as db:
+            rows = _rows(
+                db.conn.execute(
+                    "UPDATE schedules SET state = 'failed', finished_at = ?,"
+                    " detail = 'the bot stopped while running it; not run again'"
+                    " WHERE state = 'running' AND claimed_at < ? RETURNING *",
+                    [self._now(), cutoff],
+                )
+            )
+        return all_as(Schedule, rows)
+
     def finish(
         self, schedule_id: int, *, state: str, detail: str | None, audit_id: int | None = None
     ) -> None:

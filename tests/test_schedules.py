@@ -418,3 +418,20 @@ async def test_schedule_from_the_campaign_detail_view(sbot: Bot, fake_slack: Fak
     assert "Scheduled #" in text_of(replies)
     (sched,) = await sbot.services.store.run(sbot.services.store.schedules.open)
     assert (sched.command, sched.campaign_id, sched.channel_id) == ("start", 1, "C0001")
+
+
+async def test_a_schedule_interrupted_mid_command_is_not_rerun(sbot: Bot, clock: Clock) -> None:
+    """A bot that died after claiming (the command may have been sent): failed, not rerun."""
+    sid = await schedule(sbot, "start 1 in 10s")
+    store = sbot.services.store
+    clock.advance(15)
+    with store._lock:  # what a crash between the claim and the answer leaves
+        store.db.execute(
+            "UPDATE schedules SET state = 'running', claimed_at = ? WHERE id = ?",
+            [store.schedules._now(), sid],
+        )
+    assert await sbot.services.scheduler.run_due() == []  # a live claim: left alone
+    clock.advance(600)
+    ran = await sbot.services.scheduler.run_due()
+    assert [(r.schedule.id, r.result) for r in ran] == [(sid, "interrupted")]
+    assert control_puts(sbot) == []

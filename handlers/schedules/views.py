@@ -230,6 +230,13 @@ def announcement(ran: Ran) -> dict[str, Any]:
             "*missed*: the bot was not running then, and it is too late to run it now. "
             f"Nothing was sent; run `/dialer {s.command} {s.campaign_id}` if it is still needed."
         )
+    elif ran.result == "interrupted":
+        text = (
+            f":grey_question: Schedule #{s.id} ({s.command} {ref}){by} was interrupted: the bot "
+            "stopped while running it, so it may or may not have reached the dialer. It is not "
+            f"run again; check `/dialer campaign {s.campaign_id}` and `/dialer history "
+            f"{s.campaign_id}`."
+        )
     elif ran.result == "revoked":
         text = (
             f":no_entry: Schedule #{s.id} ({s.command} {ref}) was *not run*: <@{s.created_by}> "
