@@ -56,7 +56,9 @@ def confirmation(survey: Survey, token: str, user_id: str, ttl_min: int) -> dict
         buttons.append(button(label, CONFIRM_UNKNOWN, token, style=None if n else "danger"))
     buttons.append(button("Cancel", CANCEL, token))
     blocks.append(actions(*buttons, block_id="pause_all:confirm"))
-    not_running = f" · {survey.other} other campaigns are not running" if survey.other else ""
+    not_running = (
+        f" · {_plural(survey.other, 'other campaign')} not running" if survey.other else ""
+    )
     blocks.append(
         context(
             f"Asked by <@{user_id}> · valid for {ttl_min} min · runs once · "

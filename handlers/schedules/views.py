@@ -129,24 +129,28 @@ def _zone(s: Schedule) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def schedule_line(s: Schedule) -> str:
-    wait = " · *waits for approval*" if s.state == "awaiting" else ""
+def _what(s: Schedule) -> str:
     approved = f" · approved by <@{s.approved_by}>" if s.approved_by else ""
     return (
-        f"*#{s.id}* {s.command} {campaign_ref(s.campaign_name, s.campaign_id)} at "
-        f"{when_text(_due(s), _zone(s))} · by <@{s.created_by}>{approved}{wait}"
+        f"{s.command} {campaign_ref(s.campaign_name, s.campaign_id)} at "
+        f"{when_text(_due(s), _zone(s))} · by <@{s.created_by}>{approved}"
     )
+
+
+def schedule_line(s: Schedule) -> str:
+    wait = " · *waits for approval*" if s.state == "awaiting" else ""
+    return f"*#{s.id}* {_what(s)}{wait}"
 
 
 def scheduled(s: Schedule) -> dict[str, Any]:
     if s.state == "awaiting":
         text = (
-            f":hourglass_flowing_sand: Schedule #{s.id} asked: {schedule_line(s)}. "
+            f":hourglass_flowing_sand: Schedule #{s.id} asked: {_what(s)}. "
             "A second person must approve it in this channel before it runs."
         )
     else:
         text = (
-            f":alarm_clock: Scheduled #{s.id}: {schedule_line(s)}. "
+            f":stopwatch: Scheduled #{s.id}: {_what(s)}. "
             f"`/dialer schedules` lists it; `/dialer schedule cancel {s.id}` cancels it."
         )
     return message(text)
@@ -218,12 +222,12 @@ def announcement(ran: Ran) -> dict[str, Any]:
             was = f", was {esc(o.previous_state)}" if o.previous_state else ""
             now = f", now {state_label(o.new_state)}" if o.new_state else ""
             text = (
-                f":alarm_clock: Schedule #{s.id} {PAST.get(s.command, s.command)} campaign {ref}"
+                f":stopwatch: Schedule #{s.id} {PAST.get(s.command, s.command)} campaign {ref}"
                 f"{was}{now}{by}."
             )
         else:
             reason = result_view(o, s.created_by)["text"]
-            text = f":alarm_clock: Schedule #{s.id} ({s.command} {ref}){by}: {reason}"
+            text = f":stopwatch: Schedule #{s.id} ({s.command} {ref}){by}: {reason}"
     elif ran.result == "missed":
         text = (
             f":warning: Schedule #{s.id} ({s.command} {ref}, due {esc(s.due_at)}){by} was "
