@@ -26,6 +26,8 @@ from bot.recorded import record
 from store import Store
 from store.schedules import Schedule
 
+__all__ = ["Ran", "Schedule", "Scheduler"]  # Schedule: for views, which import no store
+
 log = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 30.0  # another process may add schedules this one is not told about

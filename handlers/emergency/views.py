@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.control import ClaimResult
 from bot.pause_all import Summary, Survey, Target
 from handlers.blocks import actions, button, context, esc, header, message, section, state_label
 from handlers.control.views import campaign_ref
 from handlers.errors import dialer_error_text
-from store.claims import ClaimResult
 
 CONFIRM = "pause_all:confirm"  # pauses the running ones
 CONFIRM_UNKNOWN = "pause_all:confirm_unknown"  # also those in a state the bot does not know

@@ -7,12 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.dialer import Campaign
-from bot.schedule import Ran
+from bot.schedule import Ran, Schedule
 from handlers.blocks import actions, button, context, esc, header, message, section, state_label
 from handlers.campaigns.views import campaign_period
 from handlers.control.views import PAST, campaign_ref
 from handlers.control.views import result as result_view
-from store.schedules import Schedule
 
 CONFIRM = "schedule:confirm"
 DISMISS = "schedule:dismiss"
