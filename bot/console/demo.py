@@ -41,6 +41,7 @@ TEAM_ID, TEAM_DOMAIN = "TDEMO", "demo"
 DEMO_USERNAME, DEMO_PASSWORD = "demo@example.com", "demo"
 SETTLE_TIMEOUT_S = 60.0
 BUTTONS_LISTED = 12  # the newest, when a number matches none
+WAIT_DEFAULT_S, WAIT_MAX_S = 60, 600
 
 
 # ---------------------------------------------------------------------------- the session
@@ -209,7 +210,13 @@ class DemoSession(ConsoleScreen, ModalConsole):
                 return 1
 
     async def handle(self, line: str) -> None:
-        if not line or line.startswith("#"):
+        if not line:
+            await self.refresh()  # Enter alone: show what the bot sent meanwhile
+            return
+        if line.startswith("#"):
+            return
+        if line == "wait" or line.startswith("wait "):
+            await self.wait(line.removeprefix("wait").strip())
             return
         if line == "/dialer" or line.startswith("/dialer "):
             await self.command(line.removeprefix("/dialer").strip())
@@ -283,6 +290,19 @@ class DemoSession(ConsoleScreen, ModalConsole):
         if response.status != 200:
             self.out(f"(dialer-bot answered HTTP {response.status}: {response.body[:200]})")
         return response
+
+    async def wait(self, arg: str) -> None:
+        """`wait [seconds]`: until the bot sends something (a scheduled command's result),
+        at most that long (default 60 s), then show it."""
+        limit = positive_int(arg) if arg else WAIT_DEFAULT_S
+        if limit is None or limit > WAIT_MAX_S:
+            self.out(f"Usage: wait [seconds], at most {WAIT_MAX_S}, e.g. wait 15")
+            return
+        await self.refresh()
+        seen = len(self.slack.calls)
+        if not await self.slack.wait_for_calls(seen, limit):
+            self.out(f"(nothing from dialer-bot in {limit} s)")
+        await self.refresh()
 
     async def refresh(self) -> None:
         """Show what the bot sent since the last input (for work not started by the console)."""
@@ -378,6 +398,8 @@ Console help
   <number>      press the button shown with that number
   as <name>     type as another person here (dana is an admin, bob has no role)
   :channel #c   type in channel #c (#general or #dialer-ops); replies land there
+  wait [s]      wait until the bot sends something (e.g. a scheduled command ran), at most
+                s seconds (60); Enter alone shows what it sent meanwhile
   help          this text;  quit  leaves the demo (so does Ctrl-D)
 Each button keeps its number while its message is on screen; numbers are never reused.
 In forms: Enter takes the [default]; '..' takes the defaults of all remaining inputs;

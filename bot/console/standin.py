@@ -212,6 +212,18 @@ class SlackStandIn(WebApiMethods):
     def _trigger_issued(self, trigger: str) -> bool:
         return trigger in self._issued_triggers
 
+    async def wait_for_calls(self, after: int, timeout: float) -> bool:
+        """Until more than `after` calls are recorded (False after `timeout` s): for work that
+        comes later, such as a scheduled command."""
+        try:
+            async with self._calls_changed:
+                await asyncio.wait_for(
+                    self._calls_changed.wait_for(lambda: len(self.calls) > after), timeout
+                )
+        except TimeoutError:
+            return False
+        return True
+
     # ------------------------------------------------------------------ hooks for the tests' fake
 
     def _intercept(self, method: str) -> Intercepted | None:
