@@ -207,7 +207,7 @@ class Scheduler:
                 "failed",
                 campaign_id=s.campaign_id,
                 request={"schedule_id": s.id, "by_schedule": True, "due_at": s.due_at},
-                detail=f"schedule #{s.id} missed: the bot was not running at {s.due_at}; not run",
+                detail=f"schedule #{s.id} missed ({s.detail}, due {s.due_at}); not run",
             )
         tasks = [asyncio.ensure_future(self._run_one(s)) for s in due]
         for t in tasks:

@@ -136,6 +136,9 @@ class Schedules(Component):
     def claim_due(self, grace_s: float) -> tuple[list[Schedule], list[Schedule]]:
         """(to run now, missed): each pending, due row goes to exactly one caller, once.
 
+        Missed: pending longer ago than the grace period, or still awaiting approval at its
+        time (an approval after the time would run it late).
+
         Both are single conditional UPDATEs inside one transaction; a row is in at most
         one list of at most one caller, ever.
         """
@@ -146,9 +149,12 @@ class Schedules(Component):
             missed = _rows(
                 db.conn.execute(
                     "UPDATE schedules SET state = 'missed', finished_at = ?,"
-                    " detail = 'the bot was not running at the due time'"
-                    " WHERE state = 'pending' AND due_at < ? RETURNING *",
-                    [stamp, cutoff],
+                    " detail = CASE state WHEN 'awaiting'"
+                    " THEN 'nobody approved it before its time'"
+                    " ELSE 'the bot was not running at the due time' END"
+                    " WHERE (state = 'pending' AND due_at < ?)"
+                    " OR (state = 'awaiting' AND due_at <= ?) RETURNING *",
+                    [stamp, cutoff, stamp],
                 )
             )
             due = _rows(

@@ -371,9 +371,6 @@ async def test_approval_required_is_approved_when_scheduled(
             if has_button(c.args, "schedule:approve")
         ]
         assert posts and posts[-1].args["channel"] == "C0001"
-        clock.advance(40)
-        assert await b.services.scheduler.run_due() == []  # not approved: does not run
-        clock.advance(-40)
         replies = await click_as(b, "schedule:approve", str(sid), OPERATOR)
         assert "cannot approve your own" in text_of(replies)
         replies = await click_as(b, "schedule:approve", str(sid), "UADMIN")
@@ -435,3 +432,21 @@ async def test_a_schedule_interrupted_mid_command_is_not_rerun(sbot: Bot, clock:
     ran = await sbot.services.scheduler.run_due()
     assert [(r.schedule.id, r.result) for r in ran] == [(sid, "interrupted")]
     assert control_puts(sbot) == []
+
+
+async def test_a_schedule_not_approved_in_time_is_missed(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path, clock: Clock
+) -> None:
+    b = await start_bot(simulator, fake_slack, tmp_path / "b.db", approval_required="start")
+    try:
+        await grant(b, OTHER, "operator")
+        sid = await schedule(b, "start 1 in 30s")
+        clock.advance(40)
+        ran = await b.services.scheduler.run_due()
+        assert [(r.schedule.id, r.result) for r in ran] == [(sid, "missed")]
+        assert "nobody approved it" in (ran[0].detail or "")
+        replies = await click_as(b, "schedule:approve", str(sid), OTHER)
+        assert "already missed" in text_of(replies)
+        assert control_puts(b) == []
+    finally:
+        await stop_bot(b)

@@ -230,7 +230,8 @@ def announcement(ran: Ran) -> dict[str, Any]:
     elif ran.result == "missed":
         text = (
             f":warning: Schedule #{s.id} ({s.command} {ref}, due {esc(s.due_at)}){by} was "
-            "*missed*: the bot was not running then, and it is too late to run it now. "
+            f"*missed*: {esc(s.detail or 'the bot was not running then')}, and it is too late "
+            "to run it now. "
             f"Nothing was sent; run `/dialer {s.command} {s.campaign_id}` if it is still needed."
         )
     elif ran.result == "interrupted":
