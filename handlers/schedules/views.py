@@ -10,7 +10,7 @@ from bot.dialer import Campaign
 from bot.schedule import Ran, Schedule
 from handlers.blocks import actions, button, context, esc, header, message, section, state_label
 from handlers.campaigns.views import campaign_period
-from handlers.control.views import PAST, campaign_ref
+from handlers.control.views import NEXT_COMMAND, PAST, campaign_ref
 from handlers.control.views import result as result_view
 
 CONFIRM = "schedule:confirm"
@@ -251,4 +251,16 @@ def announcement(ran: Ran) -> dict[str, Any]:
             f":wastebasket: Schedule #{s.id} ({s.command} #{s.campaign_id}){by} was *not run*: "
             f"{esc(ran.detail)}."
         )
-    return message(text)
+    follow = NEXT_COMMAND.get(s.command)
+    if ran.outcome is None or ran.outcome.result != "ok" or follow is None:
+        return message(text)
+    return message(  # the next sensible command, as on every control notification
+        text,
+        [
+            section(text),
+            actions(
+                button(follow.capitalize(), f"control:{follow}", str(s.campaign_id)),
+                block_id=f"campaign:{s.campaign_id}",
+            ),
+        ],
+    )
