@@ -206,3 +206,18 @@ async def test_shortcut_refused_without_role(bot: Bot) -> None:
     await bot.settle()
     dms = [c for c in bot.slack.calls_to("chat.postMessage") if c.args["channel"] == "UNOBODY"]
     assert dms and "needs the *operator* role" in FakeSlack.texts(dms[-1])
+
+
+async def test_a_foreign_token_is_not_used_up(bot: Bot) -> None:
+    """A start confirmation's token pressed as pause-all: refused, and still usable."""
+    replies = await run_as(bot, "start 1", "UADMIN")
+    token = button_value(replies[-1].args, "control:confirm")
+    for action_id in ("pause_all:confirm", "pause_all:cancel", "schedule:dismiss"):
+        replies = await click_as(bot, action_id, token, "UADMIN")
+        assert (
+            "not" in text_of(replies)
+            and "valid" in text_of(replies)
+            or "not known" in text_of(replies)
+        )
+    replies = await click_as(bot, "control:confirm", token, "UADMIN")
+    assert "started campaign" in text_of(replies)

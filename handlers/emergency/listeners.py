@@ -79,6 +79,15 @@ async def _finish(req: Request, summary: Summary, *, replace: bool) -> None:
             log.exception("could not queue the summary of batch %s", summary.batch_id)
 
 
+async def _is_pause_all(req: Request, token: str) -> bool:
+    """Look before claiming: a token of another kind is never used up by these buttons."""
+    known = await req.services.store.run(req.services.store.claims.get, token)
+    if known is None or known.action != CLAIM_ACTION:
+        await req.reply(message(":warning: This confirmation is not valid. Nothing was sent."))
+        return False
+    return True
+
+
 async def on_open(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
@@ -107,8 +116,10 @@ async def on_confirm(
         if not await authorize(req, "pause"):
             return
         store = req.services.store
+        if not await _is_pause_all(req, token):
+            return
         claim = await store.run(store.claims.claim, token, user_id=req.actor.user_id)
-        if not claim.ok or claim.action != CLAIM_ACTION:
+        if not claim.ok:
             await req.reply(views.claim_refused(claim))
             return
         payload = claim.payload or {}
@@ -130,6 +141,8 @@ async def on_cancel(
 
     async def run() -> None:
         store = req.services.store
+        if not await _is_pause_all(req, token):
+            return
         claim = await store.run(
             store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
         )

@@ -164,6 +164,10 @@ async def on_dismiss(
 
     async def run() -> None:
         store = req.services.store
+        known = await store.run(store.claims.get, token)
+        if known is None or not known.action.startswith(CLAIM_PREFIX):
+            await req.reply(views.refused("This confirmation is not known. Nothing changed."))
+            return
         claim = await store.run(
             store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
         )
