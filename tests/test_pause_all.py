@@ -218,3 +218,26 @@ async def test_a_foreign_token_is_not_used_up(bot: Bot) -> None:
         assert "not valid" in said or "not known" in said, said
     replies = await click_as(bot, "control:confirm", token, "UADMIN")
     assert "started campaign" in text_of(replies)
+
+
+async def test_hostile_names_are_escaped_in_batch_and_schedule_messages(bot: Bot) -> None:
+    from tests.block_checks import contains_unescaped_mention
+
+    hostile = "<!channel> <@U999> & co"
+    ids = add_campaigns(bot, ["running", "mystery <!here>"], name=hostile)
+    replies = await run_as(bot, "pause all", "UADMIN")
+    token = button_value(replies[-1].args, "pause_all:confirm_unknown")
+    await click_as(bot, "pause_all:confirm_unknown", token, "UADMIN")
+    await run_as(bot, f"pause {ids[0]} {ids[1]}", "UADMIN")
+    replies = await run_as(bot, f"start {ids[0]} in 1h", "UADMIN")
+    await click_as(
+        bot, "schedule:confirm", button_value(replies[-1].args, "schedule:confirm"), "UADMIN"
+    )
+    await run_as(bot, "schedules", "UADMIN")
+    texts = [FakeSlack.texts(c) for c in bot.slack.calls]
+    shown = [t for t in texts if "&lt;!channel&gt;" in t]
+    assert len(shown) >= 5  # confirmation, summaries, schedule confirmation and list
+    assert any("mystery &lt;!here&gt;" in t for t in texts)  # the unknown state, as given
+    for text in texts:
+        assert not contains_unescaped_mention(text, hostile), text
+        assert not contains_unescaped_mention(text, "mystery <!here>"), text
