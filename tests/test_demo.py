@@ -613,28 +613,39 @@ async def test_edit_form_keeps_defaults_after_double_dot(session: Any) -> None:
     assert "│ Queue name: green" in session.transcript.text
 
 
+def _number(session: Any, label: str) -> str:
+    """The number the console shows now for the newest button called `label`."""
+    found = re.findall(r"\[(\d+)\] " + re.escape(label), session.transcript.text)
+    assert found, f"no [n] {label} button on screen"
+    return found[-1]
+
+
 async def test_scheduled_start_pause_all_and_schedules_in_the_demo(session: Any) -> None:
     """Issue 14's demo: start 1 in a few seconds (once, announced), list and cancel a
     schedule, and pause every running campaign after one confirmation."""
     sim = session.sim
-    script = ["/dialer start 1 in 2s", "1", "wait 20"]
+    assert await session.run(ScriptInput(["/dialer start 1 in 2s"], session.out)) == 0
+    script = [_number(session, "Schedule start"), "wait 20"]
     assert await session.run(ScriptInput(script, session.out)) == 0
     text = session.transcript.text
-    assert "Schedule start of campaign #1?" in text
     assert "Schedule #1 started campaign Spring promo (#1)" in text
     assert sim.state.campaigns[1]["state"] == "running"
     starts = [r for r in sim.requests if r["path"].endswith("/control")]
     assert [r["json"]["command"] for r in starts] == ["start"]
 
-    script = ["/dialer reload 2 in 1h", "1", "/dialer schedules", "1", "/dialer schedules"]
+    assert await session.run(ScriptInput(["/dialer reload 2 in 1h"], session.out)) == 0
+    script = [_number(session, "Schedule reload"), "/dialer schedules"]
+    assert await session.run(ScriptInput(script, session.out)) == 0
+    assert "Pending schedules (1)" in session.transcript.text
+    script = [_number(session, "Cancel #2"), "/dialer schedules"]
     assert await session.run(ScriptInput(script, session.out)) == 0
     text = session.transcript.text
-    assert "Pending schedules (1)" in text and "[1] Cancel #2" in text
     assert "cancelled schedule #2" in text and "No schedules are pending" in text
 
     sim.state.campaigns[2]["state"] = "running"
-    assert await session.run(ScriptInput(["/dialer pause all", "1"], session.out)) == 0
-    text = session.transcript.text
-    assert "Pause 2 running campaigns?" in text
-    assert "paused 2, already paused or not running 0, failed 0" in text
+    assert await session.run(ScriptInput(["/dialer pause all"], session.out)) == 0
+    assert "Pause 2 running campaigns?" in session.transcript.text
+    script = [_number(session, "Pause 2 campaigns")]
+    assert await session.run(ScriptInput(script, session.out)) == 0
+    assert "paused 2, already paused or not running 0, failed 0" in session.transcript.text
     assert [c["state"] for c in sim.state.campaigns.values()] == ["paused", "paused"]
