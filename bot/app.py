@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot import metrics
+from bot.logs import current_request_id, new_request_id, set_request_id
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,13 @@ def build_app(services: Services) -> AsyncApp:
         request_verification_enabled=secret is not None,
     )
 
+    @app.middleware
+    async def _request_id(body: dict[str, Any], next: Any) -> None:  # noqa: A002 - Bolt's name
+        # Socket Mode requests arrive here without the web route: give them an id too.
+        if current_request_id() is None:
+            set_request_id(new_request_id())
+        await next()
+
     @app.error
     async def _on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled error in a listener (%s)", type(error).__name__, exc_info=error)
@@ -34,29 +44,73 @@ def build_app(services: Services) -> AsyncApp:
     from handlers import register
 
     register(app, services)
+    services.bolt_apps.append(app)
+    if services.slack_auth is not None:
+        prime_authorization(app, services.slack_auth)
     return app
+
+
+def prime_authorization(app: AsyncApp, auth_test: Any) -> None:
+    """Hand Bolt the start's auth.test answer. Bolt's single-team authorization calls
+    auth.test until one has returned, so a burst right after a start made every ack wait
+    for it (one call per request: 100 for one burst of 200). Bolt has no public setter;
+    its middleware keeps the answer in `auth_test_result`."""
+    from slack_bolt.middleware.authorization.async_single_team_authorization import (
+        AsyncSingleTeamAuthorization,
+    )
+
+    for middleware in app._async_middleware_list:  # noqa: SLF001
+        if isinstance(middleware, AsyncSingleTeamAuthorization):
+            middleware.auth_test_result = auth_test
 
 
 def build_web_app(app: AsyncApp, services: Services) -> web.Application:
     """POST /slack/events for Slack, GET /healthz for the platform's health checks."""
 
     async def slack_events(request: web.Request) -> web.Response:
+        started = time.perf_counter()
         if services.tasks.closing:
             return web.Response(status=503, text="shutting down")
-        bolt_resp = await app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_resp)
+        set_request_id(new_request_id())  # this task's context: its logs and audit rows
+        bolt_req = await to_bolt_request(request)
+        bolt_resp = await app.async_dispatch(bolt_req)
+        response = await to_aiohttp_response(bolt_resp)
+        metrics.observe_ack(metrics.ack_kind(bolt_req.body), time.perf_counter() - started)
+        return response
 
     async def healthz(_: web.Request) -> web.Response:
+        """Liveness: the process answers. Dependencies are /readyz's business."""
         return web.json_response({"ok": True, "in_flight": len(services.tasks)})
 
+    async def metrics_page(_: web.Request) -> web.Response:
+        body = await metrics.render(services)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+    async def readyz(_: web.Request) -> web.Response:
+        from bot.readiness import check
+
+        report = await check(services)
+        return web.json_response(report, status=200 if report["ready"] else 503)
+
     web_app = web.Application()
-    web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
+    web_app.add_routes(
+        [
+            web.post("/slack/events", slack_events),
+            web.get("/healthz", healthz),
+            web.get("/readyz", readyz),
+            web.get("/metrics", metrics_page),
+        ]
+    )
     return web_app
 
 
 async def start_http(services: Services, host: str, port: int) -> tuple[web.AppRunner, int]:
     """Serve the bot as `dialer-bot serve` does; returns the runner and the bound port
-    (port 0 picks a free one, for tests and benchmarks)."""
+    (port 0 picks a free one, for tests and benchmarks). The start's auth.test comes
+    first (once: `serve` has made it already), so no request waits for it."""
+    from bot.lifecycle import check_slack_auth
+
+    await check_slack_auth(services)
     runner = web.AppRunner(build_web_app(build_app(services), services))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import LOG_LEVELS, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("bot")
 
@@ -15,8 +19,18 @@ log = logging.getLogger("bot")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dialer-bot", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("serve", help="HTTP mode: POST /slack/events and GET /healthz on PORT")
-    sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
+    serve = sub.add_parser(
+        "serve", help="HTTP mode: POST /slack/events, GET /healthz, /readyz, /metrics on PORT"
+    )
+    socket = sub.add_parser(
+        "socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)"
+    )
+    for mode in (serve, socket):
+        mode.add_argument(
+            "--create-db",
+            action="store_true",
+            help="create DATABASE_PATH's directory if it does not exist (else that is an error)",
+        )
     sub.add_parser(
         "doctor",
         help="check the configured dialer and Slack read-only; run it first (exit 1: a problem)",
@@ -51,20 +65,19 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo_main(argv[1:])
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
-        settings = load_settings()
-        if args.cmd == "serve":
-            settings.require("slack_bot_token", "slack_signing_secret")
-            settings.check_dialer_auth()
-            asyncio.run(_serve(settings))
-        elif args.cmd == "socket":
-            # The app token first: it is what Socket Mode needs beyond a serve setup.
-            settings.require("slack_app_token", "slack_bot_token")
-            settings.check_dialer_auth()
-            asyncio.run(_socket(settings))
+        mode = args.cmd if args.cmd in ("serve", "socket") else None
+        try:
+            settings = load_settings(mode)
+        except ConfigError:
+            _setup_logging(None)
+            raise
+        _setup_logging(settings)
+        if mode is not None:
+            created = check_database_path(settings.database_path, create=args.create_db)
+            asyncio.run(
+                _serve(settings, created) if mode == "serve" else _socket(settings, created)
+            )
         elif args.cmd == "doctor":
             from bot.doctor import run_doctor
 
@@ -78,13 +91,69 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _serve(settings: Settings) -> None:
-    from bot.app import start_http, stop_http
-    from bot.lifecycle import install_signal_handlers, startup
+def _setup_logging(settings: Settings | None) -> None:
+    """LOG_LEVEL and LOG_FORMAT; when the settings did not load, from the environment alone,
+    so that the report of what is wrong is still written in the format asked for."""
+    import os
+
+    from bot.logs import setup_logging
+
+    if settings is not None:
+        setup_logging(settings.log_level, settings.log_format)
+        return
+    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
+    fmt = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    setup_logging(level if level in LOG_LEVELS else "INFO", "json" if fmt == "json" else "text")
+
+
+def check_database_path(path: str, *, create: bool) -> bool:
+    """A mistyped DATABASE_PATH must not silently start a fresh, empty audit chain somewhere:
+    its directory must exist unless --create-db is given. Returns whether the file is new."""
+    from pathlib import Path
+
+    if path == ":memory:":
+        return True
+    target = Path(path)
+    if not target.parent.is_dir():
+        if not create:
+            raise ConfigError(
+                f"DATABASE_PATH: directory {target.parent.resolve()} does not exist; fix the path "
+                "or pass --create-db to create it"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+    return not target.exists()
+
+
+def _log_database(services: Services, created: bool) -> None:
+    path = services.settings.database_path
+    shown = path if path == ":memory:" else str(__import__("pathlib").Path(path).resolve())
+    if created:
+        log.info("database %s: created just now (a new, empty audit log)", shown)
+    else:
+        log.info("database %s: opened, %d audit rows", shown, services.store.audit.count())
+
+
+async def _prepare(settings: Settings, created: bool) -> Services:
+    """Build, log the database, prove the Slack token (the start's one auth.test), recover."""
+    from bot.lifecycle import check_slack_auth, startup
     from bot.services import Services
 
     services = Services.build(settings)
-    await startup(services)
+    try:
+        _log_database(services, created)
+        await check_slack_auth(services)
+        await startup(services)
+    except BaseException:
+        await services.aclose()
+        raise
+    return services
+
+
+async def _serve(settings: Settings, created: bool) -> None:
+    from bot.app import start_http, stop_http
+    from bot.lifecycle import install_signal_handlers
+
+    services = await _prepare(settings, created)
     runner, port = await start_http(services, settings.host, settings.port)
     log.info("dialer-bot listening on http://%s:%d/slack/events", settings.host, port)
     stop = asyncio.Event()
@@ -94,13 +163,11 @@ async def _serve(settings: Settings) -> None:
     await stop_http(runner, services)
 
 
-async def _socket(settings: Settings) -> None:
-    from bot.lifecycle import install_signal_handlers, startup
-    from bot.services import Services
+async def _socket(settings: Settings, created: bool) -> None:
+    from bot.lifecycle import install_signal_handlers
     from bot.socket_mode import SocketMode
 
-    services = Services.build(settings)
-    await startup(services)
+    services = await _prepare(settings, created)
     assert settings.slack_app_token is not None
     async with SocketMode(services, settings.slack_app_token.get_secret_value()):
         log.info("dialer-bot connected in Socket Mode")

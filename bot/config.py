@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from collections.abc import Collection
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -51,6 +53,51 @@ class Settings(BaseSettings):
     bot_timezone: str = "UTC"
     schedule_grace: int = Field(600, ge=0)
 
+    log_level: str = "INFO"
+    log_format: str = "text"
+    # The audit chain's head is posted to Slack this often and at shutdown (issue 16).
+    audit_anchor_hours: float = Field(24.0, gt=0)
+    audit_anchor_channel: str | None = None
+
+    @field_validator("slack_bot_token", "slack_app_token", mode="before")
+    @classmethod
+    def _token_prefix(cls, value: object, info: ValidationInfo) -> object:
+        """A bot token in the app-token slot (or the reverse) only fails later, obscurely."""
+        if value in (None, ""):
+            return None
+        text = str(value.get_secret_value() if isinstance(value, SecretStr) else value).strip()
+        prefix = TOKEN_PREFIXES[info.field_name or ""]
+        _refuse_placeholder(text)
+        if not text.startswith(prefix):
+            shown = text[:5] if text[:5] in ("xoxb-", "xapp-", "xoxp-") else "something else"
+            raise ValueError(f"expected a token starting with {prefix}, got {shown}")
+        return text
+
+    @field_validator("slack_signing_secret", "dialer_password", "dialer_token", mode="before")
+    @classmethod
+    def _no_placeholder(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        text = str(value.get_secret_value() if isinstance(value, SecretStr) else value)
+        _refuse_placeholder(text.strip())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        fmt = value.strip().lower()
+        if fmt not in ("text", "json"):
+            raise ValueError("expected text or json")
+        return fmt
+
     @field_validator("slack_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
@@ -78,7 +125,7 @@ class Settings(BaseSettings):
 
         return validate_paths(self.dialer_paths)
 
-    @field_validator("notify_channel")
+    @field_validator("notify_channel", "audit_anchor_channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -138,18 +185,57 @@ class Settings(BaseSettings):
     def approval_commands(self) -> frozenset[str]:
         return frozenset(_split_csv(self.approval_required))
 
+    @property
+    def anchor_channel(self) -> str | None:
+        return self.audit_anchor_channel or self.notify_channel
+
+    def missing(self, mode: str, reported: Collection[str] = ()) -> list[str]:
+        """Every problem with what `mode` (serve, socket) needs, so one start reports all;
+        `reported`: fields already named as malformed."""
+        problems = []
+        absent = [
+            n.upper()
+            for n in REQUIRED[mode]
+            if getattr(self, n) in (None, "") and n not in reported
+        ]
+        if absent:
+            verb = "is" if len(absent) == 1 else "are"
+            problems.append(f"{', '.join(absent)} {verb} required for this command but not set")
+        dialer = {"dialer_token", "dialer_username", "dialer_password"}
+        no_auth = self.dialer_token is None and not (self.dialer_username and self.dialer_password)
+        if no_auth and not dialer & set(reported):
+            problems.append(DIALER_AUTH_MISSING)
+        return problems
+
     def require(self, *names: str) -> None:
         """Fail with one clear line when a setting a mode needs is missing."""
-        for name in names:
-            if getattr(self, name) in (None, ""):
-                raise ConfigError(f"{name.upper()} is required for this command but is not set")
+        absent = [n.upper() for n in names if getattr(self, n) in (None, "")]
+        if absent:
+            raise ConfigError(f"{', '.join(absent)}: required for this command but not set")
 
     def check_dialer_auth(self) -> None:
         if self.dialer_token is None and not (self.dialer_username and self.dialer_password):
-            raise ConfigError(
-                "set DIALER_TOKEN, or both DIALER_USERNAME and DIALER_PASSWORD, "
-                "so that the bot can authenticate to the dialer API"
-            )
+            raise ConfigError(DIALER_AUTH_MISSING)
+
+
+DIALER_AUTH_MISSING = (
+    "set DIALER_TOKEN, or both DIALER_USERNAME and DIALER_PASSWORD, "
+    "so that the bot can authenticate to the dialer API"
+)
+# What each long-running mode needs beyond the dialer credentials; app token first for
+# socket: it is what Socket Mode needs beyond a serve setup.
+REQUIRED = {
+    "serve": ("slack_bot_token", "slack_signing_secret"),
+    "socket": ("slack_app_token", "slack_bot_token"),
+}
+TOKEN_PREFIXES = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _refuse_placeholder(text: str) -> None:
+    """`...` and `xoxb-...` are .env.example's placeholders, not values."""
+    if text.endswith("...") or text in ("changeme", "<token>"):
+        raise ValueError("still the placeholder from .env.example; put the real value here")
 
 
 def _split_csv(value: str) -> list[str]:
@@ -161,14 +247,28 @@ def _require_http_url(value: str) -> None:
         raise ValueError("expected an http:// or https:// URL")
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build Settings, turning pydantic's report into one line per bad variable."""
+def load_settings(mode: str | None = None, **overrides: object) -> Settings:
+    """Build Settings; every bad variable, and with `mode` every missing one, is reported
+    at once in one ConfigError line, so a deploy is not fixed one restart per variable."""
+    lines: list[str] = []
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
+        bad: dict[str, object] = {}
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "setting"
+            field = str(err["loc"][0]) if err["loc"] else "setting"
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{name}: {msg}")
+            lines.append(f"{field.upper()}: {msg}")
+            if field in Settings.model_fields:
+                bad[field] = Settings.model_fields[field].default
+        # Read again with the bad ones at their defaults, only to find what is missing too.
+        try:
+            settings = Settings(**{**overrides, **bad})  # type: ignore[arg-type]
+        except ValidationError:
+            raise ConfigError("; ".join(lines)) from None
+        if mode is not None:
+            lines += settings.missing(mode, reported=bad)
         raise ConfigError("; ".join(lines)) from None
+    if mode is not None and (problems := settings.missing(mode)):
+        raise ConfigError("; ".join(problems))
+    return settings

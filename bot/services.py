@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -29,6 +30,9 @@ class Services:
     controller: Controller
     approvals: ApprovalService
     scheduler: Scheduler
+    # The start's one auth.test answer (bot.lifecycle.check_slack_auth); primes Bolt.
+    slack_auth: Any = None
+    bolt_apps: list[Any] = field(default_factory=list)  # to prime once auth.test succeeds
 
     @classmethod
     def build(
@@ -40,6 +44,8 @@ class Services:
         client: AsyncWebClient | None = None,
     ) -> Services:
         """Wire everything from settings; tests pass their own pieces where they need to."""
+        from bot import metrics
+        from bot.logs import current_request_id
         from bot.slack_client import make_client
 
         if dialer is None:
@@ -56,6 +62,8 @@ class Services:
             )
         store = store or Store(settings.database_path)
         client = client or make_client(settings)
+        dialer.on_response = metrics.observe_dialer
+        store.audit.request_id_source = current_request_id
         controller = Controller(dialer, store)
         access = Access(store, settings.admin_ids)
         return cls(

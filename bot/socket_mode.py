@@ -3,6 +3,7 @@ public URL. One place for the wiring, used by `dialer-bot socket` and its tests.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import TracebackType
 
@@ -25,6 +26,7 @@ class SocketMode:
         self.services = services
         self.app_token = app_token
         self.handler = AsyncSocketModeHandler(build_app(services), app_token)
+        _one_line_reconnects(self.handler)
 
     async def __aenter__(self) -> SocketMode:
         try:
@@ -48,6 +50,54 @@ class SocketMode:
         # monitor reconnects within ping_interval (while shutdown drains) and leaks its session.
         await self.handler.close_async()
         await shutdown(self.services)
+
+
+MAX_BACKOFF_S = 60.0
+
+
+class _Reconnects(logging.Filter):
+    """slack_sdk logs each failed connect with logger.exception (a 35-line traceback every
+    10 s with no network); this makes it one line naming the error and the next try."""
+
+    def __init__(self, floor_s: float) -> None:
+        super().__init__()
+        self.floor_s = floor_s  # slack_sdk sleeps its ping interval between tries anyway
+        self.failures = 0
+        self.delay = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage().startswith("Failed to connect"):
+            exc = record.exc_info[1]
+            record.msg = "Socket Mode: connecting to Slack failed (%s); next try in %.0f s"
+            record.args = (type(exc).__name__, max(self.delay, self.floor_s))
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        elif record.getMessage().startswith("Failed to retrieve WSS URL"):
+            return False  # the line above says it, once
+        return True
+
+
+def _one_line_reconnects(handler: AsyncSocketModeHandler) -> None:
+    """One log line per failed connect, and an exponential back-off (1, 2, 4 … 60 s) on
+    top of slack_sdk's fixed ping-interval retry, so an outage is not hammered."""
+    client = handler.client
+    reconnects = _Reconnects(float(client.ping_interval))
+    client.logger.addFilter(reconnects)
+    issue = client.issue_new_wss_url
+
+    async def issue_with_backoff() -> str:
+        try:
+            url = await issue()
+        except Exception:
+            reconnects.failures += 1
+            reconnects.delay = min(MAX_BACKOFF_S, 2.0 ** (reconnects.failures - 1))
+            await asyncio.sleep(max(0.0, reconnects.delay - client.ping_interval))
+            raise
+        reconnects.failures = 0
+        reconnects.delay = 0.0
+        return url
+
+    client.issue_new_wss_url = issue_with_backoff  # type: ignore[method-assign]
 
 
 # apps.connections.open errors that no retry fixes: the app token is wrong, revoked or a bot token.

@@ -10,6 +10,7 @@ keeps direct and worker-thread use from interleaving on the connection.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from store.audit import AuditEntry, AuditLog, VerifyResult
 from store.claims import Claim, ClaimResult, Claims
 from store.db import open_db, utc_now
 from store.grants import Grant, Grants
+from store.health import Health
 from store.outbox import Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
 from store.subscriptions import Subscriptions
@@ -37,6 +39,7 @@ __all__ = [
     "Claims",
     "Grant",
     "Grants",
+    "Health",
     "Outbox",
     "OutboxItem",
     "Schedule",
@@ -66,11 +69,14 @@ class Store:
         self.outbox = Outbox(self.db, self._lock, clock)
         self.approvals = Approvals(self.db, self._lock, clock)
         self.schedules = Schedules(self.db, self._lock, clock)
+        self.health = Health(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        # The caller's context goes along, so the audit writer sees the request id (bot/logs).
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
 
     def close(self) -> None:
         """Finish queued work, then close the connection. Safe to call twice."""

@@ -16,7 +16,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,6 +137,10 @@ def _opt_int(value: Any, name: str) -> int | None:
 class AuditLog(Component):
     """Append-only chained audit log over one ``sqlite_utils.Database``."""
 
+    # Set by the bot (bot/logs.current_request_id): the id of the Slack request being handled,
+    # added to the request JSON so a log line and an audit row can be joined.
+    request_id_source: Callable[[], str | None] | None = None
+
     # --- writing ---------------------------------------------------------
 
     def _append(self, fields: dict[str, Any]) -> int:
@@ -181,6 +185,9 @@ class AuditLog(Component):
             raise ValueError("action: a non-empty string is required")
         if request is not None:
             check_no_secrets(request)
+        rid = self.request_id_source() if self.request_id_source is not None else None
+        if rid is not None and (request is None or isinstance(request, Mapping)):
+            request = {**(request or {}), "request_id": rid}
         return {
             "action": action,
             "user_id": _opt_str(user_id),
@@ -314,6 +321,18 @@ class AuditLog(Component):
             return each(self.get, ids)
 
     # --- reading ---------------------------------------------------------
+
+    def count(self) -> int:
+        with self._read() as db:
+            return int(db.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0])
+
+    def head(self) -> tuple[int, str] | None:
+        """The chain's last entry as (id, hash): what an anchor records elsewhere."""
+        with self._read() as db:
+            row = db.conn.execute(
+                "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def get(self, entry_id: int) -> AuditEntry | None:
         """One request by its (pending or one-shot) row id."""

@@ -66,11 +66,17 @@ def test_secrets_are_not_shown() -> None:
     assert "xoxb-secret-1" not in repr(s) and "pw-secret" not in repr(s)
 
 
-def test_serve_without_token_stops_with_one_clear_line(tmp_path: Path) -> None:
+def test_serve_without_anything_reports_every_missing_variable_in_one_line(
+    tmp_path: Path,
+) -> None:
     proc = run_cli(["serve"], {}, tmp_path)
     assert proc.returncode == 2
-    expected = "SLACK_BOT_TOKEN is required for this command but is not set"
-    assert proc.stderr.strip().splitlines() == [f"dialer-bot: configuration error: {expected}"]
+    expected = (
+        "SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET are required for this command but not set; "
+        "set DIALER_TOKEN, or both DIALER_USERNAME and DIALER_PASSWORD"
+    )
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"dialer-bot: configuration error: {expected}"), line
 
 
 def test_serve_without_dialer_credentials(tmp_path: Path) -> None:

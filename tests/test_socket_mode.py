@@ -157,7 +157,7 @@ async def test_socket_without_tokens_stops_with_one_clear_line(
     proc = await run_bot(["socket"], env, tmp_path)
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2, err.decode()
-    expected = f"dialer-bot: configuration error: {missing} is required for this command"
+    expected = f"dialer-bot: configuration error: {missing}"
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), lines
     assert APP_TOKEN not in err.decode()

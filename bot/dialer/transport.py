@@ -96,6 +96,11 @@ class Transport:
         self._read_slots = asyncio.Semaphore(max(1, max_connections - writes))
         self._write_slots = asyncio.Semaphore(writes)
         self._shared: dict[str, asyncio.Future[Any]] = {}
+        # Operations (issue 16): when the dialer last answered (below 500, credentials
+        # accepted; time.monotonic), for /readyz; and a hook told of every request
+        # (method, path, status or "error", seconds), for /metrics.
+        self.last_ok_at: float | None = None
+        self.on_response: Callable[[str, str, int | str, float], None] | None = None
         self._auth = TokenSource(
             self._post_form,
             auth_url,
@@ -269,10 +274,16 @@ class Transport:
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - started) * 1000
             log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
+            if self.on_response is not None:
+                self.on_response(method, path, "error", ms / 1000)
             raise transport_error(exc, method, path, self.base_url, self._timeout) from None
         finally:
             slots.release()
         ms = (time.perf_counter() - started) * 1000
+        if response.status_code < 500 and response.status_code not in (401, 403):
+            self.last_ok_at = time.monotonic()
+        if self.on_response is not None:
+            self.on_response(method, path, response.status_code, ms / 1000)
         log.debug(
             "dialer %s %s%s -> %d in %.0f ms",
             method,

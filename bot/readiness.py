@@ -1,0 +1,84 @@
+"""GET /readyz: ready only when every dependency works: the database takes writes, Slack
+accepted the bot token, and the dialer answered recently. /healthz stays liveness.
+
+The answer carries one line per check and never a secret, a URL or a campaign name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.config import ConfigError
+from bot.dialer import DialerError
+from bot.services import Services
+
+# With the watcher off, an answer from the dialer this recent counts; older, /readyz asks
+# the dialer itself (one shared GET of the IVR list, which also proves the credentials).
+PROBE_AFTER_S = 60.0
+PROBE_TIMEOUT_S = 5.0
+SLACK_RETRY_S = 30.0  # auth.test again at most this often while Slack has not said yes
+
+_last_slack_try: dict[int, float] = {}
+
+
+async def check(services: Services) -> dict[str, Any]:
+    database, slack, dialer = await asyncio.gather(
+        _database(services), _slack(services), _dialer(services)
+    )
+    checks = {"database": database, "slack": slack, "dialer": dialer}
+    return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+async def _database(services: Services) -> dict[str, Any]:
+    problem = await services.store.run(services.store.health.writable)
+    return {"ok": True} if problem is None else {"ok": False, "detail": f"not writable: {problem}"}
+
+
+async def _slack(services: Services) -> dict[str, Any]:
+    from bot.lifecycle import check_slack_auth
+
+    if services.slack_auth is None:
+        now = time.monotonic()
+        if now - _last_slack_try.get(id(services), -SLACK_RETRY_S) >= SLACK_RETRY_S:
+            _last_slack_try[id(services)] = now
+            try:
+                await check_slack_auth(services)
+            except ConfigError:
+                return {"ok": False, "detail": "Slack refused SLACK_BOT_TOKEN"}
+    if services.slack_auth is None:
+        return {"ok": False, "detail": "auth.test has not succeeded yet"}
+    return {"ok": True}
+
+
+def watch_interval(services: Services) -> float | None:
+    """DIALER_WATCH_INTERVAL (issue 13's watcher) when it exists and is on."""
+    interval = getattr(services.settings, "dialer_watch_interval", None)
+    return float(interval) if interval else None
+
+
+async def _dialer(services: Services) -> dict[str, Any]:
+    client = services.dialer
+    interval = watch_interval(services)
+    max_age = interval if interval is not None else PROBE_AFTER_S
+    last = client.last_ok_at
+    age = None if last is None else time.monotonic() - last
+    if age is not None and age <= max_age:
+        return {"ok": True, "last_answer_s": round(age, 1)}
+    if interval is not None:
+        # The watcher polls every interval: no answer in that long means the dialer is away.
+        return {"ok": False, "detail": f"no answer from the dialer in the last {interval:g} s"}
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            await client.list_ivr()
+    except TimeoutError:
+        return {"ok": False, "detail": "the dialer did not answer in time"}
+    except DialerError as exc:
+        what = f"HTTP {exc.status}" if exc.status is not None else exc.kind
+        if exc.status in (401, 403):
+            return {"ok": False, "detail": f"the dialer refused the bot's credentials ({what})"}
+        if exc.status is not None and exc.status < 500:
+            return {"ok": True, "last_answer_s": 0.0}  # it answered; the request was the issue
+        return {"ok": False, "detail": f"the dialer is unreachable ({what})"}
+    return {"ok": True, "last_answer_s": 0.0}
