@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import LOG_LEVELS, ConfigError, Settings, load_settings
 
@@ -46,7 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("rest", nargs=argparse.REMAINDER)
     audit = sub.add_parser("audit", help="verify or export the audit log")
     audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
-    audit_sub.add_parser("verify", help="walk the hash chain; exit 1 at the first broken entry")
+    verify = audit_sub.add_parser(
+        "verify", help="walk the hash chain; exit 1 at the first broken entry"
+    )
+    verify.add_argument(
+        "--anchor",
+        metavar="N:HASH",
+        help="also prove entries up to N unrewritten: HASH as the bot posted it to Slack",
+    )
+    backup = audit_sub.add_parser(
+        "backup", help="copy the database while the bot runs (SQLite online backup), then verify"
+    )
+    backup.add_argument("path", help="the new file to write (must not exist)")
     export = audit_sub.add_parser("export", help="write the audit log for auditors")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--since", help="ISO date or datetime (UTC), e.g. 2026-11-01")
@@ -176,6 +187,51 @@ async def _socket(settings: Settings, created: bool) -> None:
         await stop.wait()
 
 
+def _verify(store: Any, anchor: Any) -> int:
+    result = store.audit.verify()
+    if not result.ok:
+        print(f"chain broken at entry {result.first_bad_id}: {result.reason}")
+        return 1
+    if anchor is not None:
+        problem = store.anchors.check(anchor)
+        if problem is not None:
+            print(f"{result.count} entries, chain consistent, but {problem}")
+            return 1
+        print(
+            f"{result.count} entries, chain intact; entries up to {anchor.entry} match the anchor"
+        )
+        return 0
+    print(f"{result.count} entries, chain intact")
+    for recorded in store.anchors.recorded(limit=1):
+        entry = recorded["entry"]
+        print(
+            f"latest anchor: entry {entry}, posted to {recorded['channel_id']} at "
+            f"{recorded['ts']}; prove it with --anchor {entry}:HASH, HASH from that Slack message"
+        )
+    return 0
+
+
+def _backup(source: str, target: str) -> int:
+    from store.backup import BackupError, backup
+
+    try:
+        result = backup(source, target)
+    except BackupError as exc:
+        print(f"dialer-bot: backup failed: {exc}", file=sys.stderr)
+        return 2
+    if not result.verify.ok:
+        print(
+            f"backup written to {result.path}, but its chain is broken at entry "
+            f"{result.verify.first_bad_id}: {result.verify.reason}"
+        )
+        return 1
+    print(
+        f"backup written to {result.path} ({result.size} bytes): "
+        f"{result.verify.count} entries, chain intact"
+    )
+    return 0
+
+
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -190,15 +246,20 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
             parse_since(args.since)
         except ValueError as exc:
             raise ConfigError(f"--{exc}") from None
+    if args.audit_cmd == "backup":
+        return _backup(settings.database_path, args.path)
+    anchor = None
+    if args.audit_cmd == "verify" and args.anchor is not None:
+        from store.anchors import parse_anchor
+
+        try:
+            anchor = parse_anchor(args.anchor)
+        except ValueError as exc:
+            raise ConfigError(f"--{exc}") from None
     store = Store(settings.database_path)
     try:
         if args.audit_cmd == "verify":
-            result = store.audit.verify()
-            if result.ok:
-                print(f"{result.count} entries, chain intact")
-                return 0
-            print(f"chain broken at entry {result.first_bad_id}: {result.reason}")
-            return 1
+            return _verify(store, anchor)
         out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
         try:
             for line in store.audit.export(args.format, since=args.since):

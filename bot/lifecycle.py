@@ -108,6 +108,10 @@ async def startup(services: Services) -> None:
     if recovered:
         await services.notifier.publish(**recovery_message(recovered))
     services.notifier.kick()  # deliver what a previous run left in the outbox
+    from bot.anchor import AnchorPoster
+
+    services.anchor = AnchorPoster(services)
+    services.anchor.start()
     # Expire approval requests nobody answered, also those left from a previous run.
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
     # Run due schedules; those missed while the bot was down run now if inside the grace.
@@ -121,6 +125,8 @@ async def shutdown(services: Services, grace_s: float = 10.0) -> None:
         await services.notifier.wait_idle(timeout=2.0)
     except TimeoutError:
         log.warning("some notifications are still in the outbox; they go out on next start")
+    if services.anchor is not None:
+        await services.anchor.aclose()  # anchor what this run wrote, while Slack is open
     await services.aclose()
 
 

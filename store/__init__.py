@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from store.anchors import Anchors
 from store.approvals import Approval, Approvals
 from store.audit import AuditEntry, AuditLog, VerifyResult
 from store.claims import Claim, ClaimResult, Claims
@@ -30,6 +31,7 @@ from store.schedules import Schedule, Schedules
 from store.subscriptions import Subscriptions
 
 __all__ = [
+    "Anchors",
     "Approval",
     "Approvals",
     "AuditEntry",
@@ -70,6 +72,7 @@ class Store:
         self.approvals = Approvals(self.db, self._lock, clock)
         self.schedules = Schedules(self.db, self._lock, clock)
         self.health = Health(self.db, self._lock, clock)
+        self.anchors = Anchors(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result."""

@@ -1,0 +1,82 @@
+"""Anchoring the audit chain: every AUDIT_ANCHOR_HOURS and at shutdown the bot posts
+"audit head: entry N, hash …" to AUDIT_ANCHOR_CHANNEL (default NOTIFY_CHANNEL) and records
+the post as an `anchor` row. `dialer-bot audit verify --anchor N:HASH` then proves that
+entries up to N were not rewritten, even by someone who recomputed every hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from store.anchors import ANCHOR_ACTION, anchor_text
+
+log = logging.getLogger(__name__)
+
+
+class AnchorPoster:
+    """One periodic task; post() is also called once at shutdown."""
+
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.channel: str | None = services.settings.anchor_channel
+        self.interval_s = services.settings.audit_anchor_hours * 3600
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def start(self) -> None:
+        if self.channel is None:
+            log.info("audit anchors are off: set AUDIT_ANCHOR_CHANNEL or NOTIFY_CHANNEL")
+            return
+        self._task = asyncio.create_task(self._loop(), name="audit-anchor")
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            await self.post()
+
+    async def post(self) -> int | None:
+        """Post the head and record it; returns the anchored entry, or None (nothing new,
+        anchors off, or Slack failed: then the next anchor covers it)."""
+        if self.channel is None:
+            return None
+        store = self.services.store
+        async with self._lock:
+            if await store.run(store.anchors.head_is_anchored):
+                return None
+            head = await store.run(store.anchors.head)
+            assert head is not None
+            try:
+                response = await self.services.client.chat_postMessage(
+                    channel=self.channel, text=anchor_text(head)
+                )
+            except Exception as exc:  # noqa: BLE001 - Slack down: the next anchor covers it
+                log.warning("could not post the audit anchor (%s)", type(exc).__name__)
+                return None
+            await store.run(
+                lambda: store.audit.record(
+                    action=ANCHOR_ACTION,
+                    outcome="ok",
+                    user_id=None,
+                    channel_id=self.channel,
+                    request={
+                        "entry": head.entry,
+                        "hash": head.hash,
+                        "message_ts": response.get("ts"),
+                    },
+                    detail="audit head posted to Slack",
+                )
+            )
+        log.info("audit anchor: entry %d posted to %s", head.entry, self.channel)
+        return head.entry
+
+    async def aclose(self) -> None:
+        """Stop the timer, then anchor what this run wrote."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.post()
