@@ -196,6 +196,7 @@ async def main(minutes: float, workers: int, fault_rate: float) -> int:
     finally:
         await proc.terminate()
         await proc.close()
+        stalls = [x for x in proc.log_path.read_text().splitlines() if "event loop held" in x]
         await fake.stop()
         await sim.stop()
 
@@ -223,6 +224,9 @@ async def main(minutes: float, workers: int, fault_rate: float) -> int:
         f"ack ms: p50 {pct(soak.acks, 50):.1f}, p99 {pct(soak.acks, 99):.1f}, "
         f"max {max(soak.acks, default=0):.1f}"
     )
+    print(f"event-loop stalls over 250 ms the bot logged: {len(stalls)}")
+    for stall in stalls[:10]:
+        print("   ", stall)
     clean = lost == 0 and duplicated == 0 and not pending
     ok = drained and clean and not unexplained and growth <= 10
     return 0 if ok else 1

@@ -112,6 +112,10 @@ async def startup(services: Services) -> None:
 
     services.anchor = AnchorPoster(services)
     services.anchor.start()
+    from bot.looplag import LoopLag
+
+    services.loop_lag = LoopLag()
+    services.loop_lag.start()
     # Expire approval requests nobody answered, also those left from a previous run.
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
     # Run due schedules; those missed while the bot was down run now if inside the grace.
@@ -127,6 +131,8 @@ async def shutdown(services: Services, grace_s: float = 10.0) -> None:
         log.warning("some notifications are still in the outbox; they go out on next start")
     if services.anchor is not None:
         await services.anchor.aclose()  # anchor what this run wrote, while Slack is open
+    if services.loop_lag is not None:
+        await services.loop_lag.aclose()
     await services.aclose()
 
 

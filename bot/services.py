@@ -33,6 +33,7 @@ class Services:
     # The start's one auth.test answer (bot.lifecycle.check_slack_auth); primes Bolt.
     slack_auth: Any = None
     anchor: Any = None  # bot.anchor.AnchorPoster, started by bot.lifecycle.startup
+    loop_lag: Any = None  # bot.looplag.LoopLag, likewise
     bolt_apps: list[Any] = field(default_factory=list)  # to prime once auth.test succeeds
 
     @classmethod
