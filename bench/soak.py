@@ -224,8 +224,11 @@ async def main(minutes: float, workers: int, fault_rate: float) -> int:
         f"ack ms: p50 {pct(soak.acks, 50):.1f}, p99 {pct(soak.acks, 99):.1f}, "
         f"max {max(soak.acks, default=0):.1f}"
     )
-    print(f"event-loop stalls over 250 ms the bot logged: {len(stalls)}")
-    for stall in stalls[:10]:
+    gen2 = [x for x in stalls if "gen2" in x]
+    print(
+        f"event-loop stalls over 250 ms the bot logged: {len(stalls)}, {len(gen2)} with a gen2 GC"
+    )
+    for stall in (gen2 + [x for x in stalls if x not in gen2])[:10]:
         print("   ", stall)
     clean = lost == 0 and duplicated == 0 and not pending
     ok = drained and clean and not unexplained and growth <= 10

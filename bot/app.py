@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import metrics
 from bot.logs import current_request_id, new_request_id, set_request_id
 from bot.services import Services
+from bot.slack_auth import prime_authorization
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +49,6 @@ def build_app(services: Services) -> AsyncApp:
     if services.slack_auth is not None:
         prime_authorization(app, services.slack_auth)
     return app
-
-
-def prime_authorization(app: AsyncApp, auth_test: Any) -> None:
-    """Hand Bolt the start's auth.test answer. Bolt's single-team authorization calls
-    auth.test until one has returned, so a burst right after a start made every ack wait
-    for it (one call per request: 100 for one burst of 200). Bolt has no public setter;
-    its middleware keeps the answer in `auth_test_result`."""
-    from slack_bolt.middleware.authorization.async_single_team_authorization import (
-        AsyncSingleTeamAuthorization,
-    )
-
-    for middleware in app._async_middleware_list:  # noqa: SLF001
-        if isinstance(middleware, AsyncSingleTeamAuthorization):
-            middleware.auth_test_result = auth_test
 
 
 def build_web_app(app: AsyncApp, services: Services) -> web.Application:
@@ -108,7 +95,7 @@ async def start_http(services: Services, host: str, port: int) -> tuple[web.AppR
     """Serve the bot as `dialer-bot serve` does; returns the runner and the bound port
     (port 0 picks a free one, for tests and benchmarks). The start's auth.test comes
     first (once: `serve` has made it already), so no request waits for it."""
-    from bot.lifecycle import check_slack_auth
+    from bot.slack_auth import check_slack_auth
 
     await check_slack_auth(services)
     runner = web.AppRunner(build_web_app(build_app(services), services))

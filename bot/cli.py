@@ -146,8 +146,9 @@ def _log_database(services: Services, created: bool) -> None:
 
 async def _prepare(settings: Settings, created: bool) -> Services:
     """Build, log the database, prove the Slack token (the start's one auth.test), recover."""
-    from bot.lifecycle import check_slack_auth, startup
+    from bot.lifecycle import startup
     from bot.services import Services
+    from bot.slack_auth import check_slack_auth
 
     services = Services.build(settings)
     try:

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import ConfigError
 from bot.dialer import DialerError
 from bot.services import Services
 
@@ -52,53 +51,6 @@ async def recover_pending(services: Services) -> list[Recovered]:
     return found
 
 
-# auth.test errors that no retry fixes: the bot token is wrong, revoked or not a bot token.
-_BOT_TOKEN_ERRORS = frozenset(
-    {
-        "not_authed",
-        "invalid_auth",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "not_allowed_token_type",
-    }
-)
-
-
-async def check_slack_auth(services: Services) -> bool:
-    """The one auth.test of a start: it proves SLACK_BOT_TOKEN, and its answer primes Bolt
-    (bot.app.build_app) so that no request ever waits for auth.test. A refused token is a
-    ConfigError naming SLACK_BOT_TOKEN; Slack unreachable is logged, and Bolt or /readyz
-    try again later. Returns whether Slack said yes."""
-    from slack_sdk.errors import SlackApiError
-
-    if services.slack_auth is not None:
-        return True
-    try:
-        response = await services.client.auth_test()
-    except SlackApiError as exc:
-        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-        if error in _BOT_TOKEN_ERRORS:
-            raise ConfigError(
-                f"SLACK_BOT_TOKEN was refused by Slack ({error}); copy the Bot User OAuth "
-                "Token (xoxb-...) from the app's OAuth & Permissions page"
-            ) from None
-        log.warning("auth.test failed (%s); Slack is asked again later", error or "HTTP error")
-        return False
-    except Exception as exc:  # noqa: BLE001 - Slack unreachable: not fatal, retried later
-        log.warning("auth.test failed (%s); Slack is asked again later", type(exc).__name__)
-        return False
-    services.slack_auth = response
-    from bot.app import prime_authorization
-
-    for app in services.bolt_apps:
-        prime_authorization(app, response)
-    log.info(
-        "Slack auth ok: bot user %s in team %s", response.get("user_id"), response.get("team_id")
-    )
-    return True
-
-
 async def startup(services: Services) -> None:
     from handlers.approvals.listeners import update_expired
     from handlers.control.recovery_views import recovery_message
@@ -116,6 +68,12 @@ async def startup(services: Services) -> None:
 
     services.loop_lag = LoopLag()
     services.loop_lag.start()
+    # Everything alive now (modules, Bolt, listeners) lives as long as the process: keep it
+    # out of the collector's full passes, whose pauses grow with the heap and hold the loop.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     # Expire approval requests nobody answered, also those left from a previous run.
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
     # Run due schedules; those missed while the bot was down run now if inside the grace.

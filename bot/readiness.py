@@ -37,7 +37,7 @@ async def _database(services: Services) -> dict[str, Any]:
 
 
 async def _slack(services: Services) -> dict[str, Any]:
-    from bot.lifecycle import check_slack_auth
+    from bot.slack_auth import check_slack_auth
 
     if services.slack_auth is None:
         now = time.monotonic()
