@@ -13,10 +13,8 @@ from store.rows import Component
 # Control commands whose outcomes are counted (the audit log's actions for bot/control.py).
 CONTROL_ACTIONS = ("start", "pause", "unpause", "reload", "remove")
 READY_WRITE_TIMEOUT_MS = 1000
-
-# Hook for issue 14: pending schedules live in a `schedules` table that does not exist yet.
-# Until it does (or if its columns differ), the gauge is simply left out.
-PENDING_SCHEDULES_SQL = "SELECT COUNT(*) FROM schedules WHERE state = 'pending'"
+# The probe's PRAGMAs are literal SQL (tests/test_hardening.py); they must match these.
+assert BUSY_TIMEOUT_MS == 5000 and len(CONTROL_ACTIONS) == 5  # noqa: S101
 
 
 @dataclass(frozen=True)
@@ -42,18 +40,20 @@ class Health(Component):
                 "SELECT COUNT(*) FROM approvals WHERE state = 'open'"
             ).fetchone()
             (entries,) = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()
-            marks = ", ".join("?" for _ in CONTROL_ACTIONS)
             outcomes = {
                 (action, outcome): n
                 for action, outcome, n in conn.execute(
-                    "SELECT action, outcome, COUNT(*) FROM audit_log"  # noqa: S608
-                    f" WHERE action IN ({marks}) AND outcome != 'pending'"
+                    "SELECT action, outcome, COUNT(*) FROM audit_log"
+                    " WHERE action IN (?, ?, ?, ?, ?) AND outcome != 'pending'"
                     " GROUP BY action, outcome",
                     CONTROL_ACTIONS,
                 )
             }
+            # Hook for issue 14: pending schedules will live in a `schedules` table that does
+            # not exist yet; until it does (or if its columns differ) the gauge is left out.
+            pending_schedules_sql = "SELECT COUNT(*) FROM schedules WHERE state = 'pending'"
             try:
-                (schedules,) = conn.execute(PENDING_SCHEDULES_SQL).fetchone()
+                (schedules,) = conn.execute(pending_schedules_sql).fetchone()
             except sqlite3.OperationalError:
                 schedules = None
         return Snapshot(depth, oldest, approvals, schedules, entries, outcomes)
@@ -62,7 +62,7 @@ class Health(Component):
         """None when the write lock can be taken within a second; else SQLite's reason."""
         with self._lock:
             conn = self.db.conn
-            conn.execute(f"PRAGMA busy_timeout = {READY_WRITE_TIMEOUT_MS}")
+            conn.execute("PRAGMA busy_timeout = 1000")  # READY_WRITE_TIMEOUT_MS
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("ROLLBACK")
@@ -71,7 +71,7 @@ class Health(Component):
                     conn.execute("ROLLBACK")
                 return str(exc)
             finally:
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA busy_timeout = 5000")  # back to store.db.BUSY_TIMEOUT_MS
         return None
 
 

@@ -68,10 +68,15 @@ async def test_metrics_are_present_and_move(bot: Bot) -> None:
     assert value(after, acks, kind="block_actions") >= 1
     listing = {"method": "GET", "endpoint": "/dialer/campaigns", "status": "200"}
     assert value(after, "dialer_bot_dialer_requests_total", **listing) >= 1
+    # counters are process-wide (one process is one bot): compare with before
     control = {"method": "PUT", "endpoint": "/dialer/campaigns/{id}/control", "status": "200"}
-    assert value(after, "dialer_bot_dialer_requests_total", **control) == 1
+    moved = value(after, "dialer_bot_dialer_requests_total", **control) - value(
+        before, "dialer_bot_dialer_requests_total", **control
+    )
+    assert moved == 1
     seconds = {"method": "PUT", "endpoint": "/dialer/campaigns/{id}/control"}
-    assert value(after, "dialer_bot_dialer_request_seconds_count", **seconds) == 1
+    count = "dialer_bot_dialer_request_seconds_count"
+    assert value(after, count, **seconds) - value(before, count, **seconds) == 1
     ok = {"command": "start", "outcome": "ok"}
     assert value(after, "dialer_bot_control_commands_total", **ok) == 1
     assert value(after, "dialer_bot_audit_entries") == 2  # pending + completion
