@@ -45,6 +45,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class NoBodies(logging.Filter):
+    """Bolt logs a bad-signature request with its whole body (at INFO), and an unhandled one
+    with its payload: a forged request's text, or a user's, has no place in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("slack_bolt"):
+            return True
+        msg = record.getMessage()
+        if msg.startswith("Invalid request signature detected"):
+            record.msg, record.args = "Invalid request signature: refused with 401", ()
+        elif msg.startswith("Unhandled request ("):
+            record.msg, record.args = "Unhandled request (payload not logged)", ()
+        return True
+
+
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -66,6 +81,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", stream: Any = None) ->
     """Configure the root logger once for `serve`, `socket` and the CLI."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(NoBodies())
     handler.setFormatter(json_formatter() if fmt == "json" else _TextFormatter(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):

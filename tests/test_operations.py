@@ -177,6 +177,11 @@ async def test_json_logs_parse_join_the_audit_log_and_hold_no_secret(
         [token] = FakeSlack.button_values(confirm.args, "control:confirm")
         await proc.driver.action("control:confirm", token)
         await fake_slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOTIFY)
+        async with aiohttp.ClientSession() as s:  # a forged request, its text a secret
+            forged = {"X-Slack-Request-Timestamp": "1", "X-Slack-Signature": "v0=00"}
+            body = "command=%2Fdialer&text=forged-secret-text"
+            async with s.post(proc.url + "/slack/events", data=body, headers=forged) as r:
+                assert r.status == 401
         assert await proc.terminate() == 0
     finally:
         await proc.close()
@@ -191,3 +196,5 @@ async def test_json_logs_parse_join_the_audit_log_and_hold_no_secret(
     for secret in ("xoxb-test-token", SIGNING_SECRET, "password=demo", "Bearer "):
         assert secret not in text
     assert "command=%2Fdialer" not in text and "payload=" not in text  # no request bodies
+    assert "forged-secret-text" not in text
+    assert any(rec["message"] == "Invalid request signature: refused with 401" for rec in lines)
