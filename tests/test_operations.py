@@ -53,6 +53,7 @@ async def test_metrics_are_present_and_move(bot: Bot) -> None:
         "dialer_bot_outbox_depth",
         "dialer_bot_outbox_oldest_age_seconds",
         "dialer_bot_pending_approvals",
+        "dialer_bot_pending_schedules",
         "dialer_bot_watcher_last_success_age_seconds",
         "dialer_bot_audit_entries",
     ):
