@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from bot.actor import Actor
 from bot.dialer import Campaign, DialerClient, DialerError
+from bot.dialer.api import canonical_state
 from bot.recorded import recorded
 from store import Store
 from store.claims import ClaimResult
@@ -58,6 +59,10 @@ class Outcome:
         )
 
 
+# The state a command leads to: asking for it again is "already", not an error.
+LEADS_TO = {"start": "running", "unpause": "running", "pause": "paused"}
+
+
 class CommandNotAllowed(Exception):
     """The campaign's state does not allow the command: said before anything is sent."""
 
@@ -65,10 +70,21 @@ class CommandNotAllowed(Exception):
         self.campaign = campaign
         self.command = command
         allowed = ", ".join(campaign.allowed_commands) or "nothing"
-        super().__init__(
-            f"campaign {campaign.name} (#{campaign.id}) is {campaign.state}: "
-            f"{command} is not possible now (possible: {allowed})"
-        )
+        state = canonical_state(campaign.state)
+        if state is not None and LEADS_TO.get(command) == state:
+            why = f"is already {campaign.state}"
+        else:
+            why = f"is {campaign.state}: {command} is not possible now"
+        super().__init__(f"campaign {campaign.name} (#{campaign.id}) {why} (possible: {allowed})")
+
+
+def refuses(campaign: Campaign, command: str) -> bool:
+    """The bot says "nothing sent" only for a state it knows; an unknown one goes to the dialer.
+
+    The same rule for every command, both directions (start on a running campaign,
+    pause on a paused one), so no known-pointless command reaches the dialer.
+    """
+    return canonical_state(campaign.state) is not None and command not in campaign.allowed_commands
 
 
 class Controller:
@@ -79,7 +95,7 @@ class Controller:
     async def prepare(self, actor: Actor, campaign_id: int, command: str) -> Prepared:
         """Read the campaign and issue the single-use token its Confirm button carries."""
         campaign = await self._dialer.get_campaign(campaign_id)
-        if command not in campaign.allowed_commands:
+        if refuses(campaign, command):
             raise CommandNotAllowed(campaign, command)
         token = await self._store.run(
             self._store.claims.issue,
@@ -113,7 +129,11 @@ class Controller:
         return Outcome.from_claim(claim, "cancelled" if claim.ok else None)
 
     async def run_now(self, actor: Actor, campaign_id: int, command: str) -> Outcome:
-        """For the safe direction (pause): no confirmation, but read the state for the record."""
+        """For the safe direction (pause): no confirmation, but read the state for the record.
+
+        A state that rules the command out is said before anything is sent, as for
+        confirmations; a dialer that cannot be read still gets the pause.
+        """
         try:
             campaign = await self._dialer.get_campaign(campaign_id)
         except DialerError as exc:
@@ -121,6 +141,8 @@ class Controller:
                 raise
             name, state = None, None
         else:
+            if refuses(campaign, command):
+                raise CommandNotAllowed(campaign, command)
             name, state = campaign.name, campaign.state
         return await self.execute(
             actor, campaign_id, command, campaign_name=name, previous_state=state

@@ -48,10 +48,12 @@ class Recording:
         self.pending_id = pending_id
         self.outcome = "pending"  # then ok | failed | unknown, once completed
         self.detail: str | None = None
+        self.campaign_id: int | None = None
 
-    def ok(self, detail: str | None) -> None:
-        """What the completion row says the dialer answered."""
+    def ok(self, detail: str | None, *, campaign_id: int | None = None) -> None:
+        """What the completion row says the dialer answered, and the campaign it created."""
         self.detail = detail
+        self.campaign_id = campaign_id
 
 
 @asynccontextmanager
@@ -85,7 +87,11 @@ async def _complete(
     audit = store.audit
     await store.run(
         lambda: audit.complete(
-            rec.pending_id, outcome=outcome, detail=detail, duration_ms=duration_ms
+            rec.pending_id,
+            outcome=outcome,
+            detail=detail,
+            duration_ms=duration_ms,
+            campaign_id=rec.campaign_id,
         )
     )
     rec.outcome, rec.detail = outcome, detail

@@ -22,6 +22,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.control import listeners as control
     from handlers.emergency import listeners as emergency
     from handlers.emergency import views as emergency_views
+    from handlers.history import listeners as history
     from handlers.middleware import attach_services, drop_malformed_payloads
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
@@ -38,6 +39,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
     app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
+    app.action("history:older")(history.on_older)
 
     # Emergency stop: the shortcut and the App Home button open one confirmation
     app.shortcut(emergency_views.SHORTCUT)(emergency.on_open)

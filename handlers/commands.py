@@ -15,8 +15,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.ids import positive_int
 from handlers.access import commands as access_commands
+from handlers.args import positive_arg
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
 from handlers.call_list import listeners as call_list_form
@@ -32,8 +32,6 @@ from handlers.schedules.grammar import PauseAllRequest, PauseMany, Scheduled, co
 from handlers.subscriptions import listeners as subscriptions
 
 log = logging.getLogger(__name__)
-
-HISTORY_MAX = 50
 
 
 class UsageError(Exception):
@@ -72,10 +70,7 @@ def _campaign_id(args: list[str]) -> int:
 
 
 def _positive_int(raw: str, what: str) -> int:
-    value = positive_int(raw.lstrip("#"))
-    if value is None:
-        raise ValueError(f"`{esc(raw)}` is not a valid {what} (a whole number such as 12)")
-    return value
+    return positive_arg(raw, what)
 
 
 def _page(args: list[str]) -> int:
@@ -90,16 +85,6 @@ def _list_new(args: list[str]) -> None:
     """`/dialer list new` is an alias of `/dialer upload`; `/dialer lists` shows the lists."""
     if [a.lower() for a in args] != ["new"]:
         raise ValueError("takes only `new` (to see the call lists, use `/dialer lists`)")
-
-
-def _history(args: list[str]) -> tuple[int | None, int]:
-    if len(args) > 2:
-        raise ValueError("takes at most a campaign id and a count")
-    campaign_id = _positive_int(args[0], "campaign id") if args else None
-    count = _positive_int(args[1], "count") if len(args) == 2 else 10
-    if count > HISTORY_MAX:
-        raise ValueError(f"shows at most {HISTORY_MAX} entries at a time")
-    return campaign_id, count
 
 
 def _control(command: str) -> Runner:
@@ -262,10 +247,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "history",
-            "[<id>] [<n>]",
-            "the audit log, newest first (default 10 entries)",
-            "/dialer history 12 20",
-            _history,
+            "[<n>] [#<id>] [@user] [failed|denied]",
+            "the last n audit entries, newest first (default 10, at most 50), "
+            "of one campaign (`#12` or `campaign 12`), person or outcome",
+            "/dialer history #12 20",
+            history.parse,
             history.show_history,
             "read the audit log",
         ),
@@ -298,7 +284,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "access",
-            "grant @user <role> [#channel …] | revoke @user [<role>] | list",
+            "grant @user <role> [#channel …] | revoke @user [<role>] [#channel …] | list",
             "who may do what: roles viewer, operator, admin, optionally per channel (admins)",
             "/dialer access grant @alice operator #ops",
             access_commands.parse,

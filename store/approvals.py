@@ -38,6 +38,9 @@ class Approval:
     state: str
     decided_by: str | None
     decided_at: str | None
+    # The copy posted in APPROVAL_CHANNEL when that is not the channel of origin.
+    copy_channel_id: str | None = None
+    copy_message_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,14 @@ class Approvals(Component):
         with self._write() as db:
             db.execute(
                 "UPDATE approvals SET channel_id = ?, message_ts = ? WHERE id = ?",
+                [channel_id, ts, int(approval_id)],
+            )
+
+    def set_copy(self, approval_id: int, channel_id: str, ts: str) -> None:
+        """Remember the copy in the approvers' channel, so a decision updates it too."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE approvals SET copy_channel_id = ?, copy_message_ts = ? WHERE id = ?",
                 [channel_id, ts, int(approval_id)],
             )
 

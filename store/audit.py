@@ -233,15 +233,25 @@ class AuditLog(Component):
         outcome: str,
         detail: str | None = None,
         duration_ms: int | None = None,
+        campaign_id: int | None = None,
     ) -> int:
-        """Append the completion row for ``pending_id``; returns the new row's id."""
+        """Append the completion row for ``pending_id``; returns the new row's id.
+
+        ``campaign_id`` names a campaign the request created (unknown when the pending
+        row was written); otherwise the completion row repeats the pending row's.
+        """
         if outcome not in COMPLETION_OUTCOMES:
             raise ValueError(f"outcome: expected one of {COMPLETION_OUTCOMES}, got {outcome!r}")
         with self._write():
-            return self._complete(pending_id, outcome, detail, duration_ms)
+            return self._complete(pending_id, outcome, detail, duration_ms, campaign_id)
 
     def _complete(
-        self, pending_id: int, outcome: str, detail: str | None, duration_ms: int | None
+        self,
+        pending_id: int,
+        outcome: str,
+        detail: str | None,
+        duration_ms: int | None,
+        campaign_id: int | None = None,
     ) -> int:
         pending = list(
             self.db.query("SELECT * FROM audit_log WHERE id = ? AND ref_id IS NULL", [pending_id])
@@ -258,7 +268,9 @@ class AuditLog(Component):
                 "user_name": source["user_name"],
                 "channel_id": source["channel_id"],
                 "action": source["action"],
-                "campaign_id": source["campaign_id"],
+                "campaign_id": _opt_int(
+                    source["campaign_id"] if campaign_id is None else campaign_id, "campaign_id"
+                ),
                 "outcome": outcome,
                 "detail": _opt_str(detail),
                 "duration_ms": _opt_int(duration_ms, "duration_ms"),
@@ -341,13 +353,37 @@ class AuditLog(Component):
                 AuditEntry, db.query("SELECT * FROM audit_requests WHERE id = ?", [entry_id])
             )
 
-    def history(self, *, campaign_id: int | None = None, limit: int = 10) -> list[AuditEntry]:
-        """Latest requests first, one entry per request, optionally for one campaign."""
-        sql = "SELECT * FROM audit_requests"
+    def history(
+        self,
+        *,
+        campaign_id: int | None = None,
+        user_id: str | None = None,
+        outcome: str | None = None,
+        hide_denied: bool = False,
+        before_id: int | None = None,
+        limit: int = 10,
+    ) -> list[AuditEntry]:
+        """Latest requests first, one entry per request, optionally filtered.
+
+        ``before_id`` pages further back (entries older than that id);
+        ``hide_denied`` leaves refused clicks out of a campaign's last entries.
+        """
+        sql = "SELECT * FROM audit_requests WHERE 1 = 1"
         params: list[Any] = []
         if campaign_id is not None:
-            sql += " WHERE campaign_id = ?"
+            sql += " AND campaign_id = ?"
             params.append(int(campaign_id))
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(str(user_id))
+        if outcome is not None:
+            sql += " AND outcome = ?"
+            params.append(str(outcome))
+        if hide_denied:
+            sql += " AND outcome != 'denied'"
+        if before_id is not None:
+            sql += " AND id < ?"
+            params.append(int(before_id))
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(int(limit))
         with self._read() as db:

@@ -216,7 +216,35 @@ def _v3_outbox_lease(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_channel_pending ON outbox(channel_id, state, id)")
 
 
-def _v4_schedules(db: sqlite_utils.Database) -> None:
+def _v4_first_day(db: sqlite_utils.Database) -> None:
+    """Issue 12: a request's campaign may be named only by its completion row, and an
+    approval request may be posted twice (the channel of origin and APPROVAL_CHANNEL).
+
+    ``create_campaign`` learns the new id from the dialer's answer, after the pending
+    row is written; the view now takes the campaign from either row, so the new
+    campaign's history shows its creation.
+    """
+    db.execute("DROP VIEW audit_requests")
+    db.execute(
+        """CREATE VIEW audit_requests AS
+        SELECT r.id, r.ts, r.team_id, r.user_id, r.user_name, r.channel_id,
+               r.action, COALESCE(r.campaign_id, c.campaign_id) AS campaign_id, r.request,
+               COALESCE(c.outcome, r.outcome) AS outcome,
+               CASE WHEN c.id IS NULL THEN r.detail ELSE c.detail END AS detail,
+               CASE WHEN c.id IS NULL THEN r.duration_ms ELSE c.duration_ms END
+                   AS duration_ms,
+               c.id AS completion_id,
+               c.ts AS completed_ts
+        FROM audit_log AS r
+        LEFT JOIN audit_log AS c
+            ON c.id = (SELECT MAX(x.id) FROM audit_log AS x WHERE x.ref_id = r.id)
+        WHERE r.ref_id IS NULL"""
+    )
+    db.execute("ALTER TABLE approvals ADD COLUMN copy_channel_id TEXT")
+    db.execute("ALTER TABLE approvals ADD COLUMN copy_message_ts TEXT")
+
+
+def _v5_schedules(db: sqlite_utils.Database) -> None:
     """Scheduled commands (issue 14): a row waits here until its due time claims it once.
 
     ``state``: awaiting (approval) → pending → running → done | failed; or cancelled,
@@ -250,7 +278,13 @@ def _v4_schedules(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX schedules_due ON schedules(state, due_at)")
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_approvals, _v3_outbox_lease, _v4_schedules]
+MIGRATIONS: list[Migration] = [
+    _v1_initial,
+    _v2_approvals,
+    _v3_outbox_lease,
+    _v4_first_day,
+    _v5_schedules,
+]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

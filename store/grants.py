@@ -54,8 +54,11 @@ class Grants(Component):
                     added.append(int(cursor.lastrowid or 0))
             return each(self._get, added)
 
-    def revoke(self, user_id: str, role: str | None = None) -> int:
-        """Remove the user's grants (of one role, or all); returns how many went."""
+    def revoke(
+        self, user_id: str, role: str | None = None, channel_ids: list[str] | None = None
+    ) -> int:
+        """Remove the user's grants (of one role, or all; in the channels named, or
+        wherever they apply); returns how many went."""
         sql = "DELETE FROM grants WHERE user_id = ?"
         params: list[Any] = [user_id]
         if role is not None:
@@ -63,8 +66,15 @@ class Grants(Component):
                 raise ValueError(f"role: expected one of {ROLES}, got {role!r}")
             sql += " AND role = ?"
             params.append(role)
+        if channel_ids is None:
+            with self._write() as db:
+                return db.execute(sql, params).rowcount
+        sql += " AND channel_id = ?"
+        removed = 0
         with self._write() as db:
-            return db.execute(sql, params).rowcount
+            for channel_id in dict.fromkeys(channel_ids):
+                removed += db.execute(sql, [*params, channel_id]).rowcount
+        return removed
 
     def for_user(self, user_id: str) -> list[Grant]:
         """Every grant of one user, oldest first."""

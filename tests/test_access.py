@@ -225,7 +225,7 @@ async def test_revoke_one_role_keeps_the_others(bot: Bot) -> None:
     await grant(bot, "UBOB", "viewer")
     await grant(bot, "UBOB", "operator", ["C0001"])
     replies = await run_as(bot, "access revoke <@UBOB> operator", "UADMIN")
-    assert "Removed 1 *operator* grants" in text_of(replies)
+    assert "Removed 1 *operator* grant of <@UBOB>" in text_of(replies)
     assert [g.role for g in bot.services.store.grants.for_user("UBOB")] == ["viewer"]
 
 

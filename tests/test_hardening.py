@@ -163,7 +163,7 @@ async def test_outside_text_is_escaped_everywhere(hbot: Bot) -> None:
     approval = hbot.services.store.approvals.open_requests()[0]
     await click_as(hbot, "approval:approve", str(approval.id), "UADMIN2")
     await run_as(hbot, "history 50", "UADMIN")
-    await run_as(hbot, "history 1", "UADMIN")
+    await run_as(hbot, "history #1", "UADMIN")
     await run_as(hbot, "access list", "UADMIN")
     await hbot.settle()
 

@@ -49,7 +49,7 @@ async def test_serve_runs_confirm_start_notify_history(
         )
         assert "started campaign" in FakeSlack.texts(replaced[0].args)
 
-        await bot.driver.command("history 1")
+        await bot.driver.command("history #1")
         calls = await fake_slack.wait_for(
             "response_url",
             lambda c: "History of campaign #1" in FakeSlack.texts(c.args),

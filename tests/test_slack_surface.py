@@ -80,8 +80,11 @@ async def test_malformed_arguments_show_usage(bot: Bot) -> None:
     for text, usage in [
         ("start abc", "/dialer start <id>"),
         ("campaign", "/dialer campaign <id>"),
-        ("history 1 2 3", "/dialer history [<id>] [<n>]"),
-        ("history 1 999", "at most 50"),
+        ("history 1 2 3", "/dialer history [<n>] [#<id>] [@user] [failed|denied]"),
+        ("history #1 999", "at most 50"),
+        ("history 51", "the *Older ▶* button"),
+        ("history sideways", "does not know `sideways`"),
+        ("start 99999999999999999999999", "too large for a campaign id"),
         ("ivr extra", "/dialer ivr"),
     ]:
         reply = await bot.command(text)
@@ -123,7 +126,8 @@ async def test_campaigns_paginate_within_block_limits(bot: Bot) -> None:
 
 
 async def test_campaign_detail_names_lists_ivr_and_recent_audit(bot: Bot) -> None:
-    await bot.command("pause 2")  # paused already: a 409, but an audit entry
+    bot.sim.state.campaigns[2]["state"] = "running"
+    await bot.command("pause 2")  # an audit entry of campaign 2
     await bot.settle()
     await bot.command("campaign 2")
     await bot.settle()
@@ -140,7 +144,7 @@ async def test_campaign_not_found_is_one_clear_sentence(bot: Bot) -> None:
     await bot.command("campaign 999")
     await bot.settle()
     text = reply_text(bot)
-    assert "the dialer answered 404" in text and "999" in text
+    assert "there is no campaign #999" in text and "`/dialer campaigns` lists them" in text
 
 
 async def test_ivr_and_lists(bot: Bot) -> None:
@@ -172,6 +176,7 @@ async def test_subscribe_unsubscribe_subscriptions(bot: Bot) -> None:
 
 
 async def test_history_newest_first_with_who_what_outcome(bot: Bot) -> None:
+    bot.sim.state.campaigns[2]["state"] = "running"
     await bot.command("pause 2")
     await bot.settle()
     token = await confirmation_token(bot, "unpause 2")
@@ -181,9 +186,9 @@ async def test_history_newest_first_with_who_what_outcome(bot: Bot) -> None:
     await bot.settle()
     text = reply_text(bot)
     assert text.index("*unpause* #2") < text.index("*pause* #2")
-    assert f"<@{ADMIN}>" in text and "ok" in text and "failed" in text
+    assert f"<@{ADMIN}>" in text and "ok" in text and "Campaign paused" in text
     assert "Campaign unpaused" in text  # the dialer's message
-    await bot.command("history 1")
+    await bot.command("history #1")
     await bot.settle()
     assert "No entries yet" in reply_text(bot)
 

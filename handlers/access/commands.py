@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.access import ROLES
 from bot.recorded import record
 from handlers.access import views
+from handlers.args import plural
 from handlers.blocks import esc
 from handlers.request import Request
 from store.grants import Grant
@@ -71,9 +72,13 @@ def parse(args: list[str]) -> AccessCommand:
             raise ValueError(f"grant takes at most {MAX_CHANNELS} channels at a time")
         return AccessCommand("grant", _user(rest[0]), _role(rest[1]), channels)
     if verb == "revoke":
-        if not rest or len(rest) > 2:
-            raise ValueError("revoke needs a user and optionally a role")
-        return AccessCommand("revoke", _user(rest[0]), _role(rest[1]) if len(rest) == 2 else None)
+        if not rest:
+            raise ValueError("revoke needs a user, optionally a role and channels")
+        role = _role(rest[1]) if len(rest) > 1 and not CHANNEL.match(rest[1]) else None
+        channels = tuple(dict.fromkeys(_channel(c) for c in rest[2 if role else 1 :]))
+        if len(channels) > MAX_CHANNELS:
+            raise ValueError(f"revoke takes at most {MAX_CHANNELS} channels at a time")
+        return AccessCommand("revoke", _user(rest[0]), role, channels)
     raise ValueError(f"knows grant, revoke and list, not `{esc(verb)}`")
 
 
@@ -114,17 +119,21 @@ async def grant(req: Request, cmd: AccessCommand) -> None:
         await req.reply(views.not_admin_there(channels))
         return
     added = await store.run(store.grants.grant, cmd.user_id, cmd.role, channels, req.actor.user_id)
-    detail = f"{len(added)} grant(s) added" if added else "already granted; nothing changed"
+    detail = f"{plural(len(added), 'grant')} added" if added else "already granted; nothing changed"
     await _audit(req, "grant", "ok", request, detail)
     bootstrap = cmd.user_id in req.services.access.admin_ids
     await req.reply(views.granted(cmd.user_id, cmd.role, channels, len(added), bootstrap))
 
 
 async def revoke(req: Request, cmd: AccessCommand) -> None:
+    """Without channels: the role (or every role) wherever it applies; with channels:
+    only the grants limited to those channels."""
     assert cmd.user_id is not None
     store = req.services.store
+    only_in = list(cmd.channels) or None
     existing = await store.run(store.grants.for_user, cmd.user_id)
-    affected: list[Grant] = [g for g in existing if cmd.role is None or g.role == cmd.role]
+    same_role = [g for g in existing if cmd.role is None or g.role == cmd.role]
+    affected: list[Grant] = [g for g in same_role if only_in is None or g.channel_id in only_in]
     scoped = [g.channel_id for g in affected if g.channel_id is not None]
     everywhere = any(g.channel_id is None for g in affected)
     channels = sorted(set(scoped))
@@ -137,10 +146,15 @@ async def revoke(req: Request, cmd: AccessCommand) -> None:
         await _audit(req, "revoke", "denied", request, "not admin where the grants apply")
         await req.reply(views.not_admin_there(None if everywhere else channels))
         return
-    removed = await store.run(store.grants.revoke, cmd.user_id, cmd.role)
-    await _audit(req, "revoke", "ok", request, f"{removed} grant(s) removed")
+    removed = await store.run(store.grants.revoke, cmd.user_id, cmd.role, only_in)
+    await _audit(req, "revoke", "ok", request, f"{plural(removed, 'grant')} removed")
     bootstrap = cmd.user_id in req.services.access.admin_ids
-    await req.reply(views.revoked(cmd.user_id, cmd.role, affected if removed else [], bootstrap))
+    unscoped = [g.role for g in same_role if g.channel_id is None] if only_in else []
+    await req.reply(
+        views.revoked(
+            cmd.user_id, cmd.role, affected if removed else [], bootstrap, everywhere=unscoped
+        )
+    )
 
 
 async def _audit(

@@ -69,7 +69,7 @@ def access_list(grants: list[Grant], admins: frozenset[str]) -> dict[str, Any]:
             "< admin · a user with no grant here can only run `/dialer help`"
         )
     )
-    return message(f"Access: {len(grants)} grants", blocks)
+    return message(f"Access: {len(grants)} grant{'s' if len(grants) != 1 else ''}", blocks)
 
 
 def granted(
@@ -85,20 +85,31 @@ def granted(
 
 
 def revoked(
-    user_id: str, role: str | None, removed: list[Grant], is_bootstrap_admin: bool
+    user_id: str,
+    role: str | None,
+    removed: list[Grant],
+    is_bootstrap_admin: bool,
+    *,
+    everywhere: list[str] | None = None,
 ) -> dict[str, Any]:
-    what = f"*{esc(role)}* grants" if role else "grants"
+    """``everywhere``: roles the user keeps in every channel, which a per-channel revoke
+    cannot take away there."""
+    kind = f"*{esc(role)}* grant" if role else "grant"
     if removed:
         scopes = sorted(
             {f"*{esc(g.role)}* {where([g.channel_id] if g.channel_id else None)}" for g in removed}
         )
-        text = (
-            f":white_check_mark: Removed {len(removed)} {what} of <@{user_id}>: "
-            + "; ".join(scopes)
-            + "."
-        )
+        count = f"{len(removed)} {kind}{'' if len(removed) == 1 else 's'}"
+        text = f":white_check_mark: Removed {count} of <@{user_id}>: " + "; ".join(scopes) + "."
     else:
-        text = f":information_source: <@{user_id}> had no {what}; nothing changed."
+        text = f":information_source: <@{user_id}> had no {kind}s there; nothing changed."
+    if everywhere:
+        roles = ", ".join(f"*{esc(r)}*" for r in sorted(set(everywhere)))
+        text += (
+            f" They still have {roles} everywhere: `/dialer access revoke <@{user_id}>"
+            f"{' ' + esc(role) if role else ''}` takes that away, then grant the channels "
+            "they keep."
+        )
     if is_bootstrap_admin:
         text += (
             " They stay admin everywhere through DIALER_ADMINS; remove them from that setting "

@@ -21,7 +21,10 @@ async def show_campaign(req: Request, campaign_id: int) -> None:
         services.dialer.get_campaign(campaign_id),
         services.dialer.list_call_lists(),
         services.dialer.list_ivr(),
-        services.store.run(lambda: audit.history(campaign_id=campaign_id, limit=5)),
+        services.store.run(
+            # Refused clicks would push real actions out: `history #id denied` shows them.
+            lambda: audit.history(campaign_id=campaign_id, hide_denied=True, limit=5)
+        ),
     )
     await req.reply(
         views.campaign_detail(

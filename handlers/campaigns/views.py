@@ -112,6 +112,11 @@ def campaign_detail(
     buttons.append(button("Schedule…", "schedule:open", str(c.id)))  # handlers/schedules/form
     blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
     blocks.append(section("*Last audit entries*\n" + ("\n".join(recent) or "_none yet_")))
+    blocks.append(
+        context(
+            f"More: `/dialer history #{c.id}` · refused clicks: `/dialer history #{c.id} denied`"
+        )
+    )
     return message(f"Campaign {esc(c.name)} (#{c.id}) is {esc(c.state)}", blocks)
 
 

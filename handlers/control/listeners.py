@@ -29,7 +29,11 @@ async def control_command(req: Request, campaign_id: int, command: str) -> None:
     """Pause at once; everything else shows a confirmation carrying a single-use token."""
     controller = req.services.controller
     if command in RUNS_AT_ONCE and command not in req.services.settings.approval_commands:
-        outcome = await controller.run_now(req.actor, campaign_id, command)
+        try:
+            outcome = await controller.run_now(req.actor, campaign_id, command)
+        except CommandNotAllowed as exc:
+            await req.reply(views.not_allowed(exc))
+            return
         await finish(req, outcome, replace=False)
         return
     try:

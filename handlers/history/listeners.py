@@ -1,15 +1,61 @@
-"""`/dialer history`: read the audit log and reply with it (the text is built in views.py)."""
+"""`/dialer history` and its "Older ▶" button: read the log through the store, show the view."""
 
 from __future__ import annotations
 
-from handlers.history.views import history_message
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from bot.dialer import DialerError
+from handlers.blocks import message
+from handlers.guard import authorize
+from handlers.history import views
+from handlers.history.query import HistoryQuery, parse
 from handlers.request import Request
 
+__all__ = ["on_older", "parse", "show_history"]
 
-async def show_history(req: Request, parsed: tuple[int | None, int]) -> None:
-    campaign_id, count = parsed
+
+async def show_history(req: Request, q: HistoryQuery, *, replace: bool = False) -> None:
     audit = req.services.store.audit
     entries = await req.services.store.run(
-        lambda: audit.history(campaign_id=campaign_id, limit=count)
+        lambda: audit.history(
+            campaign_id=q.campaign_id,
+            user_id=q.user_id,
+            outcome=q.outcome,
+            before_id=q.before_id,
+            limit=q.count + 1,  # one more tells whether "Older ▶" has anything to show
+        )
     )
-    await req.reply(history_message(entries, campaign_id))
+    missing = not entries and q.campaign_id is not None and q.before_id is None
+    if missing and await _campaign_missing(req, q.campaign_id):  # type: ignore[arg-type]
+        await req.reply(views.no_campaign(q.campaign_id))  # type: ignore[arg-type]
+        return
+    more = len(entries) > q.count
+    await req.reply(views.history_message(entries[: q.count], q, more=more), replace=replace)
+
+
+async def _campaign_missing(req: Request, campaign_id: int) -> bool:
+    """Only a 404 says so; an unreachable dialer leaves the (empty) history to speak."""
+    try:
+        await req.services.dialer.get_campaign(campaign_id)
+    except DialerError as exc:
+        return exc.status == 404
+    return False
+
+
+async def on_older(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    q = HistoryQuery.from_value(str(body["actions"][0].get("value", ""))[:500])
+
+    async def run() -> None:
+        if q is None:
+            await req.reply(message(":warning: That button is not valid. Run `/dialer history`."))
+        elif await authorize(req, "history"):
+            await show_history(req, q, replace=True)
+
+    req.spawn(run(), "read the audit log")

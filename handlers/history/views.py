@@ -1,10 +1,22 @@
-"""`/dialer history`: the audit log newest first, one line per request."""
+"""`/dialer history`: the audit log newest first, one line per request. Block Kit only."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from handlers.blocks import clip, context, esc, header, message, section, slack_time
+from handlers.args import plural
+from handlers.blocks import (
+    actions,
+    button,
+    clip,
+    context,
+    esc,
+    header,
+    message,
+    section,
+    slack_time,
+)
+from handlers.history.query import HistoryQuery
 
 OUTCOME_ICON = {"ok": "✅", "failed": "❌", "unknown": "❓", "pending": "⏳", "denied": "🚫"}
 
@@ -19,18 +31,47 @@ def entry_line(e: Any) -> str:
     )
 
 
-def history_message(entries: list[Any], campaign_id: int | None) -> dict[str, Any]:
-    title = f"History of campaign #{campaign_id}" if campaign_id else "History"
+def history_title(q: HistoryQuery) -> str:
+    title = "History"
+    if q.campaign_id is not None:
+        title += f" of campaign #{q.campaign_id}"
+    if q.user_id is not None:
+        title += f" · by <@{q.user_id}>"
+    if q.outcome is not None:
+        title += f" · {q.outcome} only"
+    return title
+
+
+def history_message(entries: list[Any], q: HistoryQuery, *, more: bool = False) -> dict[str, Any]:
+    """``more``: older entries exist, so an "Older ▶" button pages back from the last one."""
+    title = history_title(q)
     lines = [entry_line(e) for e in entries]
-    blocks = [header(title)]
+    # A header is plain text: a <@U…> mention there would show as its raw code.
+    blocks = [header(title.replace(f"<@{q.user_id}>", "one person") if q.user_id else title)]
+    if q.user_id is not None:
+        blocks.append(context(f"Entries of <@{q.user_id}>"))
     chunk: list[str] = []
     for line in lines:
         if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
             blocks.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(line)
-    blocks.append(section("\n".join(chunk) if chunk else "_No entries yet._"))
-    blocks.append(
-        context(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, newest first")
-    )
+    empty = "_No older entries._" if q.before_id else "_No entries yet._"
+    blocks.append(section("\n".join(chunk) if chunk else empty))
+    older = " (older ones first seen above)" if q.before_id else ""
+    blocks.append(context(f"{plural(len(entries), 'entry', 'entries')}, newest first{older}"))
+    if more and entries:
+        blocks.append(
+            actions(
+                button("Older ▶", "history:older", q.older(entries[-1].id).to_value()),
+                block_id="history:nav",
+            )
+        )
     return message(title, blocks)
+
+
+def no_campaign(campaign_id: int) -> dict[str, Any]:
+    return message(
+        f":warning: There is no campaign #{campaign_id}, and the audit log has nothing about "
+        "it. `/dialer campaigns` lists the campaigns and their ids."
+    )
