@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,19 @@ def rank(role: str | None) -> int:
     return _RANK.get(role or "", 0)
 
 
+def role_allows(role: str | None, action: str) -> bool:
+    """Whether ``role`` suffices for ``action``; an action not in the map is never allowed."""
+    if action not in REQUIRED_ROLE:
+        return False
+    needed = REQUIRED_ROLE[action]
+    return needed is None or rank(role) >= rank(needed)
+
+
+def allowed_for_role(role: str | None, actions: Iterable[str]) -> frozenset[str]:
+    """The actions ``role`` may take, e.g. the buttons a notification shows to operators."""
+    return frozenset(a for a in actions if role_allows(role, a))
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -92,6 +106,12 @@ class Access:
             if grant.channel_id is None and rank(grant.role) > rank(best):
                 best = grant.role
         return best
+
+    async def allowed(
+        self, user_id: str, channel_id: str | None, actions: Iterable[str]
+    ) -> frozenset[str]:
+        """Which of ``actions`` this user may take in this channel: the buttons to show."""
+        return allowed_for_role(await self.role_of(user_id, channel_id), actions)
 
     async def check(self, user_id: str, channel_id: str | None, action: str) -> Decision:
         if action not in REQUIRED_ROLE:

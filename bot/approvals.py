@@ -43,6 +43,7 @@ class ApprovalResult:
     result: str
     approval: Approval | None
     outcome: Outcome | None = None
+    reason: str | None = None  # a rejection's, as the approver gave it
 
 
 class ApprovalService:
@@ -84,6 +85,9 @@ class ApprovalService:
     async def set_message(self, approval: Approval, channel_id: str, ts: str) -> None:
         await self._store.run(self._store.approvals.set_message, approval.id, channel_id, ts)
 
+    async def set_copy(self, approval: Approval, channel_id: str, ts: str) -> None:
+        await self._store.run(self._store.approvals.set_copy, approval.id, channel_id, ts)
+
     async def get(self, approval_id: int) -> Approval | None:
         return await self._store.run(self._store.approvals.get, approval_id)
 
@@ -111,17 +115,34 @@ class ApprovalService:
                 "requested_by": approval.requested_by,
                 "approved_by": actor.user_id,
             },
+            requested_by=approval.requested_by,
         )
         return ApprovalResult("approved", approval, outcome)
 
-    async def reject(self, actor: Actor, approval_id: int) -> ApprovalResult:
-        """The caller has checked the role. A requester's reject is a cancel."""
+    async def refusal(self, actor: Actor, approval: Approval, verb: str) -> str | None:
+        """Who may not take this step, said (and audited) before any dialog opens:
+        ``self`` for a requester's approve, ``not_requester`` for someone else's cancel."""
+        if verb == "approve" and actor.user_id == approval.requested_by:
+            await self._audit("approve", approval, actor, "denied", detail=SELF_APPROVAL)
+            return "self"
+        if verb == "cancel" and actor.user_id != approval.requested_by:
+            await self._audit("cancel", approval, actor, "denied", detail=NOT_REQUESTER)
+            return "not_requester"
+        return None
+
+    async def reject(
+        self, actor: Actor, approval_id: int, reason: str | None = None
+    ) -> ApprovalResult:
+        """The caller has checked the role. A requester's reject is a cancel.
+
+        ``reason`` goes into the audit row (request and detail) and the channel message.
+        """
         approval = await self.get(approval_id)
         if approval is None:
             return ApprovalResult("missing", None)
         if actor.user_id == approval.requested_by:
             return await self.cancel(actor, approval_id)
-        return await self._decide(actor, approval_id, "rejected")
+        return await self._decide(actor, approval_id, "rejected", reason=reason)
 
     async def cancel(self, actor: Actor, approval_id: int) -> ApprovalResult:
         approval = await self.get(approval_id)
@@ -132,7 +153,9 @@ class ApprovalService:
             return ApprovalResult("not_requester", approval)
         return await self._decide(actor, approval_id, "cancelled")
 
-    async def _decide(self, actor: Actor, approval_id: int, state: str) -> ApprovalResult:
+    async def _decide(
+        self, actor: Actor, approval_id: int, state: str, reason: str | None = None
+    ) -> ApprovalResult:
         store = self._store
         decision = await store.run(
             lambda: store.approvals.decide(approval_id, user_id=actor.user_id, state=state)
@@ -146,8 +169,15 @@ class ApprovalService:
         if not decision.ok:
             return ApprovalResult("already", approval)
         verb = {"approved": "approve", "rejected": "reject", "cancelled": "cancel"}[state]
-        await self._audit(verb, approval, actor, "ok")
-        return ApprovalResult(state, approval)
+        await self._audit(
+            verb,
+            approval,
+            actor,
+            "ok",
+            detail=f"reason: {reason}" if reason else None,
+            reason=reason,
+        )
+        return ApprovalResult(state, approval, reason=reason)
 
     async def expire_due(self) -> list[Approval]:
         """Expire every request past its time; each is audited once."""
@@ -170,19 +200,28 @@ class ApprovalService:
         )
 
     async def _audit(
-        self, verb: str, approval: Approval, actor: Actor, outcome: str, detail: str | None = None
+        self,
+        verb: str,
+        approval: Approval,
+        actor: Actor,
+        outcome: str,
+        detail: str | None = None,
+        reason: str | None = None,
     ) -> None:
+        request: dict[str, object] = {
+            "approval_id": approval.id,
+            "command": approval.command,
+            "requested_by": approval.requested_by,
+        }
+        if reason:
+            request["reason"] = reason
         await record(
             self._store,
             actor,
             approval_action(verb, approval.command),
             outcome,
             campaign_id=approval.campaign_id,
-            request={
-                "approval_id": approval.id,
-                "command": approval.command,
-                "requested_by": approval.requested_by,
-            },
+            request=request,
             detail=detail,
         )
 

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # and how late (seconds) a schedule missed while the bot was down may still run.
     bot_timezone: str = "UTC"
     schedule_grace: int = Field(600, ge=0)
+    approval_channel: str | None = None  # where approvers watch; default NOTIFY_CHANNEL
+    approver_group: str | None = None  # Slack usergroup ID (S…) mentioned in each request
 
     log_level: str = "INFO"
     log_format: str = "text"
@@ -125,13 +127,22 @@ class Settings(BaseSettings):
 
         return validate_paths(self.dialer_paths)
 
-    @field_validator("notify_channel", "audit_anchor_channel")
+    @field_validator("notify_channel", "audit_anchor_channel", "approval_channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
         if value[:1] not in ("C", "G", "D") or not value.isalnum():
             raise ValueError("expected a Slack channel ID such as C0123ABCD, not a name")
+        return value
+
+    @field_validator("approver_group")
+    @classmethod
+    def _usergroup_id(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if value[:1] != "S" or not value.isalnum():
+            raise ValueError("expected a Slack user group ID such as S0123ABCD, not a handle")
         return value
 
     @field_validator("dialer_admins")
@@ -206,6 +217,11 @@ class Settings(BaseSettings):
         if no_auth and not dialer & set(reported):
             problems.append(DIALER_AUTH_MISSING)
         return problems
+
+    @property
+    def approvals_to(self) -> str | None:
+        """The channel that gets every approval request besides its channel of origin."""
+        return self.approval_channel or self.notify_channel
 
     def require(self, *names: str) -> None:
         """Fail with one clear line when a setting a mode needs is missing."""

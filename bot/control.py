@@ -42,6 +42,8 @@ class Outcome:
     audit_id: int | None = None
     claimed_by: str | None = None
     claimed_at: str | None = None
+    reason: str | None = None  # why, as the person gave it (`pause 12 because …`)
+    requested_by: str | None = None  # a second person's approval: who asked
 
     @classmethod
     def from_claim(cls, claim: ClaimResult, result: str | None = None) -> Outcome:
@@ -128,7 +130,9 @@ class Controller:
         )
         return Outcome.from_claim(claim, "cancelled" if claim.ok else None)
 
-    async def run_now(self, actor: Actor, campaign_id: int, command: str) -> Outcome:
+    async def run_now(
+        self, actor: Actor, campaign_id: int, command: str, *, reason: str | None = None
+    ) -> Outcome:
         """For the safe direction (pause): no confirmation, but read the state for the record.
 
         A state that rules the command out is said before anything is sent, as for
@@ -145,7 +149,7 @@ class Controller:
                 raise CommandNotAllowed(campaign, command)
             name, state = campaign.name, campaign.state
         return await self.execute(
-            actor, campaign_id, command, campaign_name=name, previous_state=state
+            actor, campaign_id, command, campaign_name=name, previous_state=state, reason=reason
         )
 
     async def execute(
@@ -157,19 +161,32 @@ class Controller:
         campaign_name: str | None = None,
         previous_state: str | None = None,
         context: dict[str, object] | None = None,
+        reason: str | None = None,
+        requested_by: str | None = None,
     ) -> Outcome:
         """Write-ahead audit around the one dialer call; never retried.
 
-        ``context`` joins the audited request, e.g. who requested and who approved.
+        ``context`` joins the audited request, e.g. who requested and who approved;
+        ``reason`` too, and it is also shown in the notification.
         """
-        asked = Outcome(command, campaign_id, campaign_name, previous_state, None, "pending")
+        asked = Outcome(
+            command,
+            campaign_id,
+            campaign_name,
+            previous_state,
+            None,
+            "pending",
+            reason=reason,
+            requested_by=requested_by,
+        )
+        context = {**(context or {}), **({"reason": reason} if reason else {})}
         try:
             async with recorded(
                 self._store,
                 actor,
                 command,
                 campaign_id=campaign_id,
-                request={"command": command, **(context or {})},
+                request={"command": command, **context},
             ) as rec:
                 result = await self._dialer.control(campaign_id, command)
                 rec.ok(result.message)

@@ -39,6 +39,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
     app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
+    app.view(approvals.views.DECIDE_CALLBACK)(approvals.on_decide_submit)
     app.action("history:older")(history.on_older)
 
     # Emergency stop: the shortcut and the App Home button open one confirmation

@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.access import REQUIRED_ROLE, role_allows
 from handlers.access import commands as access_commands
 from handlers.args import positive_arg
 from handlers.blocks import context as context_block
@@ -73,6 +74,26 @@ def _positive_int(raw: str, what: str) -> int:
     return positive_arg(raw, what)
 
 
+@dataclass(frozen=True)
+class WithReason:
+    """`/dialer pause 12 because the list is wrong`: the id, and why (audited, announced)."""
+
+    campaign_id: int
+    reason: str | None = None
+
+
+REASON_MAX = 300
+
+
+def _id_because(args: list[str]) -> WithReason:
+    if len(args) > 1 and args[1].lower() != "because":
+        raise ValueError("takes a campaign id, then optionally `because <reason>`")
+    reason = " ".join(args[2:])[:REASON_MAX] or None
+    if len(args) > 1 and reason is None:
+        raise ValueError("needs a reason after `because`")
+    return WithReason(_campaign_id(args[:1]), reason)
+
+
 def _page(args: list[str]) -> int:
     if not args:
         return 1
@@ -89,7 +110,9 @@ def _list_new(args: list[str]) -> None:
 
 def _control(command: str) -> Runner:
     async def run(req: Request, parsed: Any) -> None:
-        if isinstance(parsed, Scheduled):
+        if isinstance(parsed, WithReason):
+            await control.control_command(req, parsed.campaign_id, command, reason=parsed.reason)
+        elif isinstance(parsed, Scheduled):
             await schedules.schedule_command(req, parsed)
         elif isinstance(parsed, PauseAllRequest):
             await emergency.open_confirmation(req)
@@ -189,7 +212,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                 args,
                 summary,
                 example,
-                control_parser(cmd, _campaign_id),
+                control_parser(cmd, _id_because if cmd == "pause" else _campaign_id),
                 _control(cmd),
                 f"{cmd} the campaign",
             )
@@ -202,9 +225,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                 ),
                 (
                     "pause",
-                    "<id> [<id> …] | all | <id> at HH:MM",
-                    "pause campaigns at once; `all` pauses every running one after one "
-                    "confirmation",
+                    "<id> [because <reason>] | <id> [<id> …] | all | <id> at HH:MM",
+                    "pause campaigns at once, with an optional reason; `all` pauses every "
+                    "running one after one confirmation",
                     "/dialer pause all",
                 ),
                 (
@@ -321,13 +344,27 @@ def parse(text: str) -> tuple[Subcommand, Any]:
         ) from None
 
 
-def help_message() -> dict[str, Any]:
-    lines = [f"`{s.usage}` — {s.summary}. _e.g._ `{s.example}`" for s in SUBCOMMANDS.values()]
+def help_message(role: str | None = None) -> dict[str, Any]:
+    """Every subcommand; those the reader's role here does not allow say which role they need."""
+    lines = []
+    for s in SUBCOMMANDS.values():
+        needed = REQUIRED_ROLE.get(s.name, "admin")
+        mark = "" if role_allows(role, s.name) else f" :lock: _needs {needed}_"
+        lines.append(f"`{s.usage}` — {s.summary}. _e.g._ `{s.example}`{mark}")
+    chunks, chunk = [], ""
+    for line in lines:  # a section holds at most 3,000 characters
+        if len(chunk) + len(line) + 1 > 2900:
+            chunks.append(section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    chunks.append(section(chunk))
+    yours = f"*{role}*" if role else "none (ask an admin for access)"
     return message(
         "dialer-bot commands",
         [
             header("dialer-bot commands"),
-            section("\n".join(lines)),
+            section(f"Your role here: {yours}. :lock: marks what needs a higher role."),
+            *chunks,
             context_block(
                 "Control commands are recorded in the audit log with who, where and when."
             ),
@@ -343,11 +380,11 @@ async def handle_dialer(
     except UsageError as exc:
         await ack(response_type="ephemeral", **message(exc.text))
         return
-    if sub.run is None:
-        await ack(response_type="ephemeral", **help_message())
+    req = Request.from_bolt(context, body, respond)
+    if sub.run is None:  # help: a local SQLite read (off the loop), then the ack
+        await ack(response_type="ephemeral", **help_message(await req.role_here()))
         return
     await ack()
-    req = Request.from_bolt(context, body, respond)
     req.spawn(run_subcommand(req, sub, parsed), sub.doing)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,15 @@ class Request:
             respond=respond,
             trigger_id=body.get("trigger_id"),
         )
+
+    async def may(self, actions: Iterable[str]) -> frozenset[str]:
+        """Which of ``actions`` the person asking may take here (bot/access.py decides)."""
+        return await self.services.access.allowed(
+            self.actor.user_id, self.actor.channel_id, actions
+        )
+
+    async def role_here(self) -> str | None:
+        return await self.services.access.role_of(self.actor.user_id, self.actor.channel_id)
 
     async def reply(self, msg: dict[str, Any], *, replace: bool = False) -> None:
         """Ephemeral answer through response_url; `replace` swaps the message a button sat on.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.block_checks import assert_valid_blocks
+from tests.block_checks import assert_valid_blocks, assert_valid_view
 from tests.conftest import Bot
 from tests.fake_slack import Call, FakeSlack
+from tests.slack_driver import text_value
 
 _keys = itertools.count(1)
 
@@ -75,3 +76,27 @@ async def grant(bot: Bot, user: str, role: str, channels: list[str] | None = Non
     """Set up a grant directly in the store (tests of the command itself use /dialer access)."""
     store = bot.services.store
     await store.run(store.grants.grant, user, role, channels, "UADMIN")
+
+
+async def decide_as(
+    bot: Bot, verb: str, approval_id: int, user: str, reason: str | None = None
+) -> list[Any]:
+    """Click Approve/Reject; when a dialog opens (reject, approve of remove), submit it."""
+    dialogs = len(bot.slack.calls_to("views.open"))
+    replies = await click_as(bot, f"approval:{verb}", str(approval_id), user)
+    opened = bot.slack.calls_to("views.open")[dialogs:]
+    if not opened:
+        return replies
+    view = opened[-1].args["view"]
+    assert_valid_view(view)
+    reply = await bot.driver.submit(
+        "approval:decide",
+        {"reason": {"reason": text_value(reason)}} if verb == "reject" else {},
+        user_id=user,
+        private_metadata=view["private_metadata"],
+    )
+    assert reply.status == 200 and not reply.text, reply.text
+    await bot.settle()
+    return replies + [
+        c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("channel") == user
+    ]

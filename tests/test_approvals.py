@@ -20,6 +20,7 @@ from tests.helpers_access import (
     audit_rows,
     button_value,
     click_as,
+    decide_as,
     grant,
     has_button,
     run_as,
@@ -77,14 +78,17 @@ async def request_remove(bot: Bot, campaign_id: int = 1, user: str = REQUESTER) 
     before = len(bot.slack.calls_to("chat.postMessage"))
     replies = await click_as(bot, "control:confirm", token, user)
     posts = bot.slack.calls_to("chat.postMessage")[before:]
-    requests = [p for p in posts if has_button(p.args, "approval:approve")]
+    requests = [
+        p for p in posts if has_button(p.args, "approval:approve") and p.args["channel"] == "C0001"
+    ]
     assert len(requests) == 1, bot.slack.describe()
     assert "Your request is posted in <#C0001>" in text_of(replies)
     return int(button_value(requests[0].args, "approval:approve"))
 
 
 def updates(bot: Bot) -> list[Any]:
-    return bot.slack.calls_to("chat.update")
+    """Updates of the request in the channel of origin (its copy in CNOTIFY is updated too)."""
+    return [c for c in bot.slack.calls_to("chat.update") if c.args["channel"] == "C0001"]
 
 
 async def test_remove_waits_for_a_second_admin_and_runs_once(abot: Bot) -> None:
@@ -96,14 +100,15 @@ async def test_remove_waits_for_a_second_admin_and_runs_once(abot: Bot) -> None:
     assert 1 in abot.sim.state.campaigns, "nothing may run before the approval"
     assert not [r for r in abot.sim.requests if r["path"].endswith("/control")]
 
-    replies = await click_as(abot, "approval:approve", str(approval_id), SECOND)
+    replies = await decide_as(abot, "approve", approval_id, SECOND)
     assert 1 not in abot.sim.state.campaigns
     controls = [r for r in abot.sim.requests if r["path"].endswith("/control")]
     assert len(controls) == 1 and controls[0]["json"] == {"command": "remove"}
     update = updates(abot)[-1]
     assert update.args["channel"] == "C0001"
     shown = FakeSlack.texts(update)
-    assert "Approved by <@UADMIN2>" in shown and "removed campaign" in shown
+    assert "Requested by <@UADMIN>, approved by <@UADMIN2>" in shown
+    assert "removed campaign" in shown
     assert not has_button(update.args, "approval:approve"), "a decided request keeps no buttons"
     assert replies == [], "the channel message shows the result; nothing else is needed"
 
@@ -127,13 +132,16 @@ async def test_remove_waits_for_a_second_admin_and_runs_once(abot: Bot) -> None:
 async def test_the_message_is_updated_in_place(abot: Bot) -> None:
     approval_id = await request_remove(abot)
     posted = abot.slack.calls_to("chat.postMessage")[-1]
-    await click_as(abot, "approval:reject", str(approval_id), SECOND)
+    await decide_as(abot, "reject", approval_id, SECOND)
     update = updates(abot)[-1]
     approval = abot.services.store.approvals.get(approval_id)
     assert approval is not None and approval.message_ts
     assert update.args["ts"] == approval.message_ts and update.args["channel"] == "C0001"
-    assert posted.args["channel"] == "C0001"
-    assert "Rejected by <@UADMIN2>" in FakeSlack.texts(update)
+    # The copy where approvers watch (NOTIFY_CHANNEL by default) is updated as well.
+    assert posted.args["channel"] == "CNOTIFY" and approval.copy_channel_id == "CNOTIFY"
+    copy_updates = [c for c in abot.slack.calls_to("chat.update") if c.args["channel"] == "CNOTIFY"]
+    assert [c.args["ts"] for c in copy_updates] == [approval.copy_message_ts]
+    assert "rejected by <@UADMIN2>" in FakeSlack.texts(update)
 
 
 async def test_requester_cannot_approve_own_request(abot: Bot) -> None:
@@ -147,7 +155,7 @@ async def test_requester_cannot_approve_own_request(abot: Bot) -> None:
     approval = abot.services.store.approvals.get(approval_id)
     assert approval is not None and approval.state == "open"
     # Someone else still can.
-    await click_as(abot, "approval:approve", str(approval_id), SECOND)
+    await decide_as(abot, "approve", approval_id, SECOND)
     assert 1 not in abot.sim.state.campaigns
 
 
@@ -189,8 +197,8 @@ async def test_reject_and_cancel(abot: Bot) -> None:
     assert "Already cancelled" in text_of(replies)
 
     second = await request_remove(abot)
-    await click_as(abot, "approval:reject", str(second), SECOND)
-    assert "Rejected by <@UADMIN2>" in FakeSlack.texts(updates(abot)[-1])
+    await decide_as(abot, "reject", second, SECOND)
+    assert "rejected by <@UADMIN2>" in FakeSlack.texts(updates(abot)[-1])
     replies = await click_as(abot, "approval:approve", str(second), SECOND)
     assert "Already rejected" in text_of(replies)
     assert 1 in abot.sim.state.campaigns
@@ -205,7 +213,7 @@ async def test_reject_and_cancel(abot: Bot) -> None:
 async def test_a_click_after_expiry_expires_it(abot: Bot, clock: Clock) -> None:
     approval_id = await request_remove(abot)
     clock.advance(abot.services.settings.approval_ttl + 1)
-    replies = await click_as(abot, "approval:approve", str(approval_id), SECOND)
+    replies = await decide_as(abot, "approve", approval_id, SECOND)
     assert "expired" in text_of(replies)
     assert 1 in abot.sim.state.campaigns
     assert "Expired: nobody approved in time" in FakeSlack.texts(updates(abot)[-1])
@@ -298,7 +306,7 @@ async def test_approval_messages_escape_campaign_names(abot: Bot) -> None:
     name = "<!channel> <@U123> <http://x|y> &amp;"
     abot.sim.state.campaigns[1]["name"] = name
     approval_id = await request_remove(abot)
-    await click_as(abot, "approval:approve", str(approval_id), SECOND)
+    await decide_as(abot, "approve", approval_id, SECOND)
     for call in abot.slack.calls:
         if call.method in ("chat.postMessage", "chat.update", "response_url"):
             assert_escaped(

@@ -17,7 +17,7 @@ import pytest
 from tests.block_checks import assert_escaped, contains_unescaped_mention
 from tests.conftest import SIGNING_SECRET, Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
-from tests.helpers_access import button_value, click_as, grant, run_as
+from tests.helpers_access import button_value, click_as, decide_as, grant, run_as
 from tests.sim_fixtures import make_simulator  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,7 @@ async def test_no_secret_in_logs_database_or_messages(
         hbot, "control:confirm", button_value(replies[-1].args, "control:confirm"), "UADMIN"
     )
     approval = hbot.services.store.approvals.open_requests()[0]
-    await click_as(hbot, "approval:approve", str(approval.id), "UADMIN2")
+    await decide_as(hbot, "approve", approval.id, "UADMIN2")
     await run_as(hbot, "remove 1", "UNOBODY")
     await run_as(hbot, "history 50", "UADMIN")
     await hbot.settle()
@@ -161,7 +161,7 @@ async def test_outside_text_is_escaped_everywhere(hbot: Bot) -> None:
         hbot, "control:confirm", button_value(replies[-1].args, "control:confirm"), "UADMIN"
     )
     approval = hbot.services.store.approvals.open_requests()[0]
-    await click_as(hbot, "approval:approve", str(approval.id), "UADMIN2")
+    await decide_as(hbot, "approve", approval.id, "UADMIN2")
     await run_as(hbot, "history 50", "UADMIN")
     await run_as(hbot, "history #1", "UADMIN")
     await run_as(hbot, "access list", "UADMIN")

@@ -6,6 +6,7 @@ the channel message, and answers the person who clicked.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from typing import Any
@@ -29,6 +30,8 @@ from store.approvals import Approval
 log = logging.getLogger(__name__)
 
 APPROVAL_ACTION = re.compile(r"^approval:(approve|reject|cancel)$")
+# Approving these opens a dialog first (after the role checks): they cannot be undone.
+DIALOG_APPROVALS = frozenset({"remove"})
 # Results that changed the request, so the channel message must show it.
 CHANGED = frozenset({"approved", "rejected", "cancelled", "expired"})
 
@@ -44,6 +47,7 @@ async def request_approval(req: Request, token: str) -> None:
         )
         return
     approval = res.approval
+    settings = services.settings
     try:
         resp = await services.client.chat_postMessage(
             channel=approval.channel_id or "",
@@ -59,7 +63,34 @@ async def request_approval(req: Request, token: str) -> None:
         await req.reply(views.post_failed(approval, error), replace=True)
         return
     await services.approvals.set_message(approval, str(resp["channel"]), str(resp["ts"]))
-    await req.reply(views.waiting(approval), replace=True)
+    copy_in = await _post_copy(services, approval, settings.approvals_to)
+    await req.reply(views.waiting(approval, copy_in), replace=True)
+
+
+async def _post_copy(services: Services, approval: Approval, channel: str | None) -> str | None:
+    """The same request where approvers watch (APPROVAL_CHANNEL, mentioning APPROVER_GROUP).
+
+    Returns the channel it went to; a failure here is logged, the original still works.
+    """
+    if not channel or channel == approval.channel_id:
+        return None
+    try:
+        resp = await services.client.chat_postMessage(
+            channel=channel,
+            unfurl_links=False,
+            unfurl_media=False,
+            **views.request_message(approval, group=services.settings.approver_group, copy=True),
+        )
+    except SlackApiError as exc:
+        log.warning(
+            "approval request %s: no copy in %s: %s",
+            approval.id,
+            channel,
+            exc.response.get("error"),
+        )
+        return None
+    await services.approvals.set_copy(approval, str(resp["channel"]), str(resp["ts"]))
+    return str(resp["channel"])
 
 
 async def on_approval_button(
@@ -85,6 +116,12 @@ async def on_approval_button(
         action_name = approval_action(verb, approval.command)
         if not await authorize(req, action_name, campaign_id=approval.campaign_id):
             return
+        refused = await approvals.refusal(req.actor, approval, verb)
+        if refused is not None:  # before any dialog: the requester never sees "Approve?"
+            await req.reply(views.answer(refused, approval))
+            return
+        if approval.state == "open" and await _ask_in_dialog(req, approval, verb):
+            return
         if verb == "approve":
             res = await approvals.approve(req.actor, approval_id)
         elif verb == "reject":
@@ -96,6 +133,58 @@ async def on_approval_button(
     req.spawn(run(), f"{verb} request #{approval_id}")
 
 
+async def _ask_in_dialog(req: Request, approval: Approval, verb: str) -> bool:
+    """Reject asks for an optional reason; approving a dangerous command asks to confirm.
+
+    The dialog opens only after the role and requester checks passed. False when no
+    dialog is needed (or none could be opened: then the click decides at once).
+    """
+    is_reject = verb == "reject" and req.actor.user_id != approval.requested_by
+    if not (is_reject or (verb == "approve" and approval.command in DIALOG_APPROVALS)):
+        return False
+    if not req.trigger_id:
+        return False
+    view = views.decide_modal(approval, verb, req.actor.channel_id)
+    try:
+        await req.services.client.views_open(trigger_id=req.trigger_id, view=view)
+    except SlackApiError as exc:
+        log.warning("approval dialog not opened: %s", exc.response.get("error"))
+        await req.reply(views.dialog_failed(approval, verb))
+        return True
+    return True
+
+
+async def on_decide_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """The Approve / Reject dialog was submitted: decide, with the reason if one was given."""
+    await ack()
+    view = body.get("view") or {}
+    meta = views.DecideMeta.load(str(view.get("private_metadata") or ""))
+    req = Request.from_bolt(context, body, None)
+    if meta is None:
+        await req.reply(message(":warning: That dialog is not valid. Nothing was sent."))
+        return
+    # A dialog has no channel: decide with the channel the button was clicked in.
+    req = dataclasses.replace(req, actor=dataclasses.replace(req.actor, channel_id=meta.channel))
+    reason = views.reason_from(view)
+
+    async def run() -> None:
+        approvals = req.services.approvals
+        approval = await approvals.get(meta.approval_id)
+        if approval is None:
+            await req.reply(views.answer("missing", None))
+            return
+        action_name = approval_action(meta.verb, approval.command)
+        if not await authorize(req, action_name, campaign_id=approval.campaign_id):
+            return
+        if meta.verb == "approve":
+            res = await approvals.approve(req.actor, meta.approval_id)
+        else:
+            res = await approvals.reject(req.actor, meta.approval_id, reason)
+        await show(req, res)
+
+    req.spawn(run(), f"{meta.verb} request #{meta.approval_id}")
+
+
 async def show(req: Request, res: ApprovalResult) -> None:
     """A decision updates the channel message for everyone; anything else answers the clicker."""
     approval = res.approval
@@ -105,8 +194,8 @@ async def show(req: Request, res: ApprovalResult) -> None:
     outcome_text = None
     if res.outcome is not None:
         outcome_text = result_view(res.outcome, req.actor.user_id)["text"]
-    msg = views.decided_message(approval, outcome_text)
-    if not await _update(req.services, approval, msg):
+    msg = views.decided_message(approval, outcome_text, reason=res.reason)
+    if not await _update(req.services, approval, msg) and req.respond is not None:
         await req.reply(msg, replace=True)
     if res.result == "approved" and res.outcome is not None:
         await notify(req, res.outcome)
@@ -121,17 +210,23 @@ async def update_expired(services: Services, expired: list[Approval]) -> None:
 
 
 async def _update(services: Services, approval: Approval, msg: dict[str, Any]) -> bool:
-    if not (approval.channel_id and approval.message_ts):
-        return False
-    try:
-        await services.client.chat_update(
-            channel=approval.channel_id, ts=approval.message_ts, **msg
-        )
-    except SlackApiError as exc:
-        log.warning(
-            "approval request %s: message not updated: %s",
-            approval.id,
-            exc.response.get("error"),
-        )
-        return False
-    return True
+    """Update the request where it was posted, and its copy in the approvers' channel."""
+    updated = False
+    for channel, ts in (
+        (approval.channel_id, approval.message_ts),
+        (approval.copy_channel_id, approval.copy_message_ts),
+    ):
+        if not (channel and ts):
+            continue
+        try:
+            await services.client.chat_update(channel=channel, ts=ts, **msg)
+        except SlackApiError as exc:
+            log.warning(
+                "approval request %s: message in %s not updated: %s",
+                approval.id,
+                channel,
+                exc.response.get("error"),
+            )
+            continue
+        updated = True
+    return updated

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
+
+from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, PlainTextObject
 
 from bot.access import REQUIRED_ROLE
 from bot.approvals import Approval
-from handlers.blocks import actions, button, context, esc, message, section, slack_time
+from bot.dialer.api import RUNNING_STATES, canonical_state
+from bot.ids import positive_int
+from handlers.blocks import actions, button, clip, context, esc, message, section, slack_time
 from handlers.control.views import campaign_ref
 
 APPROVAL_ACTIONS = ("approve", "reject", "cancel")
+DECIDE_CALLBACK = "approval:decide"
+REASON_BLOCK = "reason"
+REASON_MAX = 300
 
 
 def _asks(approval: Approval, *, past: bool = False) -> str:
@@ -18,33 +27,33 @@ def _asks(approval: Approval, *, past: bool = False) -> str:
     return f"<@{approval.requested_by}> {verb} to {esc(approval.command)} campaign {ref}"
 
 
-def request_message(approval: Approval) -> dict[str, Any]:
-    """Posted in the channel of origin, so the people who could approve see it."""
+def _running_warning(approval: Approval) -> str:
+    """In red where Slack has red: removing a running campaign stops its calls."""
+    if approval.command == "remove" and canonical_state(approval.previous_state) in RUNNING_STATES:
+        return "\n:red_circle: *This campaign is running*: removing it stops its calls now."
+    return ""
+
+
+def request_message(
+    approval: Approval, *, group: str | None = None, copy: bool = False
+) -> dict[str, Any]:
+    """Posted in the channel of origin, and (``copy``) where approvers watch.
+
+    Approve carries no confirm dialog: the role and requester checks come first, then
+    a dialog for commands that cannot be undone (listeners.DIALOG_APPROVALS).
+    """
     needed = REQUIRED_ROLE.get(approval.command) or "admin"
     value = str(approval.id)
-    danger = approval.command == "remove"
-    approve = button(
-        "Approve",
-        "approval:approve",
-        value,
-        style="primary",
-        confirm={
-            "title": f"Approve: {approval.command} campaign #{approval.campaign_id}?",
-            "text": f"{_asks(approval)}. It runs as soon as you approve.",
-            "confirm": "Approve",
-            "deny": "Not yet",
-        }
-        if danger
-        else None,
-    )
     was = f" (it is {esc(approval.previous_state)})" if approval.previous_state else ""
     text = f"{_asks(approval)}{was}"
+    mention = f"<!subteam^{group}> " if group else ""
+    where = f" · asked in <#{approval.channel_id}>" if copy and approval.channel_id else ""
     return message(
         text,
         [
-            section(f":raised_hand: {text}."),
+            section(f":raised_hand: {mention}{text}.{_running_warning(approval)}"),
             actions(
-                approve,
+                button("Approve", "approval:approve", value, style="primary"),
                 button("Reject", "approval:reject", value, style="danger"),
                 button("Cancel request", "approval:cancel", value),
                 block_id=f"approval:{approval.id}",
@@ -52,17 +61,97 @@ def request_message(approval: Approval) -> dict[str, Any]:
             context(
                 f"Needs a second person with the *{needed}* role · the requester cannot approve · "
                 f"expires {slack_time(approval.expires_at)} · runs once · request #{approval.id}"
+                f"{where}"
             ),
         ],
     )
 
 
-def decided_message(approval: Approval, outcome_text: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DecideMeta:
+    """What the Approve / Reject dialog carries back (Slack returns it untouched)."""
+
+    approval_id: int
+    verb: str  # approve | reject
+    channel: str | None
+
+    def dump(self) -> str:
+        return json.dumps({"id": self.approval_id, "verb": self.verb, "channel": self.channel})
+
+    @classmethod
+    def load(cls, raw: str) -> DecideMeta | None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or data.get("verb") not in ("approve", "reject"):
+            return None
+        approval_id = positive_int(data.get("id", ""))
+        channel = data.get("channel")
+        if approval_id is None or not (channel is None or isinstance(channel, str)):
+            return None
+        return cls(approval_id, str(data["verb"]), channel)
+
+
+def decide_modal(approval: Approval, verb: str, channel: str | None) -> dict[str, Any]:
+    """Reject: an optional reason. Approve (of a command that cannot be undone): confirm."""
+    blocks: list[dict[str, Any]] = [
+        section(
+            f"{_asks(approval)}.{_running_warning(approval)}"
+            + ("\nIt runs as soon as you approve." if verb == "approve" else "")
+        )
+    ]
+    if verb == "reject":
+        blocks.append(
+            InputBlock(
+                block_id=REASON_BLOCK,
+                label=PlainTextObject(text="Reason (optional)"),
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=REASON_BLOCK,
+                    max_length=REASON_MAX,
+                    placeholder=PlainTextObject(text="Shown to the requester and in the log"),
+                ),
+            ).to_dict()
+        )
+    title = f"{verb.capitalize()} request #{approval.id}"
+    return {
+        "type": "modal",
+        "callback_id": DECIDE_CALLBACK,
+        "private_metadata": DecideMeta(approval.id, verb, channel).dump(),
+        "title": {"type": "plain_text", "text": clip(title, 24)},
+        "submit": {"type": "plain_text", "text": "Approve" if verb == "approve" else "Reject"},
+        "close": {"type": "plain_text", "text": "Not yet"},
+        "blocks": blocks,
+    }
+
+
+def reason_from(view: dict[str, Any]) -> str | None:
+    """The reason typed in the Reject dialog, trimmed; None when left empty."""
+    values = ((view.get("state") or {}).get("values") or {}).get(REASON_BLOCK) or {}
+    raw = (values.get(REASON_BLOCK) or {}).get("value")
+    text = " ".join(str(raw or "").split())[:REASON_MAX]
+    return text or None
+
+
+def dialog_failed(approval: Approval, verb: str) -> dict[str, Any]:
+    return message(
+        f":warning: Could not open the {verb} dialog for request #{approval.id} (Slack refused "
+        "it, maybe because the click is too old). Nothing changed; click the button again."
+    )
+
+
+def decided_message(
+    approval: Approval, outcome_text: str | None = None, *, reason: str | None = None
+) -> dict[str, Any]:
     """Replaces the request once it is approved, rejected, cancelled or expired: no buttons."""
     by = f"<@{approval.decided_by}>" if approval.decided_by else "nobody"
+    asked = f"<@{approval.requested_by}>"
+    because = f" Reason: “{esc(reason)}”." if reason else ""
     status = {
-        "approved": f":white_check_mark: Approved by {by}.",
-        "rejected": f":no_entry_sign: Rejected by {by}. Nothing was sent to the dialer.",
+        "approved": f":white_check_mark: Requested by {asked}, approved by {by}.",
+        "rejected": f":no_entry_sign: Requested by {asked}, rejected by {by}.{because} "
+        "Nothing was sent to the dialer.",
         "cancelled": f":leftwards_arrow_with_hook: Cancelled by {by}. Nothing was sent.",
         "expired": ":hourglass: Expired: nobody approved in time. Nothing was sent. "
         f"Run `/dialer {esc(approval.command)} {approval.campaign_id}` again if still needed.",
@@ -77,10 +166,12 @@ def decided_message(approval: Approval, outcome_text: str | None = None) -> dict
     )
 
 
-def waiting(approval: Approval) -> dict[str, Any]:
+def waiting(approval: Approval, copy_in: str | None = None) -> dict[str, Any]:
     """Replaces the requester's confirmation: where the request went, and that it waits."""
     ref = campaign_ref(approval.campaign_name, approval.campaign_id)
     where = f"<#{approval.channel_id}>" if approval.channel_id else "the channel"
+    if copy_in:
+        where += f" and in <#{copy_in}>, where approvers watch"
     return message(
         f":hourglass_flowing_sand: To {esc(approval.command)} campaign {ref} needs a second "
         f"person. Your request is posted in {where}; it runs once someone with the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.dialer import COMMANDS
 from handlers.campaigns import views
 from handlers.history.views import entry_line
 from handlers.request import Request
@@ -11,7 +12,12 @@ from handlers.request import Request
 
 async def list_campaigns(req: Request, page: int, *, replace: bool = False) -> None:
     campaigns = await req.services.dialer.list_campaigns()
-    await req.reply(views.campaigns_page(campaigns, page), replace=replace)
+    pages = views.page_count(len(campaigns))
+    if page > pages:
+        await req.reply(views.past_the_end(page, pages))
+        return
+    may = await req.may(COMMANDS)
+    await req.reply(views.campaigns_page(campaigns, page, may), replace=replace)
 
 
 async def show_campaign(req: Request, campaign_id: int) -> None:
@@ -32,6 +38,7 @@ async def show_campaign(req: Request, campaign_id: int) -> None:
             {cl.id: cl for cl in call_lists},
             {app.id: app for app in ivr_apps},
             [entry_line(e) for e in recent],
+            await req.may((*COMMANDS, "schedule")),  # Schedule… needs what scheduling needs
         )
     )
 

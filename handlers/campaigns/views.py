@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from bot.dialer import CallList, Campaign, IvrApp
@@ -24,11 +25,13 @@ PAGE_SIZE = 15  # header + context + 2 blocks a campaign + navigation stays unde
 BUTTON_STYLE = {"start": "primary", "unpause": "primary", "remove": "danger"}
 
 
-def control_buttons(campaign: Campaign) -> list[Any]:
-    """One button per command the campaign's state allows; the value is the campaign id."""
+def control_buttons(campaign: Campaign, may: Collection[str]) -> list[Any]:
+    """One button per command the campaign's state allows and the viewer may use here
+    (``may``, from bot/access.py); the value is the campaign id."""
     return [
         button(cmd.capitalize(), f"control:{cmd}", str(campaign.id), style=BUTTON_STYLE.get(cmd))
         for cmd in campaign.allowed_commands
+        if cmd in may
     ]
 
 
@@ -44,16 +47,29 @@ def campaign_line(c: Campaign) -> str:
     )
 
 
-def campaigns_page(all_campaigns: list[Campaign], page: int) -> dict[str, Any]:
+def page_count(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def past_the_end(page: int, pages: int) -> dict[str, Any]:
+    return message(
+        f":information_source: There is no page {page}: the campaigns fill "
+        f"{pages} page{'s' if pages != 1 else ''}. `/dialer campaigns {pages}` shows the last."
+    )
+
+
+def campaigns_page(
+    all_campaigns: list[Campaign], page: int, may: Collection[str]
+) -> dict[str, Any]:
     total = len(all_campaigns)
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = page_count(total)
     page = min(max(page, 1), pages)
     shown = sorted(all_campaigns, key=lambda c: c.id)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     blocks: list[Block] = [header(f"Campaigns ({total})")]
     if not shown:
         blocks.append(section("No campaigns yet. Create one with `/dialer new`."))
     for c in shown:
-        buttons = [button("Details", "campaign:show", str(c.id)), *control_buttons(c)]
+        buttons = [button("Details", "campaign:show", str(c.id)), *control_buttons(c, may)]
         blocks.append(section(campaign_line(c)))
         blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
     if pages > 1:
@@ -82,6 +98,7 @@ def campaign_detail(
     call_lists: dict[int, CallList],
     ivr_apps: dict[str, IvrApp],
     recent: list[str],
+    may: Collection[str],
 ) -> dict[str, Any]:
     lists = [
         f"{esc(call_lists[i].name)} (#{i}, {call_lists[i].numbers_count or 0} numbers)"
@@ -108,9 +125,11 @@ def campaign_detail(
         header(f"Campaign #{c.id}: {c.name}"),
         section(f"*{esc(c.name)}* (#{c.id})", fields=fields),
     ]
-    buttons = control_buttons(c)
-    buttons.append(button("Schedule…", "schedule:open", str(c.id)))  # handlers/schedules/form
-    blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
+    buttons = control_buttons(c, may)
+    if "schedule" in may:  # handlers/schedules/form
+        buttons.append(button("Schedule…", "schedule:open", str(c.id)))
+    if buttons:
+        blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
     blocks.append(section("*Last audit entries*\n" + ("\n".join(recent) or "_none yet_")))
     blocks.append(
         context(

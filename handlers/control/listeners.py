@@ -25,12 +25,17 @@ CONTROL_ACTION = re.compile(r"^control:(start|pause|unpause|reload|remove)$")
 RUNS_AT_ONCE = frozenset({"pause"})  # the safe direction needs no confirmation
 
 
-async def control_command(req: Request, campaign_id: int, command: str) -> None:
-    """Pause at once; everything else shows a confirmation carrying a single-use token."""
+async def control_command(
+    req: Request, campaign_id: int, command: str, *, reason: str | None = None
+) -> None:
+    """Pause at once; everything else shows a confirmation carrying a single-use token.
+
+    ``reason`` (`pause 12 because …`) is audited and announced with the pause.
+    """
     controller = req.services.controller
     if command in RUNS_AT_ONCE and command not in req.services.settings.approval_commands:
         try:
-            outcome = await controller.run_now(req.actor, campaign_id, command)
+            outcome = await controller.run_now(req.actor, campaign_id, command, reason=reason)
         except CommandNotAllowed as exc:
             await req.reply(views.not_allowed(exc))
             return

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot.access import allowed_for_role
 from bot.control import Outcome, Prepared
+from bot.dialer.api import RUNNING_STATES, canonical_state
 from handlers.blocks import (
     actions,
     button,
@@ -40,6 +42,9 @@ def confirmation(
     """`needs_approval`: Confirm then asks a second person instead of running the command."""
     c, cmd = prepared.campaign, prepared.command
     danger = cmd == "remove"
+    running = danger and canonical_state(c.state) in RUNNING_STATES
+    # Slack has red only for danger buttons and :red_circle:; a running campaign gets both.
+    warning = "\n:red_circle: *It is running now*: removing it stops its calls." if running else ""
     confirm_button = button(
         f"Ask approval to {cmd}" if needs_approval else f"Confirm {cmd}",
         "control:confirm",
@@ -47,7 +52,12 @@ def confirmation(
         style="danger" if danger else "primary",
         confirm={
             "title": f"Remove campaign #{c.id}?",
-            "text": f"*{esc(c.name)}* and its set-up will be removed for good.",
+            "text": (
+                f":red_circle: *{esc(c.name)}* is running: removing it stops its calls, and "
+                "it and its set-up are removed for good."
+                if running
+                else f"*{esc(c.name)}* and its set-up will be removed for good."
+            ),
             "confirm": "Remove",
             "deny": "Keep it",
         }
@@ -60,7 +70,7 @@ def confirmation(
             header(f"{cmd.capitalize()} campaign #{c.id}?"),
             section(
                 f"{':warning: ' if danger else ''}You are about to *{cmd}* "
-                f"{campaign_ref(c.name, c.id)}.",
+                f"{campaign_ref(c.name, c.id)}.{warning}",
                 fields=[
                     f"*Name*\n{esc(c.name)}",
                     f"*State*\n{state_label(c.state)}",
@@ -75,7 +85,7 @@ def confirmation(
             ),
             context(
                 f"Asked by <@{user_id}> · valid for {ttl_min} min · runs once"
-                + (" · a second person must approve it in this channel" if needs_approval else "")
+                + (" · a second person must approve it" if needs_approval else "")
             ),
         ],
     )
@@ -93,6 +103,8 @@ def result(outcome: Outcome, user_id: str) -> dict[str, Any]:
         now = f" Now {state_label(outcome.new_state)}." if outcome.new_state else ""
         said = f" The dialer said: {esc(outcome.detail)}." if outcome.detail else ""
         text = f":white_check_mark: <@{user_id}> {PAST.get(cmd, cmd)} campaign {ref}.{now}{said}"
+        if outcome.reason:
+            text += f" Reason: “{esc(outcome.reason)}”."
     elif outcome.result == "unknown":
         text = (
             f":grey_question: The dialer did not answer in time, so it is not known whether "
@@ -132,11 +144,17 @@ def notification(outcome: Outcome, user_id: str, origin_channel: str | None) -> 
             f":grey_question: <@{user_id}> tried to {outcome.command} campaign {ref}{was}; "
             "the dialer did not answer in time, so the result is unknown"
         )
+    if outcome.requested_by:
+        text += f" · requested by <@{outcome.requested_by}>, approved by <@{user_id}>"
+    if outcome.reason:
+        text += f" · because “{esc(outcome.reason)}”"
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     where = f" · from <#{origin_channel}>" if origin_channel else ""
     blocks = [section(text), context(f"{slack_time(now)}{where}")]
     follow = NEXT_COMMAND.get(outcome.command) if outcome.result == "ok" else None
-    if follow:
+    # Many people read a notification: it shows what an operator may press, and a click
+    # by anyone with less is refused (and audited) as usual.
+    if follow and follow in allowed_for_role("operator", [follow]):
         blocks.append(
             actions(
                 button(
