@@ -40,4 +40,4 @@ def user_arg(raw: str) -> str | None:
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     """``1 number``, ``2 numbers``; ``many`` for irregular words (``entry``/``entries``)."""
-    return f"{count} {word if count == 1 else (many or word + 's')}"
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"

@@ -349,7 +349,7 @@ def help_message(role: str | None = None) -> dict[str, Any]:
     lines = []
     for s in SUBCOMMANDS.values():
         needed = REQUIRED_ROLE.get(s.name, "admin")
-        mark = "" if role_allows(role, s.name) else f" :lock: _needs {needed}_"
+        mark = "" if role_allows(role, s.name) else f" 🔒 _needs {needed}_"
         lines.append(f"`{s.usage}` — {s.summary}. _e.g._ `{s.example}`{mark}")
     chunks, chunk = [], ""
     for line in lines:  # a section holds at most 3,000 characters
@@ -363,7 +363,7 @@ def help_message(role: str | None = None) -> dict[str, Any]:
         "dialer-bot commands",
         [
             header("dialer-bot commands"),
-            section(f"Your role here: {yours}. :lock: marks what needs a higher role."),
+            section(f"Your role here: {yours}. 🔒 marks what needs a higher role."),
             *chunks,
             context_block(
                 "Control commands are recorded in the audit log with who, where and when."

@@ -271,7 +271,7 @@ async def test_no_region_reports_national_numbers_invalid(bot: Bot) -> None:
     await bot.settle()
     text = FakeSlack.texts(last_update(bot))
     assert "national number but no country chosen" in text
-    assert "Create list of 1 numbers" in text and "choose the country" in text
+    assert "Create list of 1 number" in text and "choose the country" in text
 
 
 async def test_csv_file_is_downloaded_with_the_bot_token(bot: Bot) -> None:

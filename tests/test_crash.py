@@ -157,7 +157,8 @@ async def test_sigkill_with_200_commands_in_flight(
         assert len(unknown) + len(completed) == len(entries)
 
         text = FakeSlack.texts(note.args)
-        assert f"restarted while {len(unknown)} command(s)" in text
+        n = len(unknown)
+        assert f"restarted while {n} command{'s were' if n != 1 else ' was'} under way" in text
         listed = re.findall(r"\(#(\d+)\) — now ([^\n]+)", text)
         assert len(listed) == min(15, len(unknown))
         for cid, shown in listed:
@@ -283,7 +284,8 @@ async def test_restart_with_the_dialer_down_still_recovers_at_once(
         await proc.start()
         assert time.monotonic() - started < 10
         [note] = await fake_slack.wait_for(
-            "chat.postMessage", lambda c: "restarted while 40 command(s)" in FakeSlack.texts(c.args)
+            "chat.postMessage",
+            lambda c: "restarted while 40 commands were under way" in FakeSlack.texts(c.args),
         )
         assert "now unknown" in FakeSlack.texts(note.args)
         code, out = await run_cli("audit", "verify", env=proc.env)

@@ -67,9 +67,9 @@ async def test_help_names_your_role_and_marks_what_needs_more(bot: Bot) -> None:
     text = FakeSlack.texts(reply.json or {})
     assert "Your role here: *viewer*" in text
     start_line = next(line for line in text.splitlines() if line.startswith("`/dialer start"))
-    assert ":lock: _needs operator_" in start_line
+    assert "🔒 _needs operator_" in start_line
     campaigns_line = next(line for line in text.splitlines() if "`/dialer campaigns" in line)
-    assert ":lock:" not in campaigns_line
+    assert "🔒" not in campaigns_line
     reply = await bot.command("help", user_id="UNOBODY")
     assert "Your role here: none" in FakeSlack.texts(reply.json or {})
     reply = await bot.command("help", user_id=ADMIN)

@@ -105,7 +105,7 @@ def decide_modal(approval: Approval, verb: str, channel: str | None) -> dict[str
         blocks.append(
             InputBlock(
                 block_id=REASON_BLOCK,
-                label=PlainTextObject(text="Reason (optional)"),
+                label=PlainTextObject(text="Reason"),
                 optional=True,
                 element=PlainTextInputElement(
                     action_id=REASON_BLOCK,

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.numbers import MAX_INVALID_FILE_BYTES, NO_REGION_REASON, Counts, Invalid, InvalidFile
+from handlers.args import plural
 from handlers.blocks import (
     Block,
     actions,
@@ -230,7 +231,12 @@ def summary(
         blocks.append(context("Attributes from the columns: " + esc(", ".join(columns))))
     if invalid:
         first = invalid[:shown]
-        blocks.append(section(f"*First {len(first)} invalid entries* (line: entry — reason)"))
+        blocks.append(
+            section(
+                f"*First {plural(len(first), 'invalid entry', 'invalid entries')}* "
+                "(line: entry — reason)"
+            )
+        )
         blocks.extend(invalid_sections(first))
         if counts.invalid > len(first):
             blocks.append(context(_more_invalid(counts.invalid, len(first), invalid_file)))
@@ -245,7 +251,7 @@ def summary(
         blocks.append(
             actions(
                 button(
-                    f"Create list of {counts.valid:,} numbers",
+                    f"Create list of {plural(counts.valid, 'number')}",
                     CREATE_ACTION,
                     token,
                     style="primary",
@@ -260,7 +266,7 @@ def summary(
     elif not counts.valid:
         blocks.append(section(":warning: No valid numbers: nothing to create."))
     text = (
-        f"Call list {name}: {counts.valid:,} valid, {counts.duplicates:,} duplicates, "
+        f"Call list {name}: {counts.valid:,} valid, {plural(counts.duplicates, 'duplicate')}, "
         f"{counts.invalid:,} invalid of {counts.read:,} read"
     )
     return message(text, blocks)
@@ -301,7 +307,8 @@ def invalid_file_failed(total: int, shown: int, error: str) -> dict[str, Any]:
         else ""
     )
     text = (
-        f":warning: The file of all {total:,} invalid entries could not be uploaded "
+        f":warning: The file of all {plural(total, 'invalid entry', 'invalid entries')} "
+        "could not be uploaded "
         f"(Slack said: {esc(error)}).{hint} The first {shown:,} are in the message above; "
         "the list can still be created from it."
     )
@@ -312,7 +319,7 @@ def created(name: str, list_id: int, count: int, said: str | None, user_id: str)
     said_text = f" The dialer said: {esc(said)}." if said else ""
     text = (
         f":white_check_mark: <@{user_id}> created call list *{esc(name)}* (#{list_id}) "
-        f"with {count:,} numbers.{said_text}"
+        f"with {plural(count, 'number')}.{said_text}"
     )
     return message(text)
 
@@ -349,7 +356,9 @@ def not_usable(state: str, by_user: str | None, at: str | None) -> dict[str, Any
 def notification(
     name: str, list_id: int, count: int, user_id: str, origin: str | None
 ) -> dict[str, Any]:
-    text = f"<@{user_id}> created call list *{esc(name)}* (#{list_id}) with {count:,} numbers"
+    text = (
+        f"<@{user_id}> created call list *{esc(name)}* (#{list_id}) with {plural(count, 'number')}"
+    )
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     where = f" · from <#{origin}>" if origin else ""
     return message(text, [section(text), context(f"{slack_time(now)}{where}")])

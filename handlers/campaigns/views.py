@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from bot.dialer import CallList, Campaign, IvrApp
+from handlers.args import plural
 from handlers.blocks import (
     Block,
     actions,
@@ -101,7 +102,7 @@ def campaign_detail(
     may: Collection[str],
 ) -> dict[str, Any]:
     lists = [
-        f"{esc(call_lists[i].name)} (#{i}, {call_lists[i].numbers_count or 0} numbers)"
+        f"{esc(call_lists[i].name)} (#{i}, {plural(call_lists[i].numbers_count or 0, 'number')})"
         if i in call_lists
         else f"#{i} (not found)"
         for i in c.call_lists
@@ -149,7 +150,7 @@ def ivr_message(apps: list[IvrApp]) -> dict[str, Any]:
 
 def call_lists_message(lists: list[CallList]) -> dict[str, Any]:
     lines = [
-        f"*{esc(cl.name)}* (#{cl.id}) — {cl.numbers_count or 0} numbers"
+        f"*{esc(cl.name)}* (#{cl.id}) — {plural(cl.numbers_count or 0, 'number')}"
         for cl in sorted(lists, key=lambda x: x.id)
     ]
     return _listing(f"Call lists ({len(lists)})", lines, "No call lists yet.")

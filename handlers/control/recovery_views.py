@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.args import plural
 from handlers.blocks import context, esc, message, section, slack_time, state_label
 
 
@@ -18,8 +19,10 @@ def recovery_message(recovered: list[Any]) -> dict[str, Any]:
         )
     more = len(recovered) - len(lines)
     text = (
-        f":warning: The bot restarted while {len(recovered)} command(s) were under way; "
-        "their outcome is unknown. Check the campaigns' current state:"
+        f":warning: The bot restarted while {plural(len(recovered), 'command')} "
+        f"{'was' if len(recovered) == 1 else 'were'} under way; "
+        f"{'its' if len(recovered) == 1 else 'their'} outcome is unknown. "
+        "Check the campaigns' current state:"
     )
     blocks = [section(text), section("\n".join(lines))]
     if more > 0:
