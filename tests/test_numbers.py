@@ -284,3 +284,13 @@ async def test_no_invalid_entries_no_file_and_abort_removes_it(tmp_path: Path) -
         await numbers.prepare_file(src, name="T", region="CZ", directory=tmp_path, max_numbers=1)
     left = sorted(p.name for p in tmp_path.iterdir())  # noqa: ASYNC240
     assert left == sorted([prepared.body_path.name, "in.csv"])
+
+
+@pytest.mark.parametrize("raw", ["00420 222 000 800", "00420222000800", "tel:00420222000800"])
+def test_00_is_the_international_prefix_when_no_country_is_chosen(raw: str) -> None:
+    assert normalize_number(raw, None) == ("+420222000800", None)
+
+
+def test_00_with_a_country_is_left_to_that_countrys_rules() -> None:
+    assert normalize_number("00420 222 000 800", "CZ") == ("+420222000800", None)
+    assert normalize_number("00420", None)[0] is None  # too short stays invalid

@@ -35,6 +35,9 @@ def normalize_number(raw: str, region: str | None) -> tuple[str | None, str | No
     text = raw.strip()
     if not text:
         return None, "empty"
+    if region is None and text.startswith(("00", "tel:00")):
+        # With no country chosen, 00 is the international prefix (as in most of Europe).
+        text = "+" + text.removeprefix("tel:")[2:]
     try:
         parsed = phonenumbers.parse(text, region)
     except NumberParseException as exc:

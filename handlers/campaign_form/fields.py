@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.dialer import Campaign
 from bot.ids import positive_int
+from bot.numbers import normalize_number
 
 # ---- block ids (the view builder and the parser share them) --------------------------------
 NAME = "name"
@@ -51,6 +52,7 @@ DEFAULT_BOOST = "1"
 DEFAULT_MAX_WAITING = "2"
 
 CALLER_ID_RE = re.compile(r"\+?[0-9]{1,15}")
+_CALLER_ID_SEPARATORS = re.compile(r"[\s().\-/]")
 TIME_RE = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 
 
@@ -283,15 +285,31 @@ def _endpoint(v: FormValues, errors: dict[str, str]) -> dict[str, Any]:
     return {"type": "queue", "boostFactor": boost, "maxWaitingCalls": waiting, "queue": queue}
 
 
-def validate(v: FormValues) -> Parsed:
+def caller_id_digits(raw: str, region: str | None) -> str | None:
+    """The caller ID as the dialer takes it: digits only, as in the guide's example.
+
+    Written like a call-list number (``+420 222 000 800``, ``00420…``, a national number
+    with DEFAULT_REGION), it is normalised the same way; plain digits pass as they are.
+    """
+    e164, _ = normalize_number(raw, region)
+    if e164 is not None:
+        return e164.lstrip("+")
+    compact = _CALLER_ID_SEPARATORS.sub("", raw)
+    return compact.lstrip("+") if CALLER_ID_RE.fullmatch(compact) else None
+
+
+def validate(v: FormValues, region: str | None = None) -> Parsed:
     """Every check that needs no I/O; the payload only when there is no error."""
     errors: dict[str, str] = {}
     name = _required_text(errors, NAME, v.name, "a name", MAX_NAME)
-    caller_id = (v.caller_id or "").strip()
-    if not caller_id:
+    typed = (v.caller_id or "").strip()
+    caller_id = caller_id_digits(typed, region) if typed else None
+    if not typed:
         errors[CALLER_ID] = "Enter the number calls come from."
-    elif not CALLER_ID_RE.fullmatch(caller_id):
-        errors[CALLER_ID] = "Digits only, with an optional leading +, at most 15 digits."
+    elif caller_id is None:
+        errors[CALLER_ID] = (
+            "Digits with an optional leading + (or 00), at most 15 digits, e.g. +420 222 000 800."
+        )
     period = _period(v, errors)
     call_lists = [i for c, _ in v.call_lists if (i := positive_int(c))]
     if not call_lists or len(call_lists) != len(v.call_lists):

@@ -43,7 +43,7 @@ from handlers.campaign_form import fields as f
 from handlers.campaign_form import views
 from handlers.campaign_form.input_views import IVR_ACTION
 from handlers.campaign_form.save import Save, memory, update_view
-from handlers.errors import dialer_error_text
+from handlers.errors import dialer_error_text, missing_campaign
 from handlers.guard import audit_denied, authorize
 from handlers.request import Request
 
@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 SAVE_BUDGET_S = 2.0  # name check + POST/PUT before the ack; Slack gives 3 s in all
 OPTIONS_BUDGET_S = 2.0  # type-ahead answers are the ack itself
 CHOICES_TTL_S = 30.0  # type-ahead asks on every key stroke: reuse the lists for a while
+EDIT_CHECK_S = 1.5  # `edit <id>` checks the campaign exists before the form opens
+
+
 # ---- opening ------------------------------------------------------------------------------
 
 
@@ -60,6 +63,19 @@ async def open_new(req: Request, _parsed: Any = None) -> None:
 
 
 async def open_edit(req: Request, campaign_id: int) -> None:
+    """A campaign that does not exist is said at once, instead of a form that fails inside.
+
+    Slack's trigger lasts 3 s, so the check gets EDIT_CHECK_S; a slower dialer is asked
+    again by the form itself.
+    """
+    try:
+        await asyncio.wait_for(req.services.dialer.get_campaign(campaign_id), EDIT_CHECK_S)
+    except DialerError as exc:
+        if missing_campaign(exc) is not None:
+            await req.reply(message(dialer_error_text(exc, f"edit campaign #{campaign_id}")))
+            return
+    except TimeoutError:
+        pass
     await open_form(req, f.FormMeta("edit", campaign_id, _channel(req.actor.channel_id), 1))
 
 
@@ -258,7 +274,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
         )
         return
     values = f.read_values((view.get("state") or {}).get("values") or {}, meta.rules)
-    parsed = f.validate(values)
+    parsed = f.validate(values, services.settings.default_region)
     if parsed.payload is None:
         await ack(response_action="errors", errors=parsed.errors)
         return

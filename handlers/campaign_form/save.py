@@ -148,7 +148,8 @@ class Save:
                 else:
                     assert self.meta.campaign_id is not None
                     result = await dialer.update_campaign(self.meta.campaign_id, self.payload)
-                rec.ok(f"#{result.id}: {result.message}")
+                # A new campaign's id is known only now: its completion row names it.
+                rec.ok(f"#{result.id}: {result.message}", campaign_id=result.id)
         except DialerError as exc:
             return self._verdict_for(exc)
         return Verdict("ok", campaign_id=result.id)
