@@ -295,7 +295,8 @@ async def test_csv_file_is_downloaded_with_the_bot_token(bot: Bot) -> None:
     assert not list(Path(bot.services.settings.database_path).parent.glob("call-list-uploads/*"))
 
 
-async def test_bad_files_get_one_clear_message(bot: Bot) -> None:
+async def test_bad_files_are_shown_inside_the_form(bot: Bot) -> None:
+    """Nothing typed is lost: the ack keeps the form open with the error under the file."""
     bot.slack.add_file("FBIN", "photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10)
     bot.slack.add_file("FNOCOL", "names.csv", b"name,city\nJan,Praha\n")
     bot.slack.add_file("FXLS", "book.xlsx", b"PK\x03\x04rest", filetype="xlsx")
@@ -309,13 +310,38 @@ async def test_bad_files_get_one_clear_message(bot: Bot) -> None:
     }
     for file_id, words in expected.items():
         bot.slack.clear()
-        await submit(bot, form(file_id=file_id))
+        reply = await submit(bot, form(file_id=file_id))
+        assert reply.json is not None and reply.json["response_action"] == "errors", reply.text
+        assert words in reply.json["errors"]["file"], reply.json
         await bot.settle()
-        update = last_update(bot)
-        text = FakeSlack.texts(update)
-        assert "was not created" in text and words in text, text
-        assert _button(update, CREATE_ACTION) is None
+        assert bot.slack.calls_to("chat.postMessage") == [], "no message: the form says it"
     assert posts(bot) == []
+    assert not list(Path(bot.services.settings.database_path).parent.glob("call-list-uploads/*"))
+
+
+async def test_a_slow_bad_file_gets_one_clear_message(bot: Bot) -> None:
+    """A check that does not fit before the ack goes on after it; its problem is a message."""
+    bot.slack.add_file("FNOCOL", "names.csv", b"name,city\nJan,Praha\n")
+    bot.slack.set_delay("files.info", 2.5)
+    reply = await submit(bot, form(file_id="FNOCOL"))
+    assert reply.json == {"response_action": "clear"} or not reply.text, reply.text
+    await bot.settle()
+    update = last_update(bot)
+    text = FakeSlack.texts(update)
+    assert "was not created" in text and "No column of phone numbers" in text, text
+    assert _button(update, CREATE_ACTION) is None
+
+
+async def test_a_duplicate_list_name_is_a_warning(bot: Bot) -> None:
+    existing = bot.sim.state.call_lists[1]["name"]
+    await submit(bot, form(name=existing.upper(), numbers="601123456"))
+    await bot.settle()
+    summary = summaries(bot)[-1]
+    text = FakeSlack.texts(summary)
+    assert "already exists (#1)" in text and "Create makes another one" in text
+    await click(bot, CREATE_ACTION, token_of(summary))
+    await bot.settle()
+    assert len(posts(bot)) == 1, "a warning, not a refusal"
 
 
 async def test_cancel_sends_nothing_and_create_after_cancel_is_refused(bot: Bot) -> None:

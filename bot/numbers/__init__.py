@@ -26,7 +26,7 @@ from bot.numbers.prepare import (
     resolve_body,
     sweep,
 )
-from bot.numbers.read import check_size, detect_layout, iter_blocks
+from bot.numbers.read import check_size, detect_layout, iter_blocks, read_layout
 
 __all__ = [
     "INVALID_SHOWN",
@@ -48,6 +48,7 @@ __all__ = [
     "pool_workers",
     "prepare_file",
     "prepare_pasted",
+    "read_layout",
     "resolve_body",
     "shutdown_pool",
     "split_pasted",

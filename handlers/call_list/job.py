@@ -19,6 +19,7 @@ import httpx
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.dialer import DialerError
 from bot.numbers import (
     INVALID_SHOWN,
     BadInput,
@@ -28,6 +29,7 @@ from bot.numbers import (
     describe,
     prepare_file,
     prepare_pasted,
+    read_layout,
     sweep,
 )
 from bot.services import Services
@@ -75,7 +77,31 @@ class _Message:
         await self._client.chat_postMessage(channel=self.channel, thread_ts=self.ts, **msg)
 
 
-async def run_upload(req: Request, sub: Submission) -> None:
+async def fetch_file(services: Services, file_id: str) -> Path | BadInput:
+    """Download the file and check that it reads as CSV with a number column.
+
+    Run before the submission's ack when it is quick enough (listeners.SUBMIT_CHECK_S), so
+    an unusable file is shown inside the form; a BadInput is returned, not raised, so the
+    task set does not log it as a failure.
+    """
+    directory = upload_dir(services.settings)
+    try:
+        await asyncio.to_thread(_ensure_dir, directory)
+        path = await download(services, file_id, directory, upload_limit(services.settings))
+    except BadInput as exc:
+        return exc
+    try:
+        await asyncio.to_thread(read_layout, path)
+    except BadInput as exc:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        return exc
+    return path
+
+
+async def run_upload(
+    req: Request, sub: Submission, fetched: asyncio.Task[Path | BadInput] | None = None
+) -> None:
+    """``fetched``: the file download started before the ack (fetch_file), if any."""
     services, actor = req.services, req.actor
     try:
         if not await authorize(req, ROLE_ACTION):
@@ -88,7 +114,7 @@ async def run_upload(req: Request, sub: Submission) -> None:
         log.exception("call list upload could not start")
         return
     try:
-        await _prepare_and_summarize(req, sub, msg)
+        await _prepare_and_summarize(req, sub, msg, fetched)
     except BadInput as exc:
         await msg.show(views.bad_input(sub.name, str(exc)))
     except Exception:
@@ -101,7 +127,9 @@ async def run_upload(req: Request, sub: Submission) -> None:
         )
 
 
-async def _prepare_and_summarize(req: Request, sub: Submission, msg: _Message) -> None:
+async def _prepare_and_summarize(
+    req: Request, sub: Submission, msg: _Message, fetched: asyncio.Task[Path | BadInput] | None
+) -> None:
     services, actor = req.services, req.actor
     settings = services.settings
     directory = upload_dir(settings)
@@ -110,8 +138,12 @@ async def _prepare_and_summarize(req: Request, sub: Submission, msg: _Message) -
     async def progress(checked: int, fraction: float | None) -> None:
         await msg.progress(views.progress_message(sub.name, checked, fraction))
 
+    same_name = services.tasks.spawn(_lists_named(services, sub.name), name="list names")
     if sub.file_id:
-        path = await download(services, sub.file_id, directory, upload_limit(settings))
+        got = await (fetched if fetched is not None else fetch_file(services, sub.file_id))
+        if isinstance(got, BadInput):
+            raise got
+        path = got
         try:
             prepared = await prepare_file(
                 path,
@@ -143,6 +175,7 @@ async def _prepare_and_summarize(req: Request, sub: Submission, msg: _Message) -
                 columns=prepared.attr_names,
                 user_id=actor.user_id,
                 ttl_min=CONFIRM_TTL_S // 60,
+                same_name=await same_name,
             )
         )
         if more and prepared.invalid_file is not None:
@@ -197,6 +230,17 @@ def _upload_problem(exc: BaseException) -> str:
     text = str(exc)
     status = text.partition("status: ")[2].partition(",")[0]
     return f"the upload was refused, HTTP {status}" if status else "the upload failed"
+
+
+async def _lists_named(services: Services, name: str) -> list[int]:
+    """Ids of call lists already called ``name`` (case-insensitive); none if unknown."""
+    try:
+        lists = await services.dialer.list_call_lists()
+    except DialerError as exc:
+        log.info("could not check call-list names: %s", exc)
+        return []
+    wanted = name.strip().casefold()
+    return sorted(cl.id for cl in lists if (cl.name or "").strip().casefold() == wanted)
 
 
 def _ensure_dir(directory: Path) -> None:

@@ -20,12 +20,12 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.dialer import DialerError, JsonFile
-from bot.numbers import resolve_body
+from bot.numbers import BadInput, resolve_body
 from bot.recorded import recorded
 from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.call_list import views
-from handlers.call_list.job import run_upload
+from handlers.call_list.job import fetch_file, run_upload
 from handlers.call_list.submission import (
     ACTION,
     ROLE_ACTION,
@@ -39,6 +39,8 @@ from handlers.guard import authorize
 from handlers.request import Request
 
 log = logging.getLogger(__name__)
+
+SUBMIT_CHECK_S = 2.0  # download + CSV check before the ack; Slack allows 3 s
 
 
 # ---------------------------------------------------------------------------- modal
@@ -57,15 +59,33 @@ def dm_request(services: Services, actor: Any) -> Request:
 
 
 async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    """Inline errors in the ack; an unusable file too, when the download and its check fit
+    in SUBMIT_CHECK_S, so the form stays open with everything typed. Otherwise (a slow or
+    large file) the check goes on after the ack and its problem comes as a message."""
     services: Services = context["services"]
     parsed = parse_submission(as_dict(body.get("view")), services.settings.default_region)
     if isinstance(parsed, dict):
         await ack(response_action="errors", errors=parsed)
         return
-    await ack(response_action="clear")
     actor = replace(context["actor"], channel_id=parsed.channel_id)
+    fetched = None
+    if parsed.file_id and await _may_upload(services, actor):
+        fetched = services.tasks.spawn(
+            fetch_file(services, parsed.file_id), name="call list file check"
+        )
+        done, _ = await asyncio.wait({fetched}, timeout=SUBMIT_CHECK_S)
+        if done and isinstance(fetched.result(), BadInput):
+            await ack(response_action="errors", errors={"file": str(fetched.result())})
+            return
+    await ack(response_action="clear")
     req = dm_request(services, actor)
-    services.tasks.spawn(run_upload(req, parsed), name="call list upload")
+    services.tasks.spawn(run_upload(req, parsed, fetched), name="call list upload")
+
+
+async def _may_upload(services: Services, actor: Any) -> bool:
+    """Only an allowed user's file is fetched before the ack; run_upload refuses the rest."""
+    decision = await services.access.check(actor.user_id, actor.channel_id, ROLE_ACTION)
+    return decision.allowed
 
 
 # ---------------------------------------------------------------------------- buttons

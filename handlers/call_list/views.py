@@ -216,9 +216,11 @@ def summary(
     columns: tuple[str, ...],
     user_id: str,
     ttl_min: int,
+    same_name: list[int] | None = None,
 ) -> dict[str, Any]:
     """Counts, the first invalid entries (the rest are in a file in the thread), and
-    Create/Cancel carrying the single-use token."""
+    Create/Cancel carrying the single-use token. ``same_name``: ids of lists already called
+    so, a warning (two lists may share a name) rather than a refusal."""
     blocks = [
         header(f"Call list: {name}"),
         section(
@@ -227,6 +229,14 @@ def summary(
             fields=_counts_fields(counts),
         ),
     ]
+    if same_name:
+        ids = ", ".join(f"#{i}" for i in same_name[:5])
+        blocks.append(
+            section(
+                f":warning: A call list named *{esc(name)}* already exists ({ids}). Create "
+                "makes another one with the same name; Cancel and upload again to rename it."
+            )
+        )
     if columns:
         blocks.append(context("Attributes from the columns: " + esc(", ".join(columns))))
     if invalid:
