@@ -195,8 +195,8 @@ async def show(req: Request, res: ApprovalResult) -> None:
     if res.outcome is not None:
         outcome_text = result_view(res.outcome, req.actor.user_id)["text"]
     msg = views.decided_message(approval, outcome_text, reason=res.reason)
-    if not await _update(req.services, approval, msg) and req.respond is not None:
-        await req.reply(msg, replace=True)
+    if not await _update(req.services, approval, msg):
+        await req.reply(msg, replace=True)  # from a dialog (no response_url): to the DM
     if res.result == "approved" and res.outcome is not None:
         await notify(req, res.outcome)
     elif res.result == "expired":
