@@ -138,3 +138,12 @@ async def test_removing_a_running_campaign_says_so_in_red(abot: Bot) -> None:
         abot, "control:confirm", button_value(replies[-1].args, "control:confirm"), REQUESTER
     )
     assert ":red_circle: *This campaign is running*" in FakeSlack.texts(posts_in(abot, "CAPPR")[-1])
+
+
+async def test_a_dialog_that_cannot_open_decides_nothing(abot: Bot) -> None:
+    approval_id = await ask_remove(abot)
+    abot.slack.fail_next("views.open", status=200, error="expired_trigger_id")
+    replies = await click_as(abot, "approval:approve", str(approval_id), SECOND)
+    assert "Could not open the approve dialog" in text_of(replies)
+    assert 1 in abot.sim.state.campaigns
+    assert abot.services.store.approvals.get(approval_id).state == "open"  # type: ignore[union-attr]

@@ -137,20 +137,19 @@ async def _ask_in_dialog(req: Request, approval: Approval, verb: str) -> bool:
     """Reject asks for an optional reason; approving a dangerous command asks to confirm.
 
     The dialog opens only after the role and requester checks passed. False when no
-    dialog is needed (or none could be opened: then the click decides at once).
+    dialog is needed; a dialog that cannot open decides nothing (the user is told).
     """
     is_reject = verb == "reject" and req.actor.user_id != approval.requested_by
     if not (is_reject or (verb == "approve" and approval.command in DIALOG_APPROVALS)):
         return False
-    if not req.trigger_id:
-        return False
     view = views.decide_modal(approval, verb, req.actor.channel_id)
     try:
+        if not req.trigger_id:
+            raise SlackApiError("no trigger_id", {"error": "no trigger_id in the click"})
         await req.services.client.views_open(trigger_id=req.trigger_id, view=view)
     except SlackApiError as exc:
         log.warning("approval dialog not opened: %s", exc.response.get("error"))
         await req.reply(views.dialog_failed(approval, verb))
-        return True
     return True
 
 
