@@ -12,15 +12,14 @@ inserted or deleted row breaks the chain where it happened.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from store.audit_export import export_lines
 from store.db import parse_since
+from store.no_secrets import check_no_secrets
 from store.rows import Component, all_as, dump_json, each, first_as, json_field
 
 GENESIS_HASH = "0" * 64
@@ -49,40 +48,7 @@ HASHED_COLUMNS = (
 )
 COLUMNS = (*HASHED_COLUMNS, "hash")
 
-# Keys whose values are credentials; matched case-insensitively, '-' == '_'.
-SECRET_KEYS = frozenset(
-    {
-        "password",
-        "passwd",
-        "token",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "secret",
-        "client_secret",
-        "authorization",
-        "api_key",
-        "apikey",
-    }
-)
-
 _BATCH = 500
-
-
-def check_no_secrets(value: Any, where: str = "request") -> None:
-    """Refuse credentials anywhere in a JSON-like value (dict keys, recursively).
-
-    The log is meant to be read by operators and exported; a password that got
-    in could never be removed without breaking the chain.
-    """
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if str(key).lower().replace("-", "_") in SECRET_KEYS:
-                raise ValueError(f"{where}: refusing to store secret field {key!r}")
-            check_no_secrets(item, f"{where}.{key}")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            check_no_secrets(item, f"{where}[{index}]")
 
 
 def row_hash(row: Mapping[str, Any]) -> str:
@@ -439,34 +405,5 @@ class AuditLog(Component):
         return VerifyResult(True, count)
 
     def export(self, fmt: str = "jsonl", since: str | None = None) -> Iterator[str]:
-        """Yield the raw log (every column, chain included) as text lines ending in "\\n".
-
-        ``csv``: a header line, then one record per row (a record may span lines
-        when a value contains a newline). ``jsonl``: one JSON object per row.
-        ``request`` stays the stored JSON text so exported rows can be re-hashed.
-        ``since`` is an ISO date or datetime; rows with ``ts >= since`` are kept.
-        """
-        if fmt not in ("csv", "jsonl"):
-            raise ValueError(f"format: expected 'csv' or 'jsonl', got {fmt!r}")
-        if since is not None:
-            parse_since(since)  # fail before the first line, not halfway through
-        return self._export(fmt, since)
-
-    def _export(self, fmt: str, since: str | None) -> Iterator[str]:
-        if fmt == "jsonl":
-            for row in self._raw_rows(since):
-                yield json.dumps(row, ensure_ascii=False) + "\n"
-            return
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-
-        def take(values: list[Any]) -> str:
-            writer.writerow(values)
-            line = buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            return line
-
-        yield take(list(COLUMNS))
-        for row in self._raw_rows(since):
-            yield take(["" if row[name] is None else row[name] for name in COLUMNS])
+        """Yield the raw log as CSV or JSON lines (store/audit_export.py)."""
+        return export_lines(self._raw_rows, COLUMNS, fmt, since)

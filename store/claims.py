@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from store.audit import check_no_secrets
 from store.db import iso, iso_after
+from store.no_secrets import check_no_secrets
 from store.rows import Component, dump_json, first_as, json_field
 
 FINAL_STATES = ("used", "cancelled")
