@@ -147,3 +147,15 @@ async def test_a_dialog_that_cannot_open_decides_nothing(abot: Bot) -> None:
     assert "Could not open the approve dialog" in text_of(replies)
     assert 1 in abot.sim.state.campaigns
     assert abot.services.store.approvals.get(approval_id).state == "open"  # type: ignore[union-attr]
+
+
+def test_approval_settings_default_and_refuse_names() -> None:
+    from bot.config import ConfigError, load_settings
+
+    assert load_settings(_env_file=None, notify_channel="CNOTE").approvals_to == "CNOTE"
+    s = load_settings(_env_file=None, notify_channel="CNOTE", approval_channel="CAPPR")
+    assert s.approvals_to == "CAPPR"
+    for bad in ({"approver_group": "@ops-leads"}, {"approval_channel": "#ops"}):
+        with pytest.raises(ConfigError) as err:
+            load_settings(_env_file=None, **bad)
+        assert next(iter(bad)).upper() in str(err.value)

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from handlers.args import plural
 from handlers.blocks import (
     DAY_NAMES,
     Block,
@@ -243,7 +244,7 @@ def option_items(choices: list[f.Choice], query: str, limit: int = STATIC_MAX) -
 
 
 def list_label(list_id: int, name: str, count: int | None) -> str:
-    return f"{name} (#{list_id}, {count or 0} numbers)"
+    return f"{name} (#{list_id}, {plural(count or 0, 'number')})"
 
 
 # ---- after saving ------------------------------------------------------------------------
