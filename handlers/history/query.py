@@ -71,6 +71,11 @@ def parse(args: list[str]) -> HistoryQuery:
     words = list(args)
 
     def put(kind: str, value: object, word: str) -> None:
+        if kind == "count" and kind in found:
+            raise ValueError(
+                f"takes one count, and `{esc(word)}` is a second one; a campaign is named "
+                f"with `#`, e.g. `history #{found[kind]} {esc(word)}`"
+            )
         if kind in found:
             raise ValueError(f"names a {kind} twice (`{esc(word)}`); give each at most once")
         found[kind] = value
