@@ -75,7 +75,8 @@ class Request:
         try:
             await work
         except DialerError as exc:
-            await self._reply_quietly(message(dialer_error_text(exc, doing)))
+            paths = self.services.dialer.paths  # DIALER_PATHS included: a 404 names the campaign
+            await self._reply_quietly(message(dialer_error_text(exc, doing, paths)))
         except Exception:
             log.exception("could not %s", doing)
             await self._reply_quietly(

@@ -145,3 +145,19 @@ async def test_revoke_in_one_channel_keeps_the_others(bot: Bot) -> None:
     await grant(bot, "UCAROL", "viewer")
     text = text_of(await run_as(bot, "access revoke <@UCAROL> viewer <#CONE>", ADMIN))
     assert "nothing changed" in text and "still have *viewer* everywhere" in text
+
+
+def test_a_404_names_the_campaign_whatever_the_paths() -> None:
+    from bot.dialer import DialerError
+    from handlers.errors import missing_campaign
+
+    def err(path: str, status: int = 404) -> DialerError:
+        return DialerError("not found", status=status, method="GET", path=path)
+
+    assert missing_campaign(err("/dialer/campaigns/999")) == 999
+    assert missing_campaign(err("/dialer/campaigns/7/control")) == 7
+    assert missing_campaign(err("/dialer/call-lists/7")) is None
+    assert missing_campaign(err("/dialer/campaigns/7", 409)) is None
+    paths = {"campaign": "/v2/campaign/{id}", "control": "/v2/campaign/{id}/cmd"}
+    assert missing_campaign(err("/v2/campaign/12/cmd"), paths) == 12
+    assert missing_campaign(err("/dialer/campaigns/12"), paths) is None

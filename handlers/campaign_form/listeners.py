@@ -71,8 +71,10 @@ async def open_edit(req: Request, campaign_id: int) -> None:
     try:
         await asyncio.wait_for(req.services.dialer.get_campaign(campaign_id), EDIT_CHECK_S)
     except DialerError as exc:
-        if missing_campaign(exc) is not None:
-            await req.reply(message(dialer_error_text(exc, f"edit campaign #{campaign_id}")))
+        paths = req.services.dialer.paths
+        if missing_campaign(exc, paths) is not None:
+            text = dialer_error_text(exc, f"edit campaign #{campaign_id}", paths)
+            await req.reply(message(text))
             return
     except TimeoutError:
         pass
