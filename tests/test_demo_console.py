@@ -164,7 +164,7 @@ def test_ctrl_c_after_an_upload_stops_without_a_traceback(tmp_path: Path) -> Non
     def read() -> None:
         for line in demo.stdout:  # type: ignore[union-attr]
             lines.append(line)
-            if "Create list of 1 numbers" in line:
+            if "Create list of 1 number" in line:
                 seen.set()
 
     threading.Thread(target=read, daemon=True).start()

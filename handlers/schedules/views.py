@@ -239,7 +239,7 @@ def announcement(ran: Ran) -> dict[str, Any]:
             f":grey_question: Schedule #{s.id} ({s.command} {ref}){by} was interrupted: the bot "
             "stopped while running it, so it may or may not have reached the dialer. It is not "
             f"run again; check `/dialer campaign {s.campaign_id}` and `/dialer history "
-            f"{s.campaign_id}`."
+            f"#{s.campaign_id}`."
         )
     elif ran.result == "revoked":
         text = (
