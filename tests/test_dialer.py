@@ -281,9 +281,10 @@ async def test_concurrent_calls_share_one_token_fetch(
     client: DialerClient,
     recorder: Recorder,
 ) -> None:
-    # get_campaign, not a listing: concurrent listings share one GET (tested below)
-    results = await asyncio.gather(*(client.get_campaign(1) for _ in range(20)))
-    assert all(r.id == 1 for r in results)
+    # read_object, the doctor's unshared read: concurrent get_campaign calls and listings
+    # share one GET (tested below)
+    results = await asyncio.gather(*(client.read_object("campaign", 1) for _ in range(20)))
+    assert all(body["id"] == 1 for _, body in results)
     assert len(sim_log(simulator, "POST", "/token")) == 1
     assert recorder.count("POST", "/token") == 1
     assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 20
@@ -630,8 +631,8 @@ async def test_requests_in_flight_never_outnumber_the_pool(simulator: Any) -> No
     gauge = Gauge()
     simulator.faults.set(latency=0.2)
     async with make_client(simulator, transport=gauge, max_connections=5) as client:
-        campaigns = await asyncio.gather(*[client.get_campaign(1) for _ in range(12)])
-    assert [c.id for c in campaigns] == [1] * 12
+        answers = await asyncio.gather(*[client.read_object("campaign", 1) for _ in range(12)])
+    assert [body["id"] for _, body in answers] == [1] * 12
     assert gauge.peak == 4  # reads get 4 of the 5 connections; one is kept for writes
     assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 12
 
@@ -640,7 +641,7 @@ async def test_a_control_command_does_not_wait_behind_reads(simulator: Any) -> N
     simulator.faults.set(latency=0.3)
     async with make_client(simulator, max_connections=5) as client:
         await client.list_ivr()  # logged in
-        reads = [asyncio.ensure_future(client.get_campaign(2)) for _ in range(12)]
+        reads = [asyncio.ensure_future(client.read_object("campaign", 2)) for _ in range(12)]
         await asyncio.sleep(0)  # the reads take their slots and queue first
         result = await client.control(1, "start")
         queued_reads_done = sum(r.done() for r in reads)
@@ -685,3 +686,94 @@ async def test_a_shared_listing_failure_reaches_every_caller(simulator: Any) -> 
         )
     assert all(isinstance(r, DialerError) and r.status == 404 for r in results)
     assert len(sim_log(simulator, "GET", "/dialer/campaigns")) == 1
+
+
+class Gate(httpx.AsyncBaseTransport):
+    """Real HTTP to the simulator, but the first answer to each held (method, path) is kept
+    back until the test opens it: a request provably still in flight at a chosen moment."""
+
+    def __init__(self, *held: tuple[str, str]) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.arrived = {target: asyncio.Event() for target in held}
+        self.opened = {target: asyncio.Event() for target in held}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        target = (request.method, request.url.path)
+        if target in self.arrived and not self.arrived[target].is_set():
+            self.arrived[target].set()
+            await self.opened[target].wait()
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+DETAIL_1 = ("GET", "/dialer/campaigns/1")
+CONTROL_1 = ("PUT", "/dialer/campaigns/1/control")
+
+
+async def test_concurrent_reads_of_one_campaign_share_one_get(simulator: Any) -> None:  # noqa: F811
+    simulator.faults.set(latency=0.2)
+    async with make_client(simulator) as client:
+        ones, twos, lists = await asyncio.gather(
+            asyncio.gather(*[client.get_campaign(1) for _ in range(25)]),
+            asyncio.gather(*[client.get_campaign(2) for _ in range(5)]),
+            asyncio.gather(*[client.get_call_list(1) for _ in range(10)]),
+        )
+        assert [c.id for c in ones] == [1] * 25 and [c.id for c in twos] == [2] * 5
+        assert [c.name for c in lists] == ["Prague customers"] * 10
+        assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 1
+        assert len(sim_log(simulator, "GET", "/dialer/campaigns/2")) == 1
+        assert len(sim_log(simulator, "GET", "/dialer/call-lists/1")) == 1
+        await client.get_campaign(1)  # answered: nothing is kept, the next one asks again
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 2
+
+
+async def test_a_read_after_a_command_does_not_join_a_read_from_before(
+    simulator: Any,  # noqa: F811
+) -> None:
+    gate = Gate(DETAIL_1)
+    async with make_client(simulator, transport=gate) as client:
+        before = asyncio.ensure_future(client.get_campaign(1))
+        await gate.arrived[DETAIL_1].wait()  # the dialer answered "stopped"; held back here
+        assert (await client.control(1, "start")).state == "running"
+        after = await asyncio.wait_for(client.get_campaign(1), 5)  # not waiting for `before`
+        assert not before.done()
+        gate.opened[DETAIL_1].set()
+        assert (await before).state == "stopped"  # it was asked before the command
+    assert after.state == "running"
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 2
+
+
+async def test_a_read_begun_while_a_command_is_on_its_way_is_not_shared_after_it(
+    simulator: Any,  # noqa: F811
+) -> None:
+    gate = Gate(CONTROL_1, DETAIL_1)
+    async with make_client(simulator, transport=gate) as client:
+        command = asyncio.ensure_future(client.control(1, "start"))
+        await gate.arrived[CONTROL_1].wait()
+        during = asyncio.ensure_future(client.get_campaign(1))
+        await gate.arrived[DETAIL_1].wait()
+        gate.opened[CONTROL_1].set()
+        assert (await command).state == "running"
+        after = await asyncio.wait_for(client.get_campaign(1), 5)
+        assert not during.done()
+        gate.opened[DETAIL_1].set()
+        await during
+    assert after.state == "running"
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns/1")) == 2
+
+
+async def test_a_shared_read_failure_reaches_every_waiter_and_is_not_kept(
+    simulator: Any,  # noqa: F811
+) -> None:
+    simulator.faults.set(latency=0.2, status=500, count=1, path_prefix="/dialer/campaigns/2")
+    async with make_client(simulator, max_attempts=1) as client:
+        results = await asyncio.gather(
+            *[client.get_campaign(2) for _ in range(5)], return_exceptions=True
+        )
+        assert all(isinstance(r, DialerError) and r.status == 500 for r in results), results
+        assert len(sim_log(simulator, "GET", "/dialer/campaigns/2")) == 1
+        assert (await client.get_campaign(2)).name == "Outage Brno"  # asked again
+    assert len(sim_log(simulator, "GET", "/dialer/campaigns/2")) == 2

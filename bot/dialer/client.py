@@ -79,14 +79,16 @@ class DialerClient(Transport):
 
     async def get_call_list(self, id: int) -> CallList:
         path = self._path("call_list", id)
-        return _parse("GET", path, unwrap_object(await self._request("GET", path)), CallList)
+        return _parse("GET", path, unwrap_object(await self._shared_get(path)), CallList)
 
     async def list_campaigns(self) -> list[Campaign]:
         return await self._list("campaigns", Campaign.from_api)
 
     async def get_campaign(self, id: int) -> Campaign:
+        """Concurrent reads of one campaign share one GET (see _shared_get); nothing is
+        cached once it is answered, so a read after a command always asks the dialer."""
         path = self._path("campaign", id)
-        return _parse("GET", path, unwrap_object(await self._request("GET", path)), Campaign)
+        return _parse("GET", path, unwrap_object(await self._shared_get(path)), Campaign)
 
     async def read_list(self, name: str) -> Listing:
         """Every page of a list, unparsed: what the doctor reports on. Read-only."""
@@ -145,7 +147,8 @@ class DialerClient(Transport):
 
     async def _create_call_list(self, body: Any, name: str | None) -> CreateResult:
         path = self._path("call_lists")
-        status, answer = await self._exchange("POST", path, body)
+        with self._writing(path):
+            status, answer = await self._exchange("POST", path, body)
         result = await self._created("POST", path, status, answer, "call_lists", name)
         if result.numbers_count is None and isinstance(body, dict):
             return CreateResult(result.id, result.message, len(body["numbers"]), result.raw)
@@ -153,22 +156,26 @@ class DialerClient(Transport):
 
     async def create_campaign(self, payload: dict[str, Any]) -> CreateResult:
         path = self._path("campaigns")
-        status, answer = await self._exchange("POST", path, payload)
+        with self._writing(path):
+            status, answer = await self._exchange("POST", path, payload)
         return await self._created("POST", path, status, answer, "campaigns", payload.get("name"))
 
     async def update_campaign(self, id: int, payload: dict[str, Any]) -> CreateResult:
         path = self._path("campaign", id)
-        _, answer = await self._exchange("PUT", path, payload)
+        with self._writing(path, self._path("campaigns")):
+            _, answer = await self._exchange("PUT", path, payload)
         message, _, _ = answer_fields(answer)
         return CreateResult(int(id), message, raw=_raw(answer))
 
     async def control(self, id: int, command: str) -> ControlResult:
         """Send a control command once. Any 2xx is success, whatever its body; a state the
-        answer does not carry is read from the campaign once (never the command again)."""
+        answer does not carry is read from the campaign once (never the command again), by
+        a GET of its own: no read begun before the answer is shared with it (_writing)."""
         if command not in COMMANDS:
             raise ValueError(f"unknown dialer command {command!r}; expected one of {COMMANDS}")
         path = self._path("control", id)
-        status, answer = await self._exchange("PUT", path, {"command": command})
+        with self._writing(self._path("campaign", id), self._path("campaigns")):
+            status, answer = await self._exchange("PUT", path, {"command": command})
         log.info("dialer %s on campaign %s accepted (HTTP %d)", command, id, status)
         message, state, _ = answer_fields(answer)
         if state is not None or command == "remove":

@@ -9,9 +9,10 @@ execute the request, so it is retried once with a fresh token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -149,10 +150,11 @@ class Transport:
     async def _shared_get(
         self, path: str, fetch: Callable[[], Awaitable[Any]] | None = None
     ) -> Any:
-        """Listings asked for by many people at once share one GET in flight: a burst of
-        `/dialer campaigns` costs the dialer one request, and each caller gets an answer
-        requested no earlier than one round trip before it asked. Not used for single
-        campaigns, whose state the control flow reads."""
+        """Identical reads asked for by many people at once share one GET in flight: a burst
+        of `/dialer campaigns` or `/dialer campaign 7` costs the dialer one request, and each
+        caller gets an answer requested no earlier than one round trip before it asked. A
+        failure reaches every waiter and is not kept: the next caller asks again. Writes
+        unshare what they touch (_writing), so no read after a command joins an older GET."""
         shared = self._shared.get(path)
         if shared is None:
             shared = asyncio.ensure_future(fetch() if fetch else self._request("GET", path))
@@ -161,9 +163,26 @@ class Transport:
         return await asyncio.shield(shared)  # one caller's cancellation spares the others
 
     def _forget(self, path: str, done: asyncio.Future[Any]) -> None:
-        self._shared.pop(path, None)
+        if self._shared.get(path) is done:  # not a newer GET started after a write
+            del self._shared[path]
         if not done.cancelled():
             done.exception()  # retrieved: every waiter re-raises it; none may be left to log
+
+    @contextlib.contextmanager
+    def _writing(self, *paths: str) -> Iterator[None]:
+        """Around a write: reads of ``paths`` already in flight are answered as they are
+        (they were asked before it), but no later read joins them, neither one that starts
+        while the write is on its way nor one after its answer (or its failure: a write that
+        timed out may have been carried out)."""
+        self._unshare(paths)
+        try:
+            yield
+        finally:
+            self._unshare(paths)
+
+    def _unshare(self, paths: tuple[str, ...]) -> None:
+        for path in paths:
+            self._shared.pop(path, None)
 
     async def _request(self, method: str, path: str, body: Any = None) -> Any:
         """The answer's body (see _body) of a request that got a 2xx."""
