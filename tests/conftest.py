@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot.app import start_http
 from bot.config import Settings, load_settings
+from bot.dialer import DialerClient
 from bot.services import Services
 from tests.block_checks import assert_valid_blocks, assert_valid_view
 from tests.fake_slack import FakeSlack
@@ -75,9 +76,17 @@ class Bot:
         return [c for c in self.slack.calls_to("response_url") if c.args.get("key") == key]
 
 
-async def start_bot(sim: Any, fake: FakeSlack, db_path: Path, **overrides: Any) -> Bot:
+async def start_bot(
+    sim: Any,
+    fake: FakeSlack,
+    db_path: Path,
+    *,
+    dialer: DialerClient | None = None,
+    **overrides: Any,
+) -> Bot:
+    """``dialer``: a client of the tests' own, e.g. over a transport that alters answers."""
     settings = make_settings(sim, fake, db_path, **overrides)
-    services = Services.build(settings)
+    services = Services.build(settings, dialer=dialer)
     runner, port = await start_http(services, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
     driver = SlackDriver(url, SIGNING_SECRET, response_url=fake.response_url("default"))

@@ -11,11 +11,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from bot.dialer import DialerClient
 from bot.numbers import Counts, Invalid, InvalidFile
 from handlers.call_list import views
 from handlers.call_list.views import CANCEL_ACTION, CREATE_ACTION
 from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
-from tests.conftest import ADMIN, Bot
+from tests.conftest import ADMIN, Bot, start_bot, stop_bot
 from tests.fake_slack import Call, FakeSlack
 from tests.slack_driver import select_value, text_value
 
@@ -420,6 +423,81 @@ async def test_streamed_body_is_sent_again_after_a_401(bot: Bot) -> None:
     assert [p["status"] for p in posts(bot)] == [401, 201]
     assert len(posts(bot)[1]["json"]["numbers"]) == 2
     assert "created call list" in bot.replies()[-1].args["text"]
+
+
+class CreatedWithoutId(httpx.AsyncBaseTransport):
+    """The simulator over real HTTP, with the id taken out of its answer to a call-list
+    create: an answer neither dialect gives (``{"message", "numbersCount"}``, issue 11)."""
+
+    def __init__(self, listing_fails: bool = False) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.listing_fails = listing_fails
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if self.listing_fails and (request.method, request.url.path) == ("GET", CALL_LISTS):
+            await response.aclose()
+            return httpx.Response(404, json={"message": "Not found"})
+        if (request.method, request.url.path) != ("POST", CALL_LISTS):
+            return response
+        answer = json.loads(await response.aread())
+        await response.aclose()
+        answer.pop("id")
+        return httpx.Response(response.status_code, json=answer)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_create_answered_without_an_id_finds_the_list_by_its_name(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    dialer = DialerClient(
+        simulator.url,
+        simulator.auth_url,
+        username="demo@example.com",
+        password="demo",
+        transport=CreatedWithoutId(),
+    )
+    bot = await start_bot(simulator, fake_slack, tmp_path / "bot.db", dialer=dialer)
+    try:
+        await submit(bot, form(name="Outage Brno", numbers="601123456\n602000111"))
+        await bot.settle()
+        await click(bot, CREATE_ACTION, token_of(last_update(bot)))
+        await bot.settle()
+        [new_id] = [i for i, c in simulator.state.call_lists.items() if c["name"] == "Outage Brno"]
+        text = bot.replies()[-1].args["text"]
+        assert "created call list *Outage Brno*" in text and f"(#{new_id})" in text, text
+        after = [r["method"] for r in simulator.requests if r["path"] == CALL_LISTS]
+        assert after == ["POST", "GET"]  # the one create, then the listing that found it
+        [entry] = [e for e in bot.services.store.audit.history() if e.action == "create_call_list"]
+        assert entry.outcome == "ok" and f"#{new_id}" in (entry.detail or "")
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_create_answered_without_an_id_and_not_found_never_says_nothing_was_created(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    dialer = DialerClient(
+        simulator.url,
+        simulator.auth_url,
+        username="demo@example.com",
+        password="demo",
+        transport=CreatedWithoutId(listing_fails=True),
+    )
+    bot = await start_bot(simulator, fake_slack, tmp_path / "bot.db", dialer=dialer)
+    try:
+        await submit(bot, form(name="Outage Brno", numbers="601123456"))
+        await bot.settle()
+        await click(bot, CREATE_ACTION, token_of(last_update(bot)))
+        await bot.settle()
+        text = bot.replies()[-1].args["text"]
+        assert "accepted it (HTTP 201)" in text and "look for it before creating it" in text
+        assert "Nothing was created" not in text and "upload again" not in text, text
+        assert len(posts(bot)) == 1
+    finally:
+        await stop_bot(bot)
 
 
 async def test_lost_answer_is_unknown_and_a_refusal_is_failed(bot: Bot) -> None:

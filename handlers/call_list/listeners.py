@@ -197,14 +197,17 @@ async def _post(
                 "columns": payload.get("columns") or [],
             },
         ) as rec:
-            created = await services.dialer.create_call_list_json(body)
+            # The name finds the new list when the dialer's answer carries no id.
+            created = await services.dialer.create_call_list_json(body, name=name)
             rec.ok(f"call list #{created.id}: {created.message}")
     except DialerError as exc:
         if rec.outcome == "unknown":
             await req.reply(views.create_unknown(name, exc.message), replace=True)
         else:
             text = dialer_error_text(exc, f"create call list {esc(name)}")
-            await req.reply(message(text + " Nothing was created; upload again."), replace=True)
+            if not (exc.status is not None and 200 <= exc.status < 300):
+                text += " Nothing was created; upload again."  # not when the dialer took it
+            await req.reply(message(text), replace=True)
         return
     said = created.message
     count = created.numbers_count if created.numbers_count is not None else counts.get("valid", 0)
