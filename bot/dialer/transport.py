@@ -24,6 +24,7 @@ from bot.dialer.api import PATHS
 from bot.dialer.auth import TokenInfo, TokenSource
 from bot.dialer.errors import error_fields, error_message, retry_after, transport_error
 from bot.dialer.models import DialerError
+from bot.dialer.sharing import SharedRead
 
 log = logging.getLogger("bot.dialer")
 
@@ -96,7 +97,7 @@ class Transport:
         writes = max(1, max_connections // 5)
         self._read_slots = asyncio.Semaphore(max(1, max_connections - writes))
         self._write_slots = asyncio.Semaphore(writes)
-        self._shared: dict[str, asyncio.Future[Any]] = {}
+        self._shared: dict[str, SharedRead] = {}
         # Operations (issue 16): when the dialer last answered (below 500, credentials
         # accepted; time.monotonic), for /readyz; and a hook told of every request
         # (method, path, status or "error", seconds), for /metrics.
@@ -157,13 +158,13 @@ class Transport:
         unshare what they touch (_writing), so no read after a command joins an older GET."""
         shared = self._shared.get(path)
         if shared is None:
-            shared = asyncio.ensure_future(fetch() if fetch else self._request("GET", path))
-            self._shared[path] = shared
-            shared.add_done_callback(lambda done: self._forget(path, done))
-        return await asyncio.shield(shared)  # one caller's cancellation spares the others
+            task = asyncio.ensure_future(fetch() if fetch else self._request("GET", path))
+            shared = self._shared[path] = SharedRead(task)
+            task.add_done_callback(lambda done: self._forget(path, shared, done))
+        return await shared.wait()  # woken in turn; one caller's cancellation spares the others
 
-    def _forget(self, path: str, done: asyncio.Future[Any]) -> None:
-        if self._shared.get(path) is done:  # not a newer GET started after a write
+    def _forget(self, path: str, shared: SharedRead, done: asyncio.Future[Any]) -> None:
+        if self._shared.get(path) is shared:  # not a newer GET started after a write
             del self._shared[path]
         if not done.cancelled():
             done.exception()  # retrieved: every waiter re-raises it; none may be left to log
