@@ -28,8 +28,12 @@ from store import Store
 
 
 def outcome_of(err: DialerError) -> str:
-    """``unknown`` when the request may have reached the dialer but no answer came back."""
-    return "unknown" if err.sent is None else "failed"
+    """``unknown`` when the request may have reached the dialer but no answer came back;
+    ``ok`` when the dialer accepted it (2xx) and only its answer was short of what the bot
+    wanted (a create without an id): the audit row must say what the dialer did."""
+    if err.sent is None:
+        return "unknown"
+    return "ok" if err.status is not None and 200 <= err.status < 300 else "failed"
 
 
 def _who(actor: Actor) -> dict[str, str | None]:

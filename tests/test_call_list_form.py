@@ -496,6 +496,9 @@ async def test_a_create_answered_without_an_id_and_not_found_never_says_nothing_
         assert "accepted it (HTTP 201)" in text and "look for it before creating it" in text
         assert "Nothing was created" not in text and "upload again" not in text, text
         assert len(posts(bot)) == 1
+        # The dialer created it: the audit row says so, in the dialer client's words.
+        [entry] = [e for e in bot.services.store.audit.history() if e.action == "create_call_list"]
+        assert entry.outcome == "ok" and "accepted it (HTTP 201)" in (entry.detail or "")
     finally:
         await stop_bot(bot)
 
