@@ -24,7 +24,9 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "new": "operator",
     "edit": "operator",
     "upload": "operator",
-    "list": "operator",  # `/dialer list new`, an alias of upload
+    "list": "viewer",  # `/dialer list <id|name>`; `/dialer list new` is checked as upload
+    "show numbers": "operator",  # full phone numbers of a call list: personal data, audited
+    "clone": "operator",  # a new campaign from an existing one, through the form
     "start": "operator",
     "pause": "operator",
     "unpause": "operator",

@@ -15,6 +15,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.approvals import listeners as approvals
     from handlers.call_list import listeners as call_list_form
     from handlers.call_list import views as call_list_views
+    from handlers.call_lists import listeners as call_lists
     from handlers.campaign_form import input_views as campaign_form_inputs
     from handlers.campaign_form import listeners as campaign_form
     from handlers.campaign_form import views as campaign_form_view
@@ -38,6 +39,10 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("control:cancel")(control.on_cancel)
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
+    app.action("campaign:history")(campaign_buttons.on_history)
+    app.action(call_lists.SHOW_ACTION)(call_lists.on_show)
+    app.action(call_lists.NUMBERS_ACTION)(call_lists.on_show_numbers)
+    app.action(call_lists.PAGE_ACTION)(call_lists.on_page)
     app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
     app.view(approvals.views.DECIDE_CALLBACK)(approvals.on_decide_submit)
     app.action("history:older")(history.on_older)
@@ -68,5 +73,6 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(campaign_form_view.ADD_RULE)(campaign_form.on_rule_button)
     app.action(campaign_form_view.REMOVE_RULE)(campaign_form.on_rule_button)
     app.action(campaign_form_view.EDIT_ACTION)(campaign_form.on_edit_button)
+    app.action(campaign_form_view.CLONE_ACTION)(campaign_form.on_clone_button)
     app.options(campaign_form_inputs.LISTS_ACTION)(campaign_form.on_options)
     app.options(campaign_form_inputs.IVR_ACTION)(campaign_form.on_options)

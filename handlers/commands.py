@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import difflib
 import logging
+import shlex
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.access import REQUIRED_ROLE, role_allows
+from bot.find import Filter, Ref
 from handlers.access import commands as access_commands
 from handlers.args import positive_arg
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
 from handlers.call_list import listeners as call_list_form
+from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
 from handlers.campaigns import listing as campaigns
+from handlers.campaigns.choose import campaign_id_or_ask
 from handlers.control import listeners as control
 from handlers.emergency import listeners as emergency
 from handlers.guard import authorize
@@ -64,10 +68,15 @@ def _no_args(args: list[str]) -> None:
         raise ValueError("takes no arguments")
 
 
-def _campaign_id(args: list[str]) -> int:
-    if len(args) != 1:
-        raise ValueError("needs exactly one campaign id")
-    return _positive_int(args[0], "campaign id")
+def _campaign_ref(args: list[str]) -> Ref:
+    """An id, or a name (bot/find.py resolves it after the ack, on the fresh list)."""
+    if len(args) == 1 and args[0].lstrip("#").isascii() and args[0].lstrip("#").isdigit():
+        return Ref(id=_positive_int(args[0], "campaign id"))
+    return Ref.parse(args, "campaign")
+
+
+def _filter(args: list[str]) -> tuple[Filter, int]:
+    return Filter.parse(args)
 
 
 def _positive_int(raw: str, what: str) -> int:
@@ -76,9 +85,10 @@ def _positive_int(raw: str, what: str) -> int:
 
 @dataclass(frozen=True)
 class WithReason:
-    """`/dialer pause 12 because the list is wrong`: the id, and why (audited, announced)."""
+    """`/dialer pause 12 because the list is wrong`: the id, and why (audited, announced).
+    ``campaign_id`` is a Ref until run_subcommand has resolved a name into an id."""
 
-    campaign_id: int
+    campaign_id: int | Ref
     reason: str | None = None
 
 
@@ -86,26 +96,35 @@ REASON_MAX = 300
 
 
 def _id_because(args: list[str]) -> WithReason:
-    if len(args) > 1 and args[1].lower() != "because":
-        raise ValueError("takes a campaign id, then optionally `because <reason>`")
-    reason = " ".join(args[2:])[:REASON_MAX] or None
-    if len(args) > 1 and reason is None:
+    """`<id|name> [because <reason>]`: a name is every word before `because`."""
+    lowered = [a.lower() for a in args]
+    cut = lowered.index("because") if "because" in lowered else len(args)
+    reason = " ".join(args[cut + 1 :])[:REASON_MAX] or None
+    if cut < len(args) and reason is None:
         raise ValueError("needs a reason after `because`")
-    return WithReason(_campaign_id(args[:1]), reason)
+    return WithReason(_campaign_ref(args[:cut]), reason)
 
 
-def _page(args: list[str]) -> int:
+class ListNew:
+    """`/dialer list new`: an alias of `/dialer upload`."""
+
+
+def _list(args: list[str]) -> ListNew | Ref:
+    """`/dialer list new` opens the upload form; `/dialer list <id|name>` shows one list."""
+    if [a.lower() for a in args] == ["new"]:
+        return ListNew()
     if not args:
-        return 1
-    if len(args) > 1:
-        raise ValueError("takes at most a page number")
-    return _positive_int(args[0], "page number")
+        raise ValueError(
+            "needs a call list id or name, or `new` (to see all the call lists: `/dialer lists`)"
+        )
+    return Ref.parse(args, "call list")
 
 
-def _list_new(args: list[str]) -> None:
-    """`/dialer list new` is an alias of `/dialer upload`; `/dialer lists` shows the lists."""
-    if [a.lower() for a in args] != ["new"]:
-        raise ValueError("takes only `new` (to see the call lists, use `/dialer lists`)")
+async def _run_list(req: Request, parsed: ListNew | Ref) -> None:
+    if isinstance(parsed, ListNew):
+        await call_list_form.open_upload_modal(req, None)
+    else:
+        await call_lists.show_call_list(req, parsed)
 
 
 def _control(command: str) -> Runner:
@@ -136,19 +155,19 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand("help", "", "this list", "/dialer help", _no_args, None, "show help"),
         Subcommand(
             "campaigns",
-            "[page]",
-            "every campaign with its state and buttons",
-            "/dialer campaigns",
-            _page,
+            "[running|paused|stopped] [<text>] [page]",
+            "campaigns with their state and buttons, optionally only some states or names",
+            "/dialer campaigns running brno",
+            _filter,
             campaigns.list_campaigns,
             "list campaigns",
         ),
         Subcommand(
             "campaign",
-            "<id>",
+            "<id|name>",
             "one campaign in full, with its last audit entries",
-            "/dialer campaign 12",
-            _campaign_id,
+            "/dialer campaign brno",
+            _campaign_ref,
             campaigns.show_campaign,
             "show the campaign",
         ),
@@ -163,11 +182,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "lists",
-            "",
-            "call lists with their number counts",
-            "/dialer lists",
-            _no_args,
-            campaigns.list_call_lists,
+            "[running|paused|stopped] [<text>]",
+            "call lists with their number counts (a state: the lists its campaigns use)",
+            "/dialer lists prague",
+            _filter,
+            call_lists.list_call_lists,
             "list call lists",
         ),
         Subcommand(
@@ -181,12 +200,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "list",
-            "new",
-            "same as `/dialer upload`",
-            "/dialer list new",
-            _list_new,
-            call_list_form.open_upload_modal,
-            "open the call-list form",
+            "<id|name> | new",
+            "one call list: its campaigns and first entries (`new`: same as `/dialer upload`)",
+            "/dialer list prague",
+            _list,
+            _run_list,
+            "show the call list",
         ),
         Subcommand(
             "new",
@@ -199,11 +218,20 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "edit",
-            "<id>",
+            "<id|name>",
             "change a campaign in a form",
             "/dialer edit 12",
-            _campaign_id,
+            _campaign_ref,
             campaign_form.open_edit,
+            "open the campaign form",
+        ),
+        Subcommand(
+            "clone",
+            "<id|name>",
+            'a new campaign in the form, filled from an existing one and named "… (copy)"',
+            "/dialer clone spring",
+            _campaign_ref,
+            campaign_form.open_clone,
             "open the campaign form",
         ),
         *[
@@ -212,39 +240,39 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                 args,
                 summary,
                 example,
-                control_parser(cmd, _id_because if cmd == "pause" else _campaign_id),
+                control_parser(cmd, _id_because if cmd == "pause" else _campaign_ref),
                 _control(cmd),
                 f"{cmd} the campaign",
             )
             for cmd, args, summary, example in [
                 (
                     "start",
-                    "<id> [at HH:MM | at YYYY-MM-DD HH:MM | tomorrow HH:MM | in 30m]",
+                    "<id|name> | <id> [at HH:MM | at YYYY-MM-DD HH:MM | tomorrow HH:MM | in 30m]",
                     "start a stopped campaign, now or at a set time (asks to confirm)",
                     "/dialer start 12 at 08:00",
                 ),
                 (
                     "pause",
-                    "<id> [because <reason>] | <id> [<id> …] | all | <id> at HH:MM",
-                    "pause campaigns at once, with an optional reason; `all` pauses every "
-                    "running one after one confirmation",
+                    "<id|name> [because <reason>] | <id> [<id> …] | all | <id> at HH:MM",
+                    "pause campaigns at once, with an optional reason (a name must match "
+                    "one word for word); `all` pauses every running one after one confirmation",
                     "/dialer pause all",
                 ),
                 (
                     "unpause",
-                    "<id> [at … | in …]",
+                    "<id|name> | <id> [at … | in …]",
                     "resume a paused campaign, now or later (asks to confirm)",
                     "/dialer unpause 12 in 30m",
                 ),
                 (
                     "reload",
-                    "<id> [at … | in …]",
+                    "<id|name> | <id> [at … | in …]",
                     "reload a running or paused campaign (asks to confirm)",
                     "/dialer reload 12",
                 ),
                 (
                     "remove",
-                    "<id>",
+                    "<id|name>",
                     "remove a campaign for good (asks to confirm)",
                     "/dialer remove 12",
                 ),
@@ -318,8 +346,25 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 }
 
 
+def split_words(text: str) -> list[str]:
+    """Words, with "double quotes" (Slack's “curly” ones too) holding a name together.
+
+    Apostrophes stay letters ("Mike's list"); an unclosed quote falls back to spaces.
+    """
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u201e", '"')
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:
+        return text.replace('"', " ").split()
+
+
 def parse(text: str) -> tuple[Subcommand, Any]:
-    words = text.split()
+    words = split_words(text)
     if not words:
         return SUBCOMMANDS["help"], None
     name, args = words[0].lower(), words[1:]
@@ -389,10 +434,29 @@ async def handle_dialer(
 
 
 async def run_subcommand(req: Request, sub: Subcommand, parsed: Any) -> None:
-    """Runs after the ack, inside req.spawn: failures become one sentence for the user."""
-    campaign_id = getattr(parsed, "campaign_id", None)
-    if isinstance(parsed, int) and sub.name in ("campaign", "edit", *control.COMMANDS):
-        campaign_id = parsed
-    if await authorize(req, sub.name, campaign_id=campaign_id):
-        assert sub.run is not None
-        await sub.run(req, parsed)
+    """Runs after the ack, inside req.spawn: failures become one sentence for the user.
+
+    A campaign given by name is resolved here, once authorized, into its id (or the person
+    is asked to choose), so every subcommand that takes an id takes a name too.
+    """
+    action = "upload" if isinstance(parsed, ListNew) else sub.name
+    # A Ref names a campaign, except after `list`, where it names a call list.
+    campaign_ref = parsed if isinstance(parsed, Ref) and sub.name != "list" else None
+    if isinstance(parsed, WithReason) and isinstance(parsed.campaign_id, Ref):
+        campaign_ref = parsed.campaign_id
+    campaign_id = getattr(parsed, "campaign_id", None)  # e.g. a Scheduled command
+    if campaign_ref is not None:
+        campaign_id = campaign_ref.id
+    if not await authorize(req, action, campaign_id=campaign_id):
+        return
+    assert sub.run is not None
+    if campaign_ref is not None:
+        resolved = await campaign_id_or_ask(
+            req, campaign_ref, sub.name, word_for_word=sub.name in control.RUNS_AT_ONCE
+        )
+        if resolved is None:
+            return
+        parsed = (
+            replace(parsed, campaign_id=resolved) if isinstance(parsed, WithReason) else resolved
+        )
+    await sub.run(req, parsed)

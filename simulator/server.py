@@ -45,6 +45,8 @@ from simulator.validation import (
 
 DEMO_USERNAME = "demo@example.com"
 DEMO_PASSWORD = "demo"
+# The call-list detail shows its first numbers (the real API's paging is not known).
+DETAIL_NUMBERS = 100
 # Big enough for a call list of 1,000,000 numbers.
 MAX_BODY_BYTES = 256 * 1024 * 1024
 INVALID_TOKEN = "Invalid or expired token"
@@ -218,7 +220,8 @@ class _Simulator:
         record = self.state.call_lists.get(int(raw_id)) if raw_id.isdigit() else None
         if record is None:
             return _error(404, f"Call list {raw_id} not found")
-        return web.json_response(self.dialect.present("call_list", record))
+        numbers = self.state.call_list_numbers.get(record["id"], [])[:DETAIL_NUMBERS]
+        return web.json_response({**self.dialect.present("call_list", record), "numbers": numbers})
 
     async def create_call_list(self, request: web.Request) -> web.Response:
         name, numbers = validate_call_list(self._body(request))

@@ -43,7 +43,8 @@ class SimulatorState:
 
     ivr: dict[str, dict[str, Any]] = field(default_factory=dict)
     call_lists: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # The numbers of each call list, kept apart because the API never returns them.
+    # The numbers of each call list, kept apart: listings never carry them, the detail only
+    # its first DETAIL_NUMBERS (server.py).
     call_list_numbers: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     campaigns: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_call_list_id: int = 1
@@ -156,8 +157,15 @@ def build_state(seed: bool = True, dialect: Dialect | None = None) -> SimulatorS
     state.add_call_list(
         "Prague customers",
         [
-            {"number": n, "attributes": []}
-            for n in ("+420601000001", "+420601000002", "+420601000003")
+            {
+                "number": n,
+                "attributes": [{"name": "name", "value": who}, {"name": "district", "value": d}],
+            }
+            for n, who, d in (
+                ("+420601000001", "Jana Nováková", "Praha 4"),
+                ("+420601000002", "Petr Dvořák", "Praha 6"),
+                ("+420601000003", "Eva Černá", "Praha 10"),
+            )
         ],
     )
     state.add_call_list(

@@ -13,8 +13,9 @@ from handlers.commands import SUBCOMMANDS
 from tests.conftest import Bot
 from tests.helpers_access import audit_rows, click_as, grant, run_as, text_of
 
-VIEWER_CMDS = {"help", "campaigns", "campaign", "ivr", "lists", "history"}
+VIEWER_CMDS = {"help", "campaigns", "campaign", "ivr", "lists", "list", "history"}
 OPERATOR_CMDS = {"new", "edit", "upload", "start", "pause", "unpause", "reload", "subscribe"}
+OPERATOR_CMDS |= {"show numbers", "clone"}
 ADMIN_CMDS = {"remove", "access"}
 
 USER_OF = {None: "UNOBODY", "viewer": "UVIEW", "operator": "UOPER", "admin": "UADM2"}
@@ -30,8 +31,9 @@ SLASH = {
     "subscriptions": "subscriptions",
     "new": "new",
     "edit": "edit 1",
+    "clone": "clone 1",
     "upload": "upload",
-    "list": "list new",
+    "list": "list 1",  # `list new` is checked as upload
     "start": "start 1",
     "pause": "pause 2",
     "unpause": "unpause 2",
@@ -52,6 +54,11 @@ BUTTONS = [
     ("control:remove", "1", "remove"),
     ("campaign:show", "1", "campaign"),
     ("campaigns:page", "1", "campaigns"),
+    ("campaign:history", "1", "history"),
+    ("campaign:clone", "1", "clone"),
+    ("call_list:show", "1", "list"),
+    ("call_list:numbers", "1", "show numbers"),
+    ("lists:page", "1", "lists"),
 ]
 
 

@@ -93,7 +93,7 @@ async def test_upload_and_list_new_open_the_modal(bot: Bot) -> None:
         assert "3,000 characters" in json.dumps(view) and "CSV" in json.dumps(view)
         assert json.loads(view["private_metadata"]) == {"channel": "C0001"}
     reply = await bot.command("list")
-    assert "takes only `new`" in reply.text and "/dialer lists" in reply.text
+    assert "needs a call list id or name" in reply.text and "/dialer lists" in reply.text
 
 
 async def test_missing_fields_are_inline_errors(bot: Bot) -> None:

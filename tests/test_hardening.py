@@ -181,9 +181,10 @@ async def test_outside_text_is_escaped_everywhere(hbot: Bot) -> None:
 
 
 async def test_hostile_user_name_and_arguments_are_escaped(bot: Bot) -> None:
-    reply = await bot.command("campaign <!here>", user_id="UADMIN", user_name="<!channel>")
+    reply = await bot.command("history <!here>", user_id="UADMIN", user_name="<!channel>")
     assert reply.json is not None
     assert_escaped(reply.json["text"])
+    await run_as(bot, "campaign <!here>", "UADMIN")  # a name: looked up, answered later
     reply = await bot.command("<!everyone>", user_id="UADMIN")
     assert reply.json is not None
     assert_escaped(reply.json["text"])

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.find import Ref
 from handlers.commands import UsageError, parse
 from handlers.schedules.grammar import Scheduled, parse_when
 
@@ -82,4 +83,4 @@ def test_the_router_reads_a_schedule() -> None:
     sub, parsed = parse("pause 12 in 10s")
     assert sub.name == "pause" and isinstance(parsed, Scheduled)
     assert (parsed.command, parsed.campaign_id) == ("pause", 12)
-    assert parse("start 12")[1] == 12  # without a time: as before
+    assert parse("start 12")[1] == Ref(id=12)  # without a time: an id (or a name), as before

@@ -281,8 +281,10 @@ async def test_seeded_call_lists(api: httpx.AsyncClient) -> None:
         (2, "Brno outage area", 2),
     ]
     one = (await api.get("/dialer/call-lists/2")).json()
-    assert set(one) == {"id", "name", "numbersCount", "createdAt"}
+    assert set(one) == {"id", "name", "numbersCount", "createdAt", "numbers"}
     assert one["name"] == "Brno outage area"
+    assert [n["number"] for n in one["numbers"]] == ["+420541000001", "+420541000002"]
+    assert all("numbers" not in x for x in lists)  # listings carry no numbers
 
 
 async def test_create_call_list(simulator: RunningSimulator, api: httpx.AsyncClient) -> None:  # noqa: F811
@@ -296,7 +298,8 @@ async def test_create_call_list(simulator: RunningSimulator, api: httpx.AsyncCli
     }
     got = (await api.get("/dialer/call-lists/3")).json()
     assert got["numbersCount"] == 5000
-    assert "numbers" not in got
+    assert len(got["numbers"]) == 100  # the detail carries only the first numbers
+    assert got["numbers"][0] == {"number": "+420601000000", "attributes": []}
     assert simulator.state.call_list_numbers[3][4999]["number"] == "+420601004999"
 
 

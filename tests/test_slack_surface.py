@@ -58,7 +58,8 @@ async def test_help_is_answered_in_the_ack(bot: Bot) -> None:
     assert reply.status == 200
     assert reply.json is not None and reply.json["response_type"] == "ephemeral"
     text = FakeSlack.texts(reply.json)
-    for sub in ("campaigns", "campaign <id>", "start <id>", "history", "subscribe", "ivr", "lists"):
+    subs = ("campaigns", "campaign <id|name>", "start <id|name>", "history", "subscribe", "ivr")
+    for sub in (*subs, "lists", "list <id|name>", "clone <id|name>"):
         assert f"/dialer {sub}" in text
     assert_valid_blocks(reply.json["blocks"])
 
@@ -71,15 +72,15 @@ async def test_empty_text_shows_help(bot: Bot) -> None:
 async def test_unknown_subcommand_suggests_the_nearest(bot: Bot) -> None:
     reply = await bot.command("strat 1")
     text = FakeSlack.texts(reply.json or {})
-    assert "Did you mean `start`?" in text and "/dialer start <id>" in text
+    assert "Did you mean `start`?" in text and "/dialer start <id|name>" in text
     await bot.settle()
     assert bot.replies() == [] and control_puts(bot) == []
 
 
 async def test_malformed_arguments_show_usage(bot: Bot) -> None:
     for text, usage in [
-        ("start abc", "/dialer start <id>"),
-        ("campaign", "/dialer campaign <id>"),
+        ("start", "/dialer start <id|name>"),
+        ("campaign", "/dialer campaign <id|name>"),
         ("history 1 2 3", "/dialer history [<n>] [#<id>] [@user] [failed|denied]"),
         ("history #1 999", "at most 50"),
         ("history 51", "the *Older ▶* button"),

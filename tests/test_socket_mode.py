@@ -83,7 +83,7 @@ async def test_socket_mode_help_confirm_start_notify(
         payload = help_ack["payload"]
         assert payload["response_type"] == "ephemeral"
         assert "dialer-bot commands" in FakeSlack.texts(payload)
-        assert "`/dialer start <id>" in FakeSlack.texts(payload)
+        assert "`/dialer start <id|name>" in FakeSlack.texts(payload)
         assert_valid_blocks(payload["blocks"])
 
         start_ack = await socket_server.request(

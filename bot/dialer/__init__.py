@@ -16,6 +16,7 @@ from bot.dialer.api import (
 from bot.dialer.client import DialerClient, JsonFile, Listing
 from bot.dialer.models import (
     CallList,
+    CallListEntry,
     Campaign,
     ControlResult,
     CreateResult,
@@ -34,6 +35,7 @@ __all__ = [
     "STATES",
     "STATE_SYNONYMS",
     "CallList",
+    "CallListEntry",
     "Campaign",
     "ControlResult",
     "CreateResult",

@@ -22,6 +22,11 @@ PATHS: dict[str, str] = {
     "control": "/dialer/campaigns/{id}/control",
 }
 
+# *Assumed*: the call-list detail read (PATHS["call_list"]) carries the list's numbers, or
+# its first ones, under one of these keys, shaped like the create body's
+# `numbers: [{number, attributes}]`. A detail without them shows no entries.
+CALL_LIST_ENTRIES: tuple[str, ...] = ("numbers", "entries")
+
 
 # The campaign control vocabulary (guide, step 4) and the *assumed* state names
 # (facts.md §1): kept here, in one place, so they are easy to correct.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.dialer.api import allowed_for, canonical_state
+from bot.dialer.api import CALL_LIST_ENTRIES, allowed_for, canonical_state
 
 # Endpoint defaults from the guide's parameter table.
 DEFAULT_ENDPOINT_TYPE = "phone"
@@ -148,24 +148,59 @@ class IvrApp:
 
 
 @dataclass(frozen=True)
+class CallListEntry:
+    """One number of a call list with its attributes (name, value), as the detail read gives
+    them. Phone numbers are personal data: shown masked unless the role allows more."""
+
+    number: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_api(cls, d: Any) -> CallListEntry:
+        if not isinstance(d, dict):  # a bare number
+            return cls(number=str(d))
+        return cls(number=_text(d.get("number")) or "", attributes=_attributes(d.get("attributes")))
+
+
+def _attributes(raw: Any) -> tuple[tuple[str, str], ...]:
+    """``[{"name", "value"}]`` (what the bot sends), a plain object, or bare values."""
+    if isinstance(raw, dict):
+        return tuple((str(k), str(v)) for k, v in raw.items())
+    out: list[tuple[str, str]] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else ()):
+        if isinstance(item, dict) and "name" in item:
+            out.append((str(item["name"]), str(item.get("value", ""))))
+        else:
+            out.append((str(i + 1), str(item)))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class CallList:
-    """A list of numbers to dial; the API never returns the numbers themselves."""
+    """A list of numbers to dial. Listings carry no numbers; the detail read may carry
+    the first ones (``entries``; the field is assumed: CALL_LIST_ENTRIES in api.py)."""
 
     id: int
     name: str
     numbers_count: int | None = None
     created_at: str | None = None
+    entries: tuple[CallListEntry, ...] = ()
     raw: dict[str, Any] = _raw()
 
-    FIELDS = frozenset({"id", "name", "numbersCount", "createdAt"})
+    FIELDS = frozenset({"id", "name", "numbersCount", "createdAt", *CALL_LIST_ENTRIES})
 
     @classmethod
     def from_api(cls, d: dict[str, Any]) -> CallList:
+        entries = next(
+            (d[k] for k in CALL_LIST_ENTRIES if isinstance(d.get(k), list)),
+            (),
+        )
         return cls(
             id=int(d["id"]),
             name=_text(d.get("name")) or "",
             numbers_count=_opt_int(d.get("numbersCount")),
             created_at=_text(d.get("createdAt")),
+            entries=tuple(CallListEntry.from_api(e) for e in entries),
             raw=d,
         )
 

@@ -379,6 +379,11 @@ def block_for_dialer_error(message: str, rule_rows: list[int]) -> tuple[str | No
 
 # ---- private_metadata -------------------------------------------------------------------
 
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**12
+
+
 MAX_ROWS = 20  # a campaign made elsewhere may carry more than MAX_RULES rules: show them all
 CHANNEL_RE = re.compile(r"[CGD][A-Z0-9]{2,30}")
 
@@ -395,20 +400,21 @@ class FormMeta:
     campaign_id: int | None
     channel_id: str | None
     rules: int
+    source: int | None = None  # a create filled from this campaign (`/dialer clone`)
 
     def dump(self) -> str:
-        return json.dumps(
-            {
-                "mode": self.mode,
-                "campaign_id": self.campaign_id,
-                "channel_id": self.channel_id,
-                "rules": self.rules,
-            },
-            separators=(",", ":"),
-        )
+        data: dict[str, Any] = {
+            "mode": self.mode,
+            "campaign_id": self.campaign_id,
+            "channel_id": self.channel_id,
+            "rules": self.rules,
+        }
+        if self.source is not None:
+            data["source"] = self.source
+        return json.dumps(data, separators=(",", ":"))
 
     def with_rules(self, rules: int) -> FormMeta:
-        return FormMeta(self.mode, self.campaign_id, self.channel_id, rules)
+        return FormMeta(self.mode, self.campaign_id, self.channel_id, rules, self.source)
 
     @classmethod
     def load(cls, raw: Any) -> FormMeta | None:
@@ -424,9 +430,7 @@ class FormMeta:
         channel, rules = data.get("channel_id"), data.get("rules")
         if mode not in ("create", "edit"):
             return None
-        if mode == "edit" and not (
-            isinstance(cid, int) and not isinstance(cid, bool) and 0 < cid < 10**12
-        ):
+        if mode == "edit" and not _is_id(cid):
             return None
         if mode == "create" and cid is not None:
             return None
@@ -434,4 +438,7 @@ class FormMeta:
             return None
         if not (isinstance(rules, int) and not isinstance(rules, bool) and 0 <= rules <= MAX_ROWS):
             return None
-        return cls(mode, cid, channel, rules)
+        source = data.get("source")
+        if source is not None and not (mode == "create" and _is_id(source)):
+            return None
+        return cls(mode, cid, channel, rules, source)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
@@ -81,6 +82,12 @@ async def open_edit(req: Request, campaign_id: int) -> None:
     await open_form(req, f.FormMeta("edit", campaign_id, _channel(req.actor.channel_id), 1))
 
 
+async def open_clone(req: Request, campaign_id: int) -> None:
+    """A create form filled from campaign ``campaign_id``, named "<name> (copy)"."""
+    meta = f.FormMeta("create", None, _channel(req.actor.channel_id), 1, source=campaign_id)
+    await open_form(req, meta)
+
+
 def _channel(channel_id: str | None) -> str | None:
     """Only a well-formed channel id goes into the metadata (FormMeta.load would refuse it)."""
     return channel_id if channel_id and f.CHANNEL_RE.fullmatch(channel_id) else None
@@ -107,18 +114,27 @@ async def open_form(req: Request, meta: f.FormMeta) -> None:
     try:
         form = await _form_for(req.services, meta)
     except DialerError as exc:
-        doing = "load the campaign" if meta.mode == "edit" else "load the form"
+        doing = "load the campaign" if meta.mode == "edit" or meta.source else "load the form"
         form = views.message_view(meta, dialer_error_text(exc, doing))
     await update_view(req.services, view["id"], form, view.get("hash"))
 
 
 async def _form_for(services: Services, meta: f.FormMeta) -> dict[str, Any]:
     dialer = services.dialer
+    taken: list[str] = []
     if meta.mode == "edit":
         assert meta.campaign_id is not None
         ivr, lists, campaign = await asyncio.gather(
             dialer.list_ivr(), dialer.list_call_lists(), dialer.get_campaign(meta.campaign_id)
         )
+    elif meta.source is not None:  # a clone: the original's values, a free "(copy)" name
+        ivr, lists, campaign, existing = await asyncio.gather(
+            dialer.list_ivr(),
+            dialer.list_call_lists(),
+            dialer.get_campaign(meta.source),
+            dialer.list_campaigns(),
+        )
+        taken = [c.name for c in existing]
     else:
         ivr, lists = await asyncio.gather(dialer.list_ivr(), dialer.list_call_lists())
         campaign = None
@@ -135,7 +151,20 @@ async def _form_for(services: Services, meta: f.FormMeta) -> dict[str, Any]:
         values = f.values_from_campaign(
             campaign, dict((int(v), label) for v, label in list_choices), dict(ivr_choices)
         )
+        if meta.source is not None:
+            values = replace(values, name=copy_name(campaign.name, taken))
     return views.form_view(meta.with_rules(len(values.rules)), values, options)
+
+
+def copy_name(name: str, taken: list[str]) -> str:
+    """ "<name> (copy)", or "(copy 2)", … when that is taken too; within f.MAX_NAME."""
+    folded = {t.strip().casefold() for t in taken}
+    for n in range(1, 100):
+        suffix = " (copy)" if n == 1 else f" (copy {n})"
+        candidate = name[: f.MAX_NAME - len(suffix)] + suffix
+        if candidate.casefold() not in folded:
+            return candidate
+    return name[: f.MAX_NAME - 7] + " (copy)"
 
 
 def _ivr_choices(apps: list[Any]) -> list[f.Choice]:
@@ -147,6 +176,24 @@ def _list_choices(lists: list[Any]) -> list[f.Choice]:
         (str(cl.id), views.list_label(cl.id, cl.name, cl.numbers_count))
         for cl in sorted(lists, key=lambda cl: cl.id)
     ]
+
+
+async def on_clone_button(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """Clone on the detail view: the create form filled from that campaign."""
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    campaign_id = positive_int(body["actions"][0].get("value", ""))
+    if campaign_id is None:
+        await req.reply(message(":warning: That button is not valid."))
+        return
+
+    async def run() -> None:
+        if await authorize(req, "clone", campaign_id=campaign_id):
+            await open_clone(req, campaign_id)
+
+    req.spawn(run(), "open the campaign form")
 
 
 async def on_edit_button(

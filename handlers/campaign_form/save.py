@@ -129,6 +129,11 @@ class Save:
         except DialerError as exc:
             return Verdict("top", text=f"Could not check the name, so nothing was saved. {exc}")
         taken = [(c.id, c.name) for c in existing]
+        # A clone's audit row names the original (as the dialer lists it now).
+        source = self.meta.source
+        origin = next((c.name for c in existing if c.id == source), None)
+        named = f" {origin}" if origin else ""
+        cloned = f" (a copy of #{source}{named})" if source is not None else ""
         if f.name_taken(self.name, taken, self.meta.campaign_id):
             return Verdict(
                 "invalid",
@@ -149,7 +154,7 @@ class Save:
                     assert self.meta.campaign_id is not None
                     result = await dialer.update_campaign(self.meta.campaign_id, self.payload)
                 # A new campaign's id is known only now: its completion row names it.
-                rec.ok(f"#{result.id}: {result.message}", campaign_id=result.id)
+                rec.ok(f"#{result.id}: {result.message}{cloned}", campaign_id=result.id)
         except DialerError as exc:
             return self._verdict_for(exc)
         return Verdict("ok", campaign_id=result.id)

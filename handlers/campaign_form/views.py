@@ -49,12 +49,13 @@ CALLBACK_ID = "campaign_form"
 ADD_RULE = "campaign_form:add_rule"
 REMOVE_RULE = "campaign_form:remove_rule"
 EDIT_ACTION = "campaign:edit"
+CLONE_ACTION = "campaign:clone"
 ERROR_BLOCK = "form_error"
 
 
 def title(meta: f.FormMeta) -> str:
     if meta.mode == "create":
-        return "New campaign"
+        return "Clone campaign" if meta.source is not None else "New campaign"
     long = f"Edit campaign #{meta.campaign_id}"
     return long if len(long) <= 24 else clip(f"Edit #{meta.campaign_id}", 24)
 

@@ -1,4 +1,4 @@
-"""Buttons on campaign listings: next/previous page, details."""
+"""Buttons on campaign listings and the detail view: paging, details, history."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.find import Filter
 from bot.ids import positive_int
 from handlers.blocks import message
 from handlers.campaigns import listing as campaigns
 from handlers.guard import authorize
+from handlers.history import listeners as history
 from handlers.request import Request
+
+HISTORY_COUNT = 10
 
 
 def _int_value(body: dict[str, Any]) -> int | None:
@@ -23,13 +27,19 @@ async def on_page(
 ) -> None:
     await ack()
     req = Request.from_bolt(context, body, respond)
-    page = _int_value(body)
+    # "<page> <filter words>": paging keeps the filter the list was asked with.
+    words = str(body["actions"][0].get("value", "")).split()
+    page = positive_int(words[0]) if words else None
+    try:
+        wanted, _ = Filter.parse(words[1:])
+    except ValueError:
+        page = None
 
     async def run() -> None:
         if page is None:
             await req.reply(message(":warning: That page button is not valid."))
         elif await authorize(req, "campaigns"):
-            await campaigns.list_campaigns(req, page, replace=True)
+            await campaigns.list_campaigns(req, (wanted, page), replace=True)
 
     req.spawn(run(), "list campaigns")
 
@@ -48,3 +58,20 @@ async def on_details(
             await campaigns.show_campaign(req, campaign_id)
 
     req.spawn(run(), "show the campaign")
+
+
+async def on_history(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """History on the detail view: the campaign's last audit entries."""
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    campaign_id = _int_value(body)
+
+    async def run() -> None:
+        if campaign_id is None:
+            await req.reply(message(":warning: That button is not valid."))
+        elif await authorize(req, "history", campaign_id=campaign_id):
+            await history.show_history(req, (campaign_id, HISTORY_COUNT))
+
+    req.spawn(run(), "read the audit log")

@@ -1,11 +1,11 @@
-"""Block Kit for campaigns, IVR apps and call lists: pure functions from dialer models to blocks."""
+"""Block Kit for campaigns and IVR apps: pure functions from dialer models to blocks."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 from bot.dialer import CallList, Campaign, IvrApp
+from bot.find import Filter, state_counts
 from handlers.args import plural
 from handlers.blocks import (
     Block,
@@ -26,14 +26,24 @@ PAGE_SIZE = 15  # header + context + 2 blocks a campaign + navigation stays unde
 BUTTON_STYLE = {"start": "primary", "unpause": "primary", "remove": "danger"}
 
 
-def control_buttons(campaign: Campaign, may: Collection[str]) -> list[Any]:
-    """One button per command the campaign's state allows and the viewer may use here
-    (``may``, from bot/access.py); the value is the campaign id."""
+def control_buttons(campaign: Campaign, allowed: frozenset[str] | None = None) -> list[Any]:
+    """One button per command the campaign's state allows (and, given ``allowed``, the
+    person's role); the value is the campaign id."""
     return [
         button(cmd.capitalize(), f"control:{cmd}", str(campaign.id), style=BUTTON_STYLE.get(cmd))
         for cmd in campaign.allowed_commands
-        if cmd in may
+        if allowed is None or cmd in allowed
     ]
+
+
+# The detail view's other buttons: (label, action_id, the REQUIRED_ROLE action).
+DETAIL_BUTTONS: tuple[tuple[str, str, str], ...] = (
+    ("Edit", "campaign:edit", "edit"),
+    ("Clone", "campaign:clone", "clone"),
+    ("History", "campaign:history", "history"),
+    # handlers/schedules/form.py opens it; the role of the command chosen is checked on submit
+    ("Schedule…", "schedule:open", "schedule"),
+)
 
 
 def campaign_period(c: Campaign) -> str:
@@ -59,29 +69,47 @@ def past_the_end(page: int, pages: int) -> dict[str, Any]:
     )
 
 
+def counts_line(all_campaigns: list[Campaign]) -> str:
+    """ "All campaigns: 5 · 🟢 2 running · ⏹️ 3 stopped" (states as the dialer gave them)."""
+    counts = state_counts(all_campaigns)
+    parts = [f"{state_label(state)} {n}" for state, n in counts.items()]
+    return f"All campaigns: {len(all_campaigns)}" + "".join(f" · {p}" for p in parts)
+
+
 def campaigns_page(
-    all_campaigns: list[Campaign], page: int, may: Collection[str]
+    all_campaigns: list[Campaign],
+    page: int,
+    wanted: Filter | None = None,
+    allowed: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    total = len(all_campaigns)
-    pages = page_count(total)
+    wanted = wanted or Filter()
+    matching = wanted.campaigns(all_campaigns)
+    total = len(matching)
+    pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    shown = sorted(all_campaigns, key=lambda c: c.id)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    blocks: list[Block] = [header(f"Campaigns ({total})")]
-    if not shown:
+    shown = sorted(matching, key=lambda c: c.id)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    title = f"Campaigns: {wanted} ({total})" if wanted else f"Campaigns ({total})"
+    blocks: list[Block] = [header(title), context(counts_line(all_campaigns))]
+    if not shown and wanted:
+        blocks.append(
+            section(f"No campaign matches `{esc(wanted)}`. `/dialer campaigns` shows them all.")
+        )
+    elif not shown:
         blocks.append(section("No campaigns yet. Create one with `/dialer new`."))
     for c in shown:
-        buttons = [button("Details", "campaign:show", str(c.id)), *control_buttons(c, may)]
+        buttons = [button("Details", "campaign:show", str(c.id)), *control_buttons(c, allowed)]
         blocks.append(section(campaign_line(c)))
         blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
     if pages > 1:
         blocks.append(context(f"Page {page} of {pages}"))
         nav = []
+        # The value carries the filter, so that paging keeps it: "<page> <filter words>".
         if page > 1:
-            nav.append(button("◀ Previous", "campaigns:page", str(page - 1)))
+            nav.append(button("◀ Previous", "campaigns:page", f"{page - 1} {wanted}".strip()))
         if page < pages:
-            nav.append(button("Next ▶", "campaigns:page", str(page + 1)))
+            nav.append(button("Next ▶", "campaigns:page", f"{page + 1} {wanted}".strip()))
         blocks.append(actions(*nav, block_id="campaigns:nav"))
-    return message(f"Campaigns ({total}), page {page} of {pages}", blocks)
+    return message(f"{esc(title)}, page {page} of {pages}", blocks)
 
 
 def endpoint_text(c: Campaign) -> str:
@@ -99,8 +127,9 @@ def campaign_detail(
     call_lists: dict[int, CallList],
     ivr_apps: dict[str, IvrApp],
     recent: list[str],
-    may: Collection[str],
+    allowed: frozenset[str] | None = None,
 ) -> dict[str, Any]:
+    """``allowed``: the actions the reader's role allows; None shows every button."""
     lists = [
         f"{esc(call_lists[i].name)} (#{i}, {plural(call_lists[i].numbers_count or 0, 'number')})"
         if i in call_lists
@@ -126,9 +155,12 @@ def campaign_detail(
         header(f"Campaign #{c.id}: {c.name}"),
         section(f"*{esc(c.name)}* (#{c.id})", fields=fields),
     ]
-    buttons = control_buttons(c, may)
-    if "schedule" in may:  # handlers/schedules/form
-        buttons.append(button("Schedule…", "schedule:open", str(c.id)))
+    buttons = control_buttons(c, allowed)
+    buttons += [
+        button(label, action_id, str(c.id))
+        for label, action_id, action in DETAIL_BUTTONS
+        if allowed is None or action in allowed
+    ]
     if buttons:
         blocks.append(actions(*buttons, block_id=f"campaign:{c.id}"))
     blocks.append(section("*Last audit entries*\n" + ("\n".join(recent) or "_none yet_")))
@@ -145,18 +177,10 @@ def ivr_message(apps: list[IvrApp]) -> dict[str, Any]:
         f"*{esc(a.name)}* `{esc(a.id)}`" + (f" — {esc(a.description)}" if a.description else "")
         for a in apps
     ]
-    return _listing(f"IVR applications ({len(apps)})", lines, "No IVR applications.")
+    return listing(f"IVR applications ({len(apps)})", lines, "No IVR applications.")
 
 
-def call_lists_message(lists: list[CallList]) -> dict[str, Any]:
-    lines = [
-        f"*{esc(cl.name)}* (#{cl.id}) — {plural(cl.numbers_count or 0, 'number')}"
-        for cl in sorted(lists, key=lambda x: x.id)
-    ]
-    return _listing(f"Call lists ({len(lists)})", lines, "No call lists yet.")
-
-
-def _listing(title: str, lines: list[str], empty: str) -> dict[str, Any]:
+def listing(title: str, lines: list[str], empty: str) -> dict[str, Any]:
     """Chunk long listings into several sections so no text block passes 3,000 characters."""
     blocks: list[Block] = [header(title)]
     chunk: list[str] = []

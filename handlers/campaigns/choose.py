@@ -1,0 +1,129 @@
+"""The Slack half of "argument → id, or ask" (bot/find.py is the matching half).
+
+A name that matches one campaign (or call list) gives its id and the caller proceeds as
+with the id; otherwise the person gets the candidates, or the nearest names, as buttons
+that each act on their own id. Nothing runs until one is pressed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.dialer import COMMANDS
+from bot.find import Found, Ref, find_call_list, find_campaign
+from handlers.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    esc,
+    header,
+    message,
+    section,
+    state_label,
+)
+from handlers.request import Request
+
+# Which button a candidate gets, per subcommand: (label, action_id). Control buttons go
+# through the usual confirmation (or, for pause, run at once on the chosen id).
+CAMPAIGN_BUTTON: dict[str, tuple[str, str]] = {
+    "campaign": ("Details", "campaign:show"),
+    "edit": ("Edit", "campaign:edit"),
+    "clone": ("Clone", "campaign:clone"),
+    **{cmd: (cmd.capitalize(), f"control:{cmd}") for cmd in COMMANDS},
+}
+CALL_LIST_BUTTON = ("Details", "call_list:show")
+
+
+async def campaign_id_or_ask(
+    req: Request, ref: Ref, action: str, *, word_for_word: bool = False
+) -> int | None:
+    """The campaign id to act on, or None once the person has been asked to choose."""
+    if ref.id is not None:
+        return ref.id
+    assert ref.name is not None
+    found = await find_campaign(req.services.dialer, ref.name, word_for_word=word_for_word)
+    if found.match is not None:
+        return found.match.id
+    label, action_id = CAMPAIGN_BUTTON.get(action, CAMPAIGN_BUTTON["campaign"])
+    await req.reply(
+        choose_message(
+            found,
+            "campaign",
+            action,
+            lambda c: f"*{esc(c.name)}* (#{c.id}) — {state_label(c.state)}",
+            label,
+            action_id,
+            strict=word_for_word,
+        )
+    )
+    return None
+
+
+async def call_list_id_or_ask(req: Request, ref: Ref) -> int | None:
+    """The call-list id to show, or None once the person has been asked to choose."""
+    if ref.id is not None:
+        return ref.id
+    assert ref.name is not None
+    found = await find_call_list(req.services.dialer, ref.name)
+    if found.match is not None:
+        return found.match.id
+    label, action_id = CALL_LIST_BUTTON
+    await req.reply(
+        choose_message(
+            found,
+            "call list",
+            "list",
+            lambda cl: f"*{esc(cl.name)}* (#{cl.id}) — {cl.numbers_count or 0} numbers",
+            label,
+            action_id,
+        )
+    )
+    return None
+
+
+def choose_message(
+    found: Found[Any],
+    what: str,
+    action: str,
+    line: Callable[[Any], str],
+    label: str,
+    action_id: str,
+    *,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Candidates (or the nearest names), each with a button acting on its own id."""
+    query = esc(found.query)
+    listing = "campaigns" if what == "campaign" else "lists"
+    if found.candidates:
+        why = (
+            f"`{action}` runs at once, so it acts on a name only when exactly one {what} "
+            "is called that word for word. "
+            if strict
+            else ""
+        )
+        intro = (
+            f"{why}{len(found.candidates)}{'+' if found.more else ''} {what}s match “{query}”. "
+            f"Nothing was done: choose one."
+        )
+        items = found.candidates
+    elif found.nearest:
+        intro = f"No {what} is called “{query}”. Nothing was done. The nearest names:"
+        items = found.nearest
+    else:
+        return message(
+            f":mag: No {what} is called “{query}”. Nothing was done. "
+            f"See `/dialer {listing}` for them all."
+        )
+    blocks: list[Block] = [header(f"Which {what}?"), section(f":mag: {intro}")]
+    for item in items:
+        blocks.append(section(line(item)))
+        blocks.append(
+            actions(
+                button(f"{label} #{item.id}", action_id, str(item.id)), block_id=f"pick:{item.id}"
+            )
+        )
+    if found.more:
+        blocks.append(context("More match: type more of the name to narrow it down."))
+    return message(f"Which {what} did you mean by “{query}”? Nothing was done.", blocks)
