@@ -207,6 +207,7 @@ async def test_detail_buttons_are_shown_per_role(bot: Bot) -> None:
 
 
 async def test_history_button_shows_the_campaigns_entries(bot: Bot) -> None:
+    bot.sim.state.campaigns[2]["state"] = "running"
     await run_as(bot, "pause 2", ADMIN)
     await grant(bot, VIEWER, "viewer")
     calls = await click_as(bot, "campaign:history", "2", VIEWER)

@@ -13,6 +13,7 @@ from handlers.blocks import message
 from handlers.campaigns import listing as campaigns
 from handlers.guard import authorize
 from handlers.history import listeners as history
+from handlers.history.query import HistoryQuery
 from handlers.request import Request
 
 HISTORY_COUNT = 10
@@ -72,6 +73,8 @@ async def on_history(
         if campaign_id is None:
             await req.reply(message(":warning: That button is not valid."))
         elif await authorize(req, "history", campaign_id=campaign_id):
-            await history.show_history(req, (campaign_id, HISTORY_COUNT))
+            await history.show_history(
+                req, HistoryQuery(count=HISTORY_COUNT, campaign_id=campaign_id)
+            )
 
     req.spawn(run(), "read the audit log")
