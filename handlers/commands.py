@@ -98,6 +98,9 @@ REASON_MAX = 300
 def _id_because(args: list[str]) -> WithReason:
     """`<id|name> [because <reason>]`: a name is every word before `because`."""
     lowered = [a.lower() for a in args]
+    first_is_id = bool(args) and args[0].lstrip("#").isascii() and args[0].lstrip("#").isdigit()
+    if first_is_id and len(args) > 1 and lowered[1] != "because":
+        raise ValueError("takes a campaign id (or name), then optionally `because <reason>`")
     cut = lowered.index("because") if "because" in lowered else len(args)
     reason = " ".join(args[cut + 1 :])[:REASON_MAX] or None
     if cut < len(args) and reason is None:

@@ -25,6 +25,10 @@ async def list_campaigns(
     campaigns, allowed = await asyncio.gather(
         req.services.dialer.list_campaigns(), allowed_actions(req)
     )
+    pages = views.page_count(len(wanted.campaigns(campaigns)))
+    if page > pages:
+        await req.reply(views.past_the_end(page, pages))
+        return
     await req.reply(views.campaigns_page(campaigns, page, wanted, allowed), replace=replace)
 
 
