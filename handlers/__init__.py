@@ -27,6 +27,9 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
+    from handlers.watch.views import Views as WatchViews
+
+    services.watcher.views = WatchViews()
 
     app.middleware(drop_malformed_payloads)
     app.middleware(attach_services(services))
