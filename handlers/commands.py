@@ -108,6 +108,15 @@ def _list_new(args: list[str]) -> None:
         raise ValueError("takes only `new` (to see the call lists, use `/dialer lists`)")
 
 
+def _subscribe_mode(args: list[str]) -> str | None:
+    """`/dialer subscribe [threaded|flat]`: None keeps the channel's mode (threaded if new)."""
+    if not args:
+        return None
+    if len(args) == 1 and args[0].lower() in ("threaded", "flat"):
+        return args[0].lower()
+    raise ValueError("takes `threaded` (one thread per campaign a day, the default) or `flat`")
+
+
 def _control(command: str) -> Runner:
     async def run(req: Request, parsed: Any) -> None:
         if isinstance(parsed, WithReason):
@@ -280,10 +289,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "subscribe",
-            "",
-            "send control notifications to this channel",
-            "/dialer subscribe",
-            _no_args,
+            "[threaded|flat]",
+            "send campaign notifications to this channel, one thread per campaign a day "
+            "(threaded, the default) or each as its own message (flat)",
+            "/dialer subscribe flat",
+            _subscribe_mode,
             subscriptions.subscribe,
             "subscribe",
         ),

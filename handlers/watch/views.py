@@ -68,7 +68,7 @@ def thread_parent(
     buttons = control_buttons(campaign_id, raw_state)
     if buttons:
         blocks.append(actions(*buttons, block_id=f"campaign:{campaign_id}"))
-    text = f"{name or 'Campaign'} (#{campaign_id}): {last_event}"
+    text = f"{esc(name or 'Campaign')} (#{campaign_id}): {last_event}"
     return {"text": text, "blocks": blocks}
 
 
