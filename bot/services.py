@@ -37,6 +37,8 @@ class Services:
     anchor: Any = None  # bot.anchor.AnchorPoster, started by bot.lifecycle.startup
     loop_lag: Any = None  # bot.looplag.LoopLag, likewise
     bolt_apps: list[Any] = field(default_factory=list)  # to prime once auth.test succeeds
+    # handlers/home's HomePublisher, set by handlers.register (bot/ never imports handlers).
+    home: Any = None
 
     @classmethod
     def build(

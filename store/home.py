@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from store.audit import AuditEntry
 from store.db import iso
-from store.rows import Component
+from store.rows import Component, all_as
 
 
 class HomeViews(Component):
@@ -40,3 +41,14 @@ class HomeViews(Component):
                 [event_id, iso(now)],
             )
             return cursor.rowcount == 1
+
+    def recent_commands(self, user_id: str, limit: int = 5) -> list[AuditEntry]:
+        """This user's latest requests with their outcomes, newest first (the Home's list)."""
+        with self._read() as db:
+            return all_as(
+                AuditEntry,
+                db.query(
+                    "SELECT * FROM audit_requests WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+                    [user_id, int(limit)],
+                ),
+            )
