@@ -79,9 +79,10 @@ def approval_blocks(d: HomeData) -> list[Block]:
         return []
     blocks: list[Block] = [section("*Approval requests waiting for you*")]
     for a in d.approvals[:APPROVALS_SHOWN]:
+        target = ref(a.campaign_name, a.campaign_id)
         blocks.append(
             section(
-                f"<@{a.requested_by}> asks to {esc(a.command)} {ref(a.campaign_name, a.campaign_id)}"
+                f"<@{a.requested_by}> asks to {esc(a.command)} {target}"
                 f" · expires {slack_time(a.expires_at)}"
             )
         )
