@@ -83,6 +83,7 @@ async def startup(services: Services) -> None:
 
 async def shutdown(services: Services, grace_s: float = 10.0) -> None:
     """Let in-flight commands finish (up to grace_s), flush notifications, close everything."""
+    await services.watcher.aclose()  # hand the lease over at once; polls stop queueing
     await services.tasks.close(grace_s)
     try:
         await services.notifier.wait_idle(timeout=2.0)

@@ -15,8 +15,6 @@ from bot.dialer.api import RUNNING_STATES, canonical_state
 from handlers.blocks import Block, actions, button, context, divider, esc, header, section
 from handlers.history.views import entry_line, slack_time
 from handlers.watch.views import BUTTON_STYLE, _hhmm, _period, allowed, ref, state_text
-from store import AuditEntry, WatchState
-from store.approvals import Approval
 
 HOME_BLOCKS_MAX = 100
 APPROVALS_SHOWN = 10
@@ -31,10 +29,10 @@ class HomeData:
     user_id: str
     role: str | None
     watching: bool  # DIALER_WATCH_INTERVAL > 0
-    status: WatchState
+    status: Any  # store.WatchState: the watcher's lease row (views import no store)
     campaigns: list[dict[str, Any]] | None  # snapshot records (bot/watch.py record())
-    approvals: list[Approval]
-    commands: list[AuditEntry]
+    approvals: list[Any]  # store.Approval rows this user may decide
+    commands: list[Any]  # store.AuditEntry rows of this user
     admins: frozenset[str] = frozenset()
 
 
