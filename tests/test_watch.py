@@ -282,3 +282,34 @@ async def test_two_failed_polls_say_nothing(wbot: Bot) -> None:
     assert (await w.poll_once()).status == "unchanged"
     await wbot.settle()
     assert wbot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_serve_with_a_1s_interval_announces_an_outside_change_within_3s(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    from tests.bot_process import BotProcess
+
+    proc = BotProcess(
+        simulator,
+        fake_slack.api_url,
+        tmp_path / "bot.db",
+        response_url=fake_slack.response_url("default"),
+        DIALER_WATCH_INTERVAL="1",
+    )
+    try:
+        await proc.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        # The child's polls have no Slack call to await: watch the dialer's log. A second
+        # GET means the baseline poll (the first) is committed.
+        while sum(r["path"] == "/dialer/campaigns" for r in simulator.requests) < 2:
+            assert loop.time() < deadline, proc.output()
+            await asyncio.sleep(0.02)  # noqa: ASYNC110 - another process; nothing to await
+        changed = loop.time()
+        await portal_set_state(simulator, 1, "running")
+        await fake_slack.wait_for(
+            "chat.postMessage", lambda c: OUTSIDE in c.args["text"], count=1, timeout=5
+        )
+        assert loop.time() - changed < 3.0
+    finally:
+        await proc.close()
