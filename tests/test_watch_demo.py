@@ -31,6 +31,6 @@ async def test_a_portal_change_gives_one_notification_and_the_home_shows(tmp_pat
         "Spring promo (#1) is now ⏸️ paused — changed outside Slack (was ⏹️ stopped)"
     )
     assert "--- dialer-bot updated your App Home ---" in text
-    assert "🟢 The dialer is reachable" in text and "[1] New campaign" in text
+    assert "🟢 The dialer is reachable" in text and "] New campaign" in text
     assert "Usage: dialer <campaign id> <state>" in text
     assert "(the portal answered 404" in text
