@@ -9,12 +9,16 @@ poll, crash or restart.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from store.db import iso, iso_after
 from store.outbox import Delivery, insert_deliveries
 from store.rows import Component, dump_json, load_json
+
+# How the campaign form's audit row names the campaign it created (handlers/campaign_form/save.py).
+CREATED_ID = re.compile(r"#(\d+):")
 
 
 class LostLease(Exception):
@@ -94,11 +98,20 @@ class Snapshot(Component):
         """
         with self._read() as db:
             rows = db.conn.execute(
-                "SELECT campaign_id, action FROM audit_requests WHERE outcome = 'ok'"
-                " AND campaign_id IS NOT NULL AND COALESCE(completed_ts, ts) >= ?",
+                "SELECT campaign_id, action, detail FROM audit_requests WHERE outcome = 'ok'"
+                " AND (campaign_id IS NOT NULL OR action = 'create_campaign')"
+                " AND COALESCE(completed_ts, ts) >= ?",
                 [since],
             ).fetchall()
-        return {(int(r[0]), str(r[1])) for r in rows}
+        found = set()
+        for campaign_id, action, detail in rows:
+            if campaign_id is None:  # a create: the new id is in its detail, "#<id>: …"
+                match = CREATED_ID.match(detail or "")
+                if match is None:
+                    continue
+                campaign_id = match.group(1)
+            found.add((int(campaign_id), str(action)))
+        return found
 
     def in_flight(self, since: datetime) -> set[int]:
         """Campaigns with a control command sent since then whose answer is not recorded yet."""

@@ -313,3 +313,18 @@ async def test_serve_with_a_1s_interval_announces_an_outside_change_within_3s(
         assert loop.time() - changed < 3.0
     finally:
         await proc.close()
+
+
+def test_a_campaign_the_bot_created_counts_as_its_own(tmp_path: Path) -> None:
+    """The form's create row has no campaign id (none existed yet): the id is in its detail."""
+    from store import Store
+
+    store = Store(tmp_path / "bot.db")
+    try:
+        begin = {"action": "create_campaign", "user_id": ADMIN, "channel_id": "C1"}
+        pending = store.audit.begin(**begin, request={"name": "x"})
+        store.audit.complete(pending, outcome="ok", detail="#7: Campaign successfully created")
+        store.audit.begin(**begin, request={"name": "y"})  # in flight
+        assert store.snapshot.own_changes("2000-01-01") == {(7, "create_campaign")}
+    finally:
+        store.close()
