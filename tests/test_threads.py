@@ -99,3 +99,43 @@ async def test_a_parent_slack_refuses_leaves_its_replies_top_level(tbot: Bot) ->
     parent, reply = delivered[1:]
     assert reply.args["thread_ts"] == parent.result["ts"]
     assert tbot.services.store.outbox.pending() == []
+
+
+async def test_two_processes_deliver_threads_once_in_order(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    from handlers.watch.views import subject, thread_parent
+
+    db = tmp_path / "bot.db"
+    bots = [await start_bot(simulator, fake_slack, db) for _ in range(2)]
+    try:
+        fake_slack.fail_next("chat.postMessage", status=503, count=10_000)
+        for i in range(6):  # two campaigns, three events each, queued while Slack is down
+            cid = 1 + i % 2
+            text = f"event {i} of #{cid}"
+            await bots[i % 2].services.notifier.publish(
+                text=text,
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+                subject=subject(cid),
+                parent=thread_parent(cid, f"C{cid}", "running", text),
+            )
+        await fake_slack.wait_for("chat.postMessage", count=2)
+        fake_slack.clear()
+        fake_slack.set_delay("chat.postMessage", 0.02)
+        for b in bots:
+            b.services.notifier.kick()
+        await fake_slack.wait_for("chat.postMessage", lambda c: c.result.get("ok"), count=8)
+        for b in bots:
+            await b.settle()
+        delivered = posts(fake_slack, NOTIFY)
+        parents = {c.result["ts"]: c for c in delivered if "thread_ts" not in c.args}
+        assert len(parents) == 2
+        replies = [c for c in delivered if "thread_ts" in c.args]
+        assert [c.args["text"] for c in replies] == [f"event {i} of #{1 + i % 2}" for i in range(6)]
+        for r in replies:
+            assert r.args["thread_ts"] in parents
+            assert r.args["text"].endswith(parents[r.args["thread_ts"]].args["text"][-2:])
+        assert len(fake_slack.calls_to("chat.update")) == 4  # each parent, after its first event
+    finally:
+        for b in bots:
+            await stop_bot(b)
