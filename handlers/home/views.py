@@ -14,7 +14,7 @@ from bot.access import REQUIRED_ROLE, rank
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from handlers.blocks import Block, actions, button, context, divider, esc, header, section
 from handlers.history.views import entry_line, slack_time
-from handlers.watch.views import BUTTON_STYLE, _hhmm, _period, allowed, ref, state_text
+from handlers.watch.views import BUTTON_STYLE, allowed, hhmm, period_text, ref, state_text
 
 HOME_BLOCKS_MAX = 100
 APPROVALS_SHOWN = 10
@@ -48,7 +48,7 @@ def status_block(d: HomeData) -> Block:
         text = "⚪ The campaign watcher is off (`DIALER_WATCH_INTERVAL=0`)" + last
     elif s.down_announced:
         text = (
-            f"🔴 The dialer is *unreachable* since {_hhmm(s.failing_since or '')}: "
+            f"🔴 The dialer is *unreachable* since {hhmm(s.failing_since or '')}: "
             f"{esc(s.last_error or '')}{last}"
         )
     elif s.failures:
@@ -143,7 +143,7 @@ def campaign_blocks(d: HomeData, budget: int) -> list[Block]:
         blocks.append(
             section(
                 f"{ref(c.get('name'), cid)} — {state_text(c.get('state'))}\n"
-                f"{_period(c)}{window_text(c.get('state'))}"
+                f"{period_text(c)}{window_text(c.get('state'))}"
                 f" · {lists} call list{'s' if lists != 1 else ''}"
             )
         )

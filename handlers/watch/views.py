@@ -72,7 +72,7 @@ def thread_parent(
     return {"text": text, "blocks": blocks}
 
 
-def _period(record: dict[str, Any] | None) -> str:
+def period_text(record: dict[str, Any] | None) -> str:
     start, end, days = (record or {}).get("period") or [None, None, []]
     return period(start or "?", end or "?", days or [])
 
@@ -83,7 +83,7 @@ def _change_lines(event: WatchEvent) -> list[str]:
     if "name" in event.changes:
         lines.append(f"name: {esc(old.get('name'))} → {esc(new.get('name'))}")
     if "active period" in event.changes:
-        lines.append(f"active period: {_period(old)} → {_period(new)}")
+        lines.append(f"active period: {period_text(old)} → {period_text(new)}")
     if "call lists" in event.changes:
         before = ", ".join(f"#{i}" for i in old.get("call_lists") or []) or "none"
         after = ", ".join(f"#{i}" for i in new.get("call_lists") or []) or "none"
@@ -128,12 +128,12 @@ def event_notice(event: WatchEvent) -> Notice:
     )
 
 
-def _hhmm(stamp: str) -> str:
+def hhmm(stamp: str) -> str:
     return stamp[11:16] + " UTC" if len(stamp) >= 16 else esc(stamp)
 
 
 def unreachable_notice(since: str, reason: str) -> Notice:
-    text = f":rotating_light: The dialer is unreachable since {_hhmm(since)}: {esc(reason)}"
+    text = f":rotating_light: The dialer is unreachable since {hhmm(since)}: {esc(reason)}"
     return Notice(
         text=text,
         blocks=[
@@ -146,7 +146,7 @@ def unreachable_notice(since: str, reason: str) -> Notice:
 def reachable_notice(since: str, minutes: int) -> Notice:
     text = (
         f":white_check_mark: The dialer is reachable again after {minutes} min "
-        f"(unreachable since {_hhmm(since)})."
+        f"(unreachable since {hhmm(since)})."
     )
     return Notice(text=text, blocks=[section(text)])
 
