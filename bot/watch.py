@@ -265,7 +265,8 @@ class Watcher:
                 self.holder,
                 state.version,
                 lease_s=self.lease_s,
-                etag=new_etag,
+                # a deferred campaign must be diffed again: no 304 for the next poll
+                etag=None if deferred else new_etag,
                 upserts=upserts,
                 removed=removed,
                 deliveries=deliveries,

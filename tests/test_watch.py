@@ -328,3 +328,17 @@ def test_a_campaign_the_bot_created_counts_as_its_own(tmp_path: Path) -> None:
         assert store.snapshot.own_changes("2000-01-01") == {(7, "create_campaign")}
     finally:
         store.close()
+
+
+async def test_a_campaign_with_a_command_in_flight_waits_for_the_next_poll(wbot: Bot) -> None:
+    w, audit = wbot.services.watcher, wbot.services.store.audit
+    await w.poll_once()
+    pending = audit.begin(action="unpause", user_id=ADMIN, channel_id="C1", campaign_id=2)
+    await portal_set_state(wbot.sim, 2, "running")
+    result = await w.poll_once()
+    assert [e.campaign_id for e in result.events] == [2] and result.announced == []
+    audit.complete(pending, outcome="failed", detail="refused")  # so it was not the bot
+    result = await w.poll_once()  # a full GET again (no 304), decided now
+    assert [e.campaign_id for e in result.announced] == [2]
+    await wbot.settle()
+    assert len(announced(wbot.slack)) == 1
