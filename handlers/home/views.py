@@ -13,13 +13,12 @@ from typing import Any
 from bot.access import REQUIRED_ROLE, rank
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from handlers.blocks import Block, actions, button, context, divider, esc, header, section
+from handlers.emergency.views import OPEN as PAUSE_ALL_ACTION  # the emergency stop
 from handlers.history.views import entry_line, slack_time
 from handlers.watch.views import BUTTON_STYLE, allowed, hhmm, period_text, ref, state_text
 
 HOME_BLOCKS_MAX = 100
 APPROVALS_SHOWN = 10
-# The emergency stop of issue 14 ("Pause all"): its engineer handles this action.
-PAUSE_ALL_ACTION = "pause_all:open"
 NEW_CAMPAIGN_ACTION = "home:new_campaign"
 UPLOAD_ACTION = "home:upload"
 
@@ -66,7 +65,7 @@ def shortcuts(d: HomeData) -> list[Block]:
     buttons = [
         button("New campaign", NEW_CAMPAIGN_ACTION, "new", style="primary"),
         button("Upload call list", UPLOAD_ACTION, "upload"),
-        # The emergency stop's slot: issue 14 handles PAUSE_ALL_ACTION.
+        # The emergency stop: handlers/emergency opens its confirmation.
         button("Pause all", PAUSE_ALL_ACTION, "all", style="danger"),
     ]
     return [actions(*buttons, block_id="home:shortcuts")]
