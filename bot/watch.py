@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot import metrics
 from bot.dialer import Campaign, DialerClient, DialerError
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from bot.notify import Notice, Notifier
@@ -281,6 +282,7 @@ class Watcher:
         for cid in removed:
             self._known.pop(cid, None)
         self.last_success_at = started
+        metrics.watcher_ok(started.timestamp())  # dialer_bot_watcher_last_success_age_seconds
         self._succeeded.set()
         if deliveries or recovery:
             self._notifier.kick()

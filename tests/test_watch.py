@@ -342,3 +342,13 @@ async def test_a_campaign_with_a_command_in_flight_waits_for_the_next_poll(wbot:
     assert [e.campaign_id for e in result.announced] == [2]
     await wbot.settle()
     assert len(announced(wbot.slack)) == 1
+
+
+async def test_a_successful_poll_feeds_the_metric(wbot: Bot) -> None:
+    from bot import metrics
+
+    await wbot.services.watcher.poll_once()
+    last = metrics.watcher_last_ok()
+    assert last is not None
+    assert wbot.services.watcher.last_success_at is not None
+    assert last == wbot.services.watcher.last_success_at.timestamp()
