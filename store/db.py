@@ -242,6 +242,8 @@ def _v4_first_day(db: sqlite_utils.Database) -> None:
     )
     db.execute("ALTER TABLE approvals ADD COLUMN copy_channel_id TEXT")
     db.execute("ALTER TABLE approvals ADD COLUMN copy_message_ts TEXT")
+
+
 def _v5_watch_home_threads(db: sqlite_utils.Database) -> None:
     """Issue 13: the campaign watcher's lease and snapshot, App Home viewers, threads.
 

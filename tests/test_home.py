@@ -86,7 +86,7 @@ async def test_running_first_and_window_and_unknown_states(hbot: Bot) -> None:
 
 
 async def test_approvals_this_user_may_decide_and_last_commands(hbot: Bot) -> None:
-    await hbot.command("pause 2", user_id=OPERATOR)  # paused already: the dialer refuses
+    await hbot.command("remove 2", user_id=OPERATOR)  # needs admin: refused, and audited
     await hbot.settle()
     reply = await hbot.command("remove 1", user_id=REQUESTER, channel_id="C0001")
     assert reply.status == 200
@@ -104,7 +104,7 @@ async def test_approvals_this_user_may_decide_and_last_commands(hbot: Bot) -> No
     assert FakeSlack.button_values({"view": requester}, "approval:approve") == []
     operator = await open_home(hbot, OPERATOR)  # remove needs admin
     assert FakeSlack.button_values({"view": operator}, "approval:approve") == []
-    assert "*pause* #2 → ❌ failed" in FakeSlack.texts({"view": operator})
+    assert "*remove* #2 → 🚫 denied" in FakeSlack.texts({"view": operator})
 
 
 async def test_the_100_block_limit(hbot: Bot) -> None:
