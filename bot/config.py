@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     schedule_grace: int = Field(600, ge=0)
     approval_channel: str | None = None  # where approvers watch; default NOTIFY_CHANNEL
     approver_group: str | None = None  # Slack usergroup ID (S…) mentioned in each request
+    # Seconds between polls of the campaign list (bot/watch.py); 0 turns the watcher off.
+    dialer_watch_interval: float = Field(30.0, ge=0)
 
     log_level: str = "INFO"
     log_format: str = "text"

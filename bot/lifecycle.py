@@ -78,10 +78,12 @@ async def startup(services: Services) -> None:
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
     # Run due schedules; those missed while the bot was down run now if inside the grace.
     services.scheduler.start(lambda ran: announce(services, ran))
+    services.watcher.start()  # DIALER_WATCH_INTERVAL=0: does nothing
 
 
 async def shutdown(services: Services, grace_s: float = 10.0) -> None:
     """Let in-flight commands finish (up to grace_s), flush notifications, close everything."""
+    await services.watcher.aclose()  # hand the lease over at once; polls stop queueing
     await services.tasks.close(grace_s)
     try:
         await services.notifier.wait_idle(timeout=2.0)

@@ -1,5 +1,11 @@
 """Channel notifications through an outbox, so a Slack outage delays them but loses none.
 
+A notification about a subject (a campaign) goes, in a *threaded* channel (the default,
+`/dialer subscribe threaded|flat`), into that subject's thread of the day: one parent
+message per campaign per channel per day, updated in place with the campaign's state and
+the last event, and each event a reply in the thread (``reply_broadcast`` for the
+dangerous ones). A *flat* channel gets each as a top-level message, as before threads.
+
 Each notification is written to the outbox table once per channel, then a single
 delivery loop posts pending items in id order. A channel whose post fails is
 skipped until the next round, so its messages stay in order. Each item is claimed
@@ -12,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from store import Store
+from store import Delivery, OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +46,27 @@ PERMANENT_ERRORS = frozenset(
         "no_text",
         "too_many_attachments",
         "restricted_action",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
     }
 )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification before it is queued for its channels.
+
+    ``subject`` (e.g. ``campaign:12``) threads it in threaded channels; ``parent`` is the
+    thread's parent message (the subject's current state and this event), posted or
+    updated in place; ``broadcast`` also shows the reply in the channel.
+    """
+
+    text: str
+    blocks: list[dict[str, Any]]
+    subject: str | None = None
+    parent: dict[str, Any] | None = None
+    broadcast: bool = False
 
 
 class Notifier:
@@ -64,16 +91,48 @@ class Notifier:
         ordered += [c for c in subscribed if c != self._notify_channel]
         return ordered
 
-    async def publish(self, *, text: str, blocks: list[dict[str, Any]]) -> list[str]:
-        """Queue one message per channel, then start delivery; returns the channels."""
+    async def deliveries(self, notice: Notice) -> list[Delivery]:
+        """The notice for each channel, threaded or flat as the channel chose (read now, so
+        a change of mode takes effect for the next message)."""
         channels = await self.channels()
-        outbox = self._store.outbox
+        modes = await self._store.run(self._store.subscriptions.modes)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        payload: dict[str, Any] = {"text": notice.text, "blocks": notice.blocks}
+        out = []
         for channel in channels:
-            payload = {"text": text, "blocks": blocks}
-            await self._store.run(outbox.enqueue, channel, payload)
-        if channels:
+            threaded = modes.get(channel, "threaded") == "threaded"
+            body = payload
+            if threaded and notice.subject and notice.broadcast:
+                body = {**payload, "reply_broadcast": True}
+            out.append(
+                Delivery(
+                    channel,
+                    body,
+                    subject=notice.subject,
+                    threaded=threaded,
+                    parent=notice.parent,
+                    day=day,
+                )
+            )
+        return out
+
+    async def publish(
+        self,
+        *,
+        text: str,
+        blocks: list[dict[str, Any]],
+        subject: str | None = None,
+        parent: dict[str, Any] | None = None,
+        broadcast: bool = False,
+    ) -> list[str]:
+        """Queue the message for every channel in one transaction, then start delivery;
+        returns the channels."""
+        notice = Notice(text, blocks, subject, parent, broadcast)
+        deliveries = await self.deliveries(notice)
+        if deliveries:
+            await self._store.run(self._store.outbox.enqueue_deliveries, deliveries)
             self.kick()
-        return channels
+        return [d.channel_id for d in deliveries]
 
     def kick(self) -> None:
         """Start (or re-run) the delivery loop without waiting for it."""
@@ -134,12 +193,7 @@ class Notifier:
                 continue
             try:
                 async with asyncio.timeout(LEASE_S / 2):
-                    resp = await self._client.chat_postMessage(
-                        channel=item.channel_id,
-                        text=item.payload["text"],
-                        blocks=item.payload["blocks"],
-                        unfurl_links=False,
-                    )
+                    resp = await self._send(item)
             except asyncio.CancelledError:
                 # Stopping mid-post: release the claim now (sync, the loop is going away)
                 # so the next start does not wait for the lease.
@@ -157,7 +211,8 @@ class Notifier:
                 await self._store.run(outbox.mark_attempt, item.id, error)
                 blocked.add(item.channel_id)
                 continue
-            await self._store.run(outbox.mark_sent, item.id, resp.get("ts"))
+            ts = resp.get("ts") if resp is not None else None
+            await self._store.run(outbox.mark_sent, item.id, ts)
         if len(items) == 200:
             self._again = True
         if blocked:
@@ -165,6 +220,35 @@ class Notifier:
             return True
         self._failures = 0
         return False
+
+    async def _send(self, item: OutboxItem) -> Any:
+        """Post, reply in the parent's thread, or update the parent. The parent was settled
+        before (it is older in the same channel); if its post failed for good, a reply is
+        posted on its own and an update has nothing to update (None)."""
+        p = item.payload
+        thread_ts = None
+        if item.kind in ("reply", "update"):
+            parent = await self._store.run(self._store.outbox.parent_ts, item.parent_id)
+            if parent is not None and parent[0] == "sent":
+                thread_ts = parent[1]
+            if item.kind == "update":
+                if not thread_ts:
+                    return None
+                return await self._client.chat_update(
+                    channel=item.channel_id, ts=thread_ts, text=p["text"], blocks=p["blocks"]
+                )
+        extra: dict[str, Any] = {}
+        if thread_ts:
+            extra["thread_ts"] = thread_ts
+            if p.get("reply_broadcast"):
+                extra["reply_broadcast"] = True
+        return await self._client.chat_postMessage(
+            channel=item.channel_id,
+            text=p["text"],
+            blocks=p["blocks"],
+            unfurl_links=False,
+            **extra,
+        )
 
     def _schedule_retry(self) -> None:
         if self._closing:

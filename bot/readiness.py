@@ -53,9 +53,13 @@ async def _slack(services: Services) -> dict[str, Any]:
 
 
 def watch_interval(services: Services) -> float | None:
-    """DIALER_WATCH_INTERVAL (issue 13's watcher) when it exists and is on."""
-    interval = getattr(services.settings, "dialer_watch_interval", None)
-    return float(interval) if interval else None
+    """DIALER_WATCH_INTERVAL when this process's watcher is polling (it has polled): then an
+    answer that recent is expected. A standby process (or a watcher not started) polls
+    nothing, so its interval says nothing about the dialer."""
+    watcher = getattr(services, "watcher", None)
+    if watcher is None or not watcher.enabled or watcher.last_success_at is None:
+        return None
+    return float(watcher.interval)
 
 
 async def _dialer(services: Services) -> dict[str, Any]:
@@ -66,9 +70,8 @@ async def _dialer(services: Services) -> dict[str, Any]:
     age = None if last is None else time.monotonic() - last
     if age is not None and age <= max_age:
         return {"ok": True, "last_answer_s": round(age, 1)}
-    if interval is not None:
-        # The watcher polls every interval: no answer in that long means the dialer is away.
-        return {"ok": False, "detail": f"no answer from the dialer in the last {interval:g} s"}
+    # Older than that: ask the dialer. Even with the watcher on, only the process holding its
+    # lease polls (a standby's client hears nothing), so silence alone proves nothing.
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_S):
             await client.list_ivr()

@@ -15,6 +15,7 @@ from bot.dialer import DialerClient
 from bot.notify import Notifier
 from bot.schedule import Scheduler
 from bot.tasks import BackgroundTasks
+from bot.watch import Watcher
 from store import Store
 
 
@@ -30,11 +31,14 @@ class Services:
     controller: Controller
     approvals: ApprovalService
     scheduler: Scheduler
+    watcher: Watcher
     # The start's one auth.test answer (bot.lifecycle.check_slack_auth); primes Bolt.
     slack_auth: Any = None
     anchor: Any = None  # bot.anchor.AnchorPoster, started by bot.lifecycle.startup
     loop_lag: Any = None  # bot.looplag.LoopLag, likewise
     bolt_apps: list[Any] = field(default_factory=list)  # to prime once auth.test succeeds
+    # handlers/home's HomePublisher, set by handlers.register (bot/ never imports handlers).
+    home: Any = None
 
     @classmethod
     def build(
@@ -68,20 +72,23 @@ class Services:
         store.audit.request_id_source = current_request_id
         controller = Controller(dialer, store)
         access = Access(store, settings.admin_ids)
+        notifier = Notifier(client, store, settings.notify_channel)
         return cls(
             settings=settings,
             dialer=dialer,
             store=store,
             client=client,
-            notifier=Notifier(client, store, settings.notify_channel),
+            notifier=notifier,
             tasks=BackgroundTasks(),
             access=access,
             controller=controller,
             approvals=ApprovalService(store, controller, settings.approval_ttl),
             scheduler=Scheduler(store, dialer, controller, access, settings.schedule_grace),
+            watcher=Watcher(dialer, store, notifier, settings.dialer_watch_interval),
         )
 
     async def aclose(self) -> None:
+        await self.watcher.aclose()
         await self.tasks.close()
         await self.scheduler.aclose()
         await self.approvals.aclose()

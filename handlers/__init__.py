@@ -24,10 +24,19 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.emergency import listeners as emergency
     from handlers.emergency import views as emergency_views
     from handlers.history import listeners as history
+    from handlers.home import listeners as home
+    from handlers.home.publisher import HomePublisher
+    from handlers.home.views import NEW_CAMPAIGN_ACTION, UPLOAD_ACTION
     from handlers.middleware import attach_services, drop_malformed_payloads
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
+    from handlers.watch.views import Views as WatchViews
+
+    services.watcher.views = WatchViews()
+    publisher = HomePublisher(services)
+    services.home = publisher
+    services.watcher.listeners.append(publisher.on_events)
 
     app.middleware(drop_malformed_payloads)
     app.middleware(attach_services(services))
@@ -62,6 +71,11 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(schedule_views.REJECT)(schedules.on_decision)
     app.action(schedule_form.OPEN)(schedule_form.on_open)
     app.view(schedule_form.CALLBACK_ID)(schedule_form.on_submit)
+
+    # App Home (Events API; the manifest subscribes to app_home_opened)
+    app.event("app_home_opened")(home.on_home_opened(publisher))
+    app.action(NEW_CAMPAIGN_ACTION)(home.on_new_campaign)
+    app.action(UPLOAD_ACTION)(home.on_upload)
 
     # Call-list modal
     app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)

@@ -130,6 +130,15 @@ async def _run_list(req: Request, parsed: ListNew | Ref) -> None:
         await call_lists.show_call_list(req, parsed)
 
 
+def _subscribe_mode(args: list[str]) -> str | None:
+    """`/dialer subscribe [threaded|flat]`: None keeps the channel's mode (threaded if new)."""
+    if not args:
+        return None
+    if len(args) == 1 and args[0].lower() in ("threaded", "flat"):
+        return args[0].lower()
+    raise ValueError("takes `threaded` (one thread per campaign a day, the default) or `flat`")
+
+
 def _control(command: str) -> Runner:
     async def run(req: Request, parsed: Any) -> None:
         if isinstance(parsed, WithReason):
@@ -311,10 +320,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "subscribe",
-            "",
-            "send control notifications to this channel",
-            "/dialer subscribe",
-            _no_args,
+            "[threaded|flat]",
+            "send campaign notifications to this channel, one thread per campaign a day "
+            "(threaded, the default) or each as its own message (flat)",
+            "/dialer subscribe flat",
+            _subscribe_mode,
             subscriptions.subscribe,
             "subscribe",
         ),

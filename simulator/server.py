@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import signal
 import sys
@@ -235,7 +236,14 @@ class _Simulator:
         )
 
     async def list_campaigns(self, request: web.Request) -> web.Response:
-        return self.dialect.listing(request, "campaign", list(self.state.campaigns.values()))
+        """With an ETag, so that a poller's If-None-Match gets 304 while nothing changed."""
+        response = self.dialect.listing(request, "campaign", list(self.state.campaigns.values()))
+        body = response.body if isinstance(response.body, bytes) else b""
+        etag = '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        response.headers["ETag"] = etag
+        return response
 
     def _campaign_id(self, request: web.Request) -> int | web.Response:
         raw_id = request.match_info["id"]

@@ -26,8 +26,11 @@ from store.claims import Claim, ClaimResult, Claims
 from store.db import open_db, utc_now
 from store.grants import Grant, Grants
 from store.health import Health
-from store.outbox import Outbox, OutboxItem
+from store.home import HomeViews
+from store.lease import WatchLease, WatchState
+from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
+from store.snapshot import LostLease, Snapshot
 from store.subscriptions import Subscriptions
 
 __all__ = [
@@ -39,16 +42,22 @@ __all__ = [
     "Claim",
     "ClaimResult",
     "Claims",
+    "Delivery",
     "Grant",
     "Grants",
     "Health",
+    "HomeViews",
+    "LostLease",
     "Outbox",
     "OutboxItem",
     "Schedule",
     "Schedules",
+    "Snapshot",
     "Store",
     "Subscriptions",
     "VerifyResult",
+    "WatchLease",
+    "WatchState",
     "open_db",
 ]
 
@@ -73,6 +82,9 @@ class Store:
         self.schedules = Schedules(self.db, self._lock, clock)
         self.health = Health(self.db, self._lock, clock)
         self.anchors = Anchors(self.db, self._lock, clock)
+        self.lease = WatchLease(self.db, self._lock, clock)
+        self.snapshot = Snapshot(self.db, self._lock, clock)
+        self.home = HomeViews(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result."""

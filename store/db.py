@@ -244,7 +244,70 @@ def _v4_first_day(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE approvals ADD COLUMN copy_message_ts TEXT")
 
 
-def _v5_schedules(db: sqlite_utils.Database) -> None:
+def _v5_watch_home_threads(db: sqlite_utils.Database) -> None:
+    """Issue 13: the campaign watcher's lease and snapshot, App Home viewers, threads.
+
+    ``watch_state`` is one row: who holds the watcher lease, the snapshot's version
+    (bumped by every committed poll, so two processes never commit the same diff),
+    the dialer's ETag and the outage bookkeeping that must survive restarts.
+    An outbox item is now a post, a reply in a thread (``parent_id`` = the outbox id
+    of the thread's parent) or an update of that parent.
+    """
+    db.execute(
+        """CREATE TABLE watch_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            holder TEXT,
+            lease_until TEXT,
+            version INTEGER NOT NULL DEFAULT 0,
+            baseline_at TEXT,
+            polled_at TEXT,
+            etag TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            failing_since TEXT,
+            last_error TEXT,
+            down_announced INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("INSERT INTO watch_state (id) VALUES (1)")
+    db.execute(
+        """CREATE TABLE campaign_snapshot (
+            campaign_id INTEGER PRIMARY KEY,
+            data TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE threads (
+            channel_id TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            day TEXT NOT NULL,
+            parent_id INTEGER NOT NULL,
+            PRIMARY KEY (channel_id, subject, day)
+        )"""
+    )
+    db.execute(
+        "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'"
+        " CHECK (kind IN ('post', 'reply', 'update'))"
+    )
+    db.execute("ALTER TABLE outbox ADD COLUMN parent_id INTEGER")
+    db.execute(
+        "ALTER TABLE subscriptions ADD COLUMN mode TEXT NOT NULL DEFAULT 'threaded'"
+        " CHECK (mode IN ('threaded', 'flat'))"
+    )
+    db.execute(
+        """CREATE TABLE home_views (
+            user_id TEXT PRIMARY KEY,
+            opened_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE seen_events (
+            event_id TEXT PRIMARY KEY,
+            seen_at TEXT NOT NULL
+        )"""
+    )
+
+
+def _v6_schedules(db: sqlite_utils.Database) -> None:
     """Scheduled commands (issue 14): a row waits here until its due time claims it once.
 
     ``state``: awaiting (approval) → pending → running → done | failed; or cancelled,
@@ -282,8 +345,9 @@ MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
     _v3_outbox_lease,
-    _v4_first_day,
-    _v5_schedules,
+    _v4_first_day,  # issue 12
+    _v5_watch_home_threads,  # issue 13
+    _v6_schedules,  # issue 14
 ]
 
 

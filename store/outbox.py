@@ -14,8 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import sqlite_utils
+
+from store import threads
 from store.db import iso, iso_after
 from store.rows import Component, all_as, dump_json, first_as, json_field
+
+KINDS = ("post", "reply", "update")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,66 @@ class OutboxItem:
     sent_at: str | None
     ts_slack: str | None
     lease_until: str | None = None
+    kind: str = "post"  # post | reply (in the thread of parent_id) | update (of parent_id)
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One notification for one channel, before it is queued.
+
+    ``subject`` (e.g. ``campaign:12``) with ``threaded`` makes it a reply in that
+    subject's thread of the day, whose parent message (``parent``) is posted first or
+    updated in place; otherwise it is a plain post, as before threads existed.
+    """
+
+    channel_id: str
+    payload: Any
+    subject: str | None = None
+    threaded: bool = False
+    parent: Any = None
+    day: str = ""
+
+
+def insert_item(
+    db: sqlite_utils.Database,
+    now: str,
+    channel_id: str,
+    payload: Any,
+    kind: str = "post",
+    parent_id: int | None = None,
+) -> int:
+    """One outbox row, inside the caller's transaction; ids give the sending order."""
+    cursor = db.execute(
+        "INSERT INTO outbox (channel_id, payload, created_at, kind, parent_id)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [channel_id, dump_json(payload), now, kind, parent_id],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def insert_deliveries(db: sqlite_utils.Database, now: str, deliveries: list[Delivery]) -> list[int]:
+    """Queue every delivery inside the caller's transaction (the watcher commits its
+    snapshot in the same one, so an event is queued exactly when it is first seen).
+
+    A threaded delivery whose subject has no live thread today queues the parent post
+    first; later ones queue an update of the parent and then the reply. Per channel the
+    ids keep that order, and only a channel's oldest pending item may be sent, so a
+    reply never overtakes its parent.
+    """
+    ids = []
+    for d in deliveries:
+        if not (d.threaded and d.subject and d.parent is not None):
+            ids.append(insert_item(db, now, d.channel_id, d.payload))
+            continue
+        parent_id = threads.live_parent(db, d.channel_id, d.subject, d.day)
+        if parent_id is None:
+            parent_id = insert_item(db, now, d.channel_id, d.parent)
+            threads.set_parent(db, d.channel_id, d.subject, d.day, parent_id)
+        else:
+            insert_item(db, now, d.channel_id, d.parent, "update", parent_id)
+        ids.append(insert_item(db, now, d.channel_id, d.payload, "reply", parent_id))
+    return ids
 
 
 class Outbox(Component):
@@ -40,11 +105,20 @@ class Outbox(Component):
     def enqueue(self, channel_id: str, payload: Any) -> int:
         """Queue a message; returns its id (ids give the sending order)."""
         with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO outbox (channel_id, payload, created_at) VALUES (?, ?, ?)",
-                [channel_id, dump_json(payload), self._now()],
-            )
-            return int(cursor.lastrowid or 0)
+            return insert_item(db, self._now(), channel_id, payload)
+
+    def enqueue_deliveries(self, deliveries: list[Delivery]) -> list[int]:
+        """Queue a notification for all its channels at once (see insert_deliveries)."""
+        with self._write() as db:
+            return insert_deliveries(db, self._now(), deliveries)
+
+    def parent_ts(self, item_id: int | None) -> tuple[str, str | None] | None:
+        """A thread parent's state and Slack ts; None when there is no such item."""
+        with self._read() as db:
+            rows = db.conn.execute(
+                "SELECT state, ts_slack FROM outbox WHERE id = ?", [item_id]
+            ).fetchall()
+        return (rows[0][0], rows[0][1]) if rows else None
 
     def get(self, item_id: int) -> OutboxItem | None:
         """One item by id, whatever its state."""

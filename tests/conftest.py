@@ -102,7 +102,9 @@ async def stop_bot(bot: Bot) -> None:
 def assert_everything_sent_is_valid(fake: FakeSlack) -> None:
     """Every message and view the bot sent passes slack_sdk's models and facts.md's limits."""
     for call in fake.calls:
-        if call.method in ("views.open", "views.update", "views.push") and "view" in call.args:
+        if call.method in ("views.open", "views.update", "views.push", "views.publish") and (
+            "view" in call.args
+        ):
             assert_valid_view(call.args["view"])
         elif call.args.get("blocks"):
             assert_valid_blocks(call.args["blocks"])

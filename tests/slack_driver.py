@@ -12,6 +12,7 @@ import itertools
 import json
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -360,6 +361,31 @@ class SlackDriver:
         """A signed view_submission; kw as view_submission_body."""
         kw.setdefault("user_id", "UADMIN")
         return await self.post(view_submission_body(callback_id, state_values, **kw))
+
+    async def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        team_id: str = "T0001",
+    ) -> Reply:
+        """A signed Events API delivery (JSON); `retry_num` sends it as Slack's retry does."""
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": team_id,
+                "api_app_id": "A0001",
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        headers = {"Content-Type": "application/json"}
+        if retry_num is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "timeout"}
+        return await self.post(body, headers=headers)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -73,7 +73,10 @@ async def test_start_confirm_audit_ok_and_notification(dbot: Bot) -> None:
     assert "Now " in reply_text(dbot) and f"{RUNNING[d]}." in reply_text(dbot)
     [entry] = dbot.services.store.audit.history(campaign_id=1)
     assert (entry.action, entry.outcome, entry.user_id) == ("start", "ok", ADMIN)
-    [note] = await dbot.slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOTIFY)
+    # Threaded (the default): the campaign's parent message, then the notification in it.
+    [note] = await dbot.slack.wait_for(
+        "chat.postMessage", lambda c: c.args["channel"] == NOTIFY and bool(c.args.get("thread_ts"))
+    )
     assert f"started campaign *Spring promo* (#1), was {IDLE[d]}" in FakeSlack.texts(note.args)
     assert button_values(note.args, "control:pause") == ["1"]
 

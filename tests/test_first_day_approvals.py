@@ -93,7 +93,8 @@ async def test_approving_in_the_approvers_channel_names_both_people(abot: Bot) -
     assert set(updated) == {"C0001", "CAPPR"}
     for text in updated.values():
         assert "Requested by <@UADMIN>, approved by <@UADMIN2>" in text
-    [note] = [c for c in posts_in(abot, "CNOTIFY")]
+    # threaded (the default): the campaign's parent, then the notification in its thread
+    [note] = [c for c in posts_in(abot, "CNOTIFY") if c.args.get("thread_ts")]
     assert "requested by <@UADMIN>, approved by <@UADMIN2>" in FakeSlack.texts(note)
 
 

@@ -54,7 +54,11 @@ async def test_notifications_show_operator_buttons_and_refuse_viewers(bot: Bot) 
     await grant(bot, "UVIEW", "viewer")
     bot.sim.state.campaigns[1]["state"] = "running"
     await run_as(bot, "pause 1", ADMIN)
-    [note] = [c for c in bot.slack.calls_to("chat.postMessage") if c.args["channel"] == "CNOTIFY"]
+    [note] = [  # threaded (the default): the reply in the campaign's thread
+        c
+        for c in bot.slack.calls_to("chat.postMessage")
+        if c.args["channel"] == "CNOTIFY" and c.args.get("thread_ts")
+    ]
     assert control_buttons(note) == {"unpause"}
     replies = await click_as(bot, "control:unpause", "1", "UVIEW", channel="CNOTIFY")
     assert "needs the *operator* role" in text_of(replies)
@@ -117,7 +121,11 @@ async def test_pause_because_is_audited_and_announced(bot: Bot) -> None:
     bot.sim.state.campaigns[1]["state"] = "running"
     text = text_of(await run_as(bot, "pause 1 because the list is <wrong>", ADMIN))
     assert "Reason: “the list is &lt;wrong&gt;”" in text
-    [note] = [c for c in bot.slack.calls_to("chat.postMessage") if c.args["channel"] == "CNOTIFY"]
+    [note] = [  # threaded (the default): the reply in the campaign's thread
+        c
+        for c in bot.slack.calls_to("chat.postMessage")
+        if c.args["channel"] == "CNOTIFY" and c.args.get("thread_ts")
+    ]
     assert "because “the list is &lt;wrong&gt;”" in FakeSlack.texts(note)
     [pending] = [r for r in audit_rows(bot) if r["action"] == "pause" and r["ref_id"] is None]
     assert json.loads(pending["request"])["reason"] == "the list is <wrong>"

@@ -255,7 +255,11 @@ async def test_confirm_start_end_to_end(bot: Bot) -> None:
     assert entry.channel_id == "C0001" and entry.detail == "Campaign started"
     assert entry.duration_ms is not None
 
-    [note] = await bot.slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOTIFY)
+    # Threaded (the default): the parent message, then the notification in its thread.
+    [note] = await bot.slack.wait_for(
+        "chat.postMessage", lambda c: c.args["channel"] == NOTIFY and bool(c.args.get("thread_ts"))
+    )
+    assert note.args.get("reply_broadcast") is True  # a start also shows in the channel
     note_text = FakeSlack.texts(note.args)
     assert f"<@{ADMIN}> started campaign *Spring promo* (#1), was stopped" in note_text
     assert "<#C0001>" in note_text
@@ -270,8 +274,10 @@ async def test_pause_runs_at_once_and_offers_unpause(bot: Bot) -> None:
     await bot.settle()
     assert bot.sim.state.campaigns[1]["state"] == "paused"
     assert "paused campaign *Spring promo* (#1)" in reply_text(bot)
-    [note] = bot.slack.calls_to("chat.postMessage")
+    [parent, note] = bot.slack.calls_to("chat.postMessage")
+    assert note.args["thread_ts"] == parent.result["ts"]
     assert "paused campaign *Spring promo* (#1), was running" in FakeSlack.texts(note.args)
+    assert "Last: " in FakeSlack.texts(parent.args)
     assert button_values(note.args, "control:unpause") == ["1"]
 
 
@@ -319,7 +325,8 @@ async def test_concurrent_confirms_send_one_command(bot: Bot) -> None:
     assert len(control_puts(bot)) == 1
     already = [c for c in bot.replies() if "Already done" in FakeSlack.texts(c.args)]
     assert len(already) == 10
-    assert len(bot.slack.calls_to("chat.postMessage")) == 1
+    posts = bot.slack.calls_to("chat.postMessage")  # the thread's parent and one notification
+    assert [bool(c.args.get("thread_ts")) for c in posts] == [False, True]
 
 
 async def test_two_bot_processes_share_the_claim(
@@ -459,7 +466,12 @@ async def test_rate_limited_notification_is_retried(bot: Bot) -> None:
     await bot.command("pause 1")
     await bot.settle()
     calls = bot.slack.calls_to("chat.postMessage")
-    assert [c.status for c in calls] == [429, 200]
+    # The thread's parent is retried first; its reply follows once the parent has a ts.
+    assert [(c.status, bool(c.args.get("thread_ts"))) for c in calls] == [
+        (429, False),
+        (200, False),
+        (200, True),
+    ]
 
 
 async def test_failing_notification_leaves_command_and_audit_alone(bot: Bot) -> None:
@@ -472,8 +484,9 @@ async def test_failing_notification_leaves_command_and_audit_alone(bot: Bot) -> 
     assert "paused campaign" in reply_text(bot)
     [entry] = bot.services.store.audit.history(campaign_id=1)
     assert entry.outcome == "ok"
-    [item] = bot.services.store.outbox.pending()
-    assert item.attempts >= 1 and "500" in (item.last_error or "")
+    [parent, item] = bot.services.store.outbox.pending()  # the thread's parent, its reply
+    assert (parent.kind, item.kind, item.parent_id) == ("post", "reply", parent.id)
+    assert parent.attempts >= 1 and "500" in (parent.last_error or "")
 
 
 @pytest.mark.parametrize("text", ["campaigns", "campaign 1", "ivr", "lists", "history"])

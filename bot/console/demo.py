@@ -20,7 +20,7 @@ from typing import Any
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.console import payloads, sim_file
+from bot.console import outside, payloads, sim_file
 from bot.console.forms import CANCEL, ModalButton, ModalConsole, bolt_json
 from bot.console.render import (
     confirm_question,
@@ -42,6 +42,7 @@ DEMO_USERNAME, DEMO_PASSWORD = "demo@example.com", "demo"
 SETTLE_TIMEOUT_S = 60.0
 BUTTONS_LISTED = 12  # the newest, when a number matches none
 WAIT_DEFAULT_S, WAIT_MAX_S = 60, 600
+WATCH_INTERVAL_S = 3600.0
 
 
 # ---------------------------------------------------------------------------- the session
@@ -59,6 +60,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
         self._inputs: ScriptInput | TerminalInput | None = None
         self._seen = 0
         self._asked_top = False
+        self.events_sent = 0
         self._shown: dict[int, Shown] = {}
         self._by_ts: dict[tuple[str, str], int] = {}
         self._shown_seq = 0
@@ -126,6 +128,8 @@ class DemoSession(ConsoleScreen, ModalConsole):
             database_path=db_path,
             notify_channel=NOTIFY_ID,
             dialer_admins=f"{USER_ID},{ADMIN_ID}" if role == "admin" else ADMIN_ID,
+            # The watcher's first poll is awaited below; later ones come from `dialer …`.
+            dialer_watch_interval=WATCH_INTERVAL_S,
         )
         self.services = Services.build(settings)
         if role != "admin":
@@ -133,6 +137,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
             await self.services.store.run(grants.grant, USER_ID, role, None, ADMIN_ID)
         self.app = build_app(self.services)
         await startup(self.services)  # with --db: what a previous run left pending is shown
+        await self.services.watcher.wait_success(SETTLE_TIMEOUT_S)  # the baseline (or catch-up)
         return self
 
     def _load_sim_state(self, path: Path, db: Path) -> str | None:
@@ -232,6 +237,10 @@ class DemoSession(ConsoleScreen, ModalConsole):
             self.switch_channel(line.removeprefix(":channel").strip().lstrip("#"))
         elif line == CANCEL:
             self.out("(no form is open: there is nothing to cancel)")
+        elif line == "home":
+            await outside.open_home(self)
+        elif line == "dialer" or line.startswith("dialer "):
+            await outside.portal(self, line.split()[1:])
         else:
             self.out("Type a /dialer command (try /dialer help), a button's number, or quit.")
         if self.modals:
@@ -400,6 +409,8 @@ Console help
   :channel #c   type in channel #c (#general or #dialer-ops); replies land there
   wait [s]      wait until the bot sends something (e.g. a scheduled command ran), at most
                 s seconds (60); Enter alone shows what it sent meanwhile
+  home          open the bot's App Home tab
+  dialer <id> <state>   act as the Voipex portal: change a campaign's state outside Slack
   help          this text;  quit  leaves the demo (so does Ctrl-D)
 Each button keeps its number while its message is on screen; numbers are never reused.
 In forms: Enter takes the [default]; '..' takes the defaults of all remaining inputs;

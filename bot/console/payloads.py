@@ -56,6 +56,21 @@ def signed_headers(secret: str, body: str) -> dict[str, str]:
     }
 
 
+def app_home_opened(who: Who, event_id: str) -> str:
+    """The Events API delivery Slack sends when someone opens the bot's Home tab (JSON)."""
+    return json.dumps(
+        {
+            "token": LEGACY_TOKEN,
+            "team_id": who.team_id,
+            "api_app_id": API_APP_ID,
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": {"type": "app_home_opened", "user": who.user_id, "tab": "home"},
+        }
+    )
+
+
 def _form(payload: dict[str, Any]) -> str:
     return urlencode([("payload", json.dumps(payload, separators=(",", ":")))])
 

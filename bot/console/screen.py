@@ -16,7 +16,6 @@ from bot.console import payloads
 from bot.console.render import (
     Button,
     Names,
-    render_blocks,
     render_message,
     uploaded_file_line,
 )
@@ -149,10 +148,11 @@ class ConsoleScreen:
             self.out(f"--- dialer-bot deleted a message in #{self._channel_name(key[0])} ---")
         elif call.method in ("views.open", "views.push"):
             self.modals.append(str(result["view"]["id"]))
-        elif call.method == "views.publish":
-            self.out("--- dialer-bot updated your App Home ---")
-            for line in render_blocks(result["view"].get("blocks", []), self.names).lines:
-                self.out(line)
+        elif call.method == "views.publish" and args.get("user_id") == self.who.user_id:
+            # Shown like a message in the bot's DM, so its buttons can be pressed by number.
+            home = {"text": "App Home", "blocks": result["view"].get("blocks", [])}
+            _, shown = self._new_shown(home, self.who.user_id, False)
+            return "--- dialer-bot updated your App Home ---", shown
         elif call.method == "files.completeUploadExternal" and args.get("channel_id"):
             return self._file_shared(args, result)
         return None

@@ -84,6 +84,21 @@ class DialerClient(Transport):
     async def list_campaigns(self) -> list[Campaign]:
         return await self._list("campaigns", Campaign.from_api)
 
+    async def poll_campaigns(
+        self, etag: str | None = None
+    ) -> tuple[list[Campaign] | None, str | None]:
+        """The watcher's poll: ``(campaigns, etag)``, or ``(None, etag)`` when the dialer
+        answered 304 Not Modified to ``If-None-Match`` (nothing changed, nothing parsed)."""
+        path = self._path("campaigns")
+        meta: dict[str, Any] = {}
+        headers = {"If-None-Match": etag} if etag else None
+        status, body = await self._exchange("GET", path, headers=headers, meta=meta)
+        if status == 304:
+            return None, meta.get("etag") or etag
+        page = _page("campaigns", path, body)
+        items = page.items if page.next_path is None else (await self.read_list("campaigns")).items
+        return [_parse("GET", path, item, Campaign.from_api) for item in items], meta.get("etag")
+
     async def get_campaign(self, id: int) -> Campaign:
         """Concurrent reads of one campaign share one GET (see _shared_get); nothing is
         cached once it is answered, so a read after a command always asks the dialer."""

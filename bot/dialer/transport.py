@@ -189,8 +189,19 @@ class Transport:
         """The answer's body (see _body) of a request that got a 2xx."""
         return (await self._exchange(method, path, body))[1]
 
-    async def _exchange(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """Send with auth; retry GETs on transient failures and anything once after a 401."""
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> tuple[int, Any]:
+        """Send with auth; retry GETs on transient failures and anything once after a 401.
+
+        ``headers`` with If-None-Match make a 304 an answer ``(304, None)``; ``meta``
+        receives the answer's ETag (the watcher's conditional poll)."""
         retryable = method == "GET"
         attempt = 0
         renewed = False
@@ -198,7 +209,7 @@ class Transport:
             attempt += 1
             try:
                 token = await self._authenticate()
-                response = await self._send(method, path, body, token)
+                response = await self._send(method, path, body, token, headers)
             except DialerError as err:
                 if retryable and err.kind != "http" and attempt < self._max_attempts:
                     await self._backoff(method, path, attempt, str(err.kind), None)
@@ -233,6 +244,10 @@ class Transport:
                     sent=True,
                     fields=error_fields(response),
                 )
+            if meta is not None:
+                meta["etag"] = response.headers.get("ETag")
+            if status == 304 and headers and "If-None-Match" in headers:
+                return status, None
             if status >= 300:
                 raise DialerError(
                     f"a redirect ({status}) to {response.headers.get('Location', '?')}; "
@@ -256,8 +271,15 @@ class Transport:
             err.sent = False
             raise
 
-    async def _send(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"}
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        token: str,
+        extra_headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        headers = {**(extra_headers or {}), "Authorization": f"Bearer {token}"}
         if isinstance(body, bytes | JsonFile):  # pre-serialized JSON (create_call_list_json)
             headers["Content-Type"] = "application/json"
             if isinstance(body, JsonFile):  # a length, so httpx does not send it chunked

@@ -5,19 +5,35 @@ from __future__ import annotations
 from handlers.blocks import message
 from handlers.request import Request
 
+MODE_TEXT = {
+    "threaded": "one thread per campaign a day (the parent shows its current state; "
+    "starts, removals and outages also show in the channel)",
+    "flat": "each notification as its own message",
+}
 
-async def subscribe(req: Request, _: None) -> None:
+
+async def subscribe(req: Request, mode: str | None) -> None:
+    """Subscribe, or switch an existing subscription between threaded and flat; the new
+    mode applies from the next notification on."""
     channel = req.actor.channel_id
     if not channel:
         await req.reply(message("Run `/dialer subscribe` in the channel that should be notified."))
         return
-    subs = req.services.store.subscriptions
-    added = await req.services.store.run(subs.add, channel, req.actor.user_id)
-    text = (
-        f"<#{channel}> will now receive a notification for every campaign control command."
-        if added
-        else f"<#{channel}> is already subscribed."
-    )
+    store = req.services.store
+    subs = store.subscriptions
+    before = (await store.run(subs.modes)).get(channel)
+    added = await store.run(subs.add, channel, req.actor.user_id, mode)
+    now = mode or before or "threaded"
+    how = f"*{now}*: {MODE_TEXT[now]}"
+    if added:
+        text = f"<#{channel}> will now receive campaign notifications, {how}."
+    elif before != now:
+        text = f"<#{channel}> now gets campaign notifications {how}, from the next one on."
+    else:
+        text = (
+            f"<#{channel}> is already subscribed, {how}. "
+            f"`/dialer subscribe {'flat' if now == 'threaded' else 'threaded'}` switches."
+        )
     await req.reply(message(text))
 
 
@@ -35,10 +51,11 @@ async def unsubscribe(req: Request, _: None) -> None:
 
 async def list_subscriptions(req: Request, _: None) -> None:
     channels = await req.services.store.run(req.services.store.subscriptions.list)
+    modes = await req.services.store.run(req.services.store.subscriptions.modes)
     notify = req.services.settings.notify_channel
-    lines = [f"• <#{c}>" for c in channels]
+    lines = [f"• <#{c}> ({modes.get(c, 'threaded')})" for c in channels if c != notify]
     if notify:
-        lines.insert(0, f"• <#{notify}> (NOTIFY_CHANNEL, always)")
+        lines.insert(0, f"• <#{notify}> (NOTIFY_CHANNEL, always; {modes.get(notify, 'threaded')})")
     text = (
         "Channels notified of control commands:\n" + "\n".join(lines)
         if lines

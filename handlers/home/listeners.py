@@ -1,0 +1,52 @@
+"""App Home listeners: the tab opened (Events API) and its shortcut buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+
+from handlers.call_list import listeners as call_list_form
+from handlers.campaign_form import listeners as campaign_form
+from handlers.guard import authorize
+from handlers.home.publisher import HomePublisher
+from handlers.request import Request
+
+
+def on_home_opened(publisher: HomePublisher) -> Any:
+    async def listener(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Bolt acks the event when this returns, so the work runs after it. Retries of one
+        delivery share its event_id, and run nothing twice."""
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
+            return
+        event_id = body.get("event_id")
+        publisher.services.tasks.spawn(
+            publisher.opened(user, event_id if isinstance(event_id, str) else None),
+            name="app home",
+        )
+
+    return listener
+
+
+async def on_new_campaign(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, None)
+
+    async def run() -> None:
+        if await authorize(req, "new"):
+            await campaign_form.open_new(req)
+
+    req.spawn(run(), "open the campaign form")
+
+
+async def on_upload(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    await ack()
+    req = Request.from_bolt(context, body, None)
+
+    async def run() -> None:
+        if await authorize(req, "upload"):
+            await call_list_form.open_upload_modal(req, None)
+
+    req.spawn(run(), "open the call-list form")

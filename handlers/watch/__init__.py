@@ -1,0 +1,1 @@
+"""What the campaign watcher announces: its notifications and thread parents (Block Kit)."""

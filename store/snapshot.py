@@ -1,0 +1,124 @@
+"""The campaign list as the watcher last saw it, and the commit of one poll.
+
+A poll's outcome is committed in one transaction: the new snapshot rows, the events'
+notifications (into the outbox) and the lease bookkeeping. It only commits while its
+process holds the lease *and* the snapshot is still the version it diffed against
+(one conditional UPDATE), so an event is queued exactly once however many processes
+poll, crash or restart.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from store.db import iso, iso_after
+from store.outbox import Delivery, insert_deliveries
+from store.rows import Component, dump_json, load_json
+
+# How the campaign form's audit row names the campaign it created (handlers/campaign_form/save.py).
+CREATED_ID = re.compile(r"#(\d+):")
+
+
+class LostLease(Exception):
+    """Another process took the lease or committed first: this poll's diff is void."""
+
+
+class Snapshot(Component):
+    """Read the stored campaign list; commit a poll."""
+
+    def load(self) -> tuple[int, dict[int, dict[str, Any]]]:
+        """The snapshot's version and its campaigns by id."""
+        with self._read() as db:
+            version = db.conn.execute("SELECT version FROM watch_state WHERE id = 1").fetchone()
+            rows = db.conn.execute("SELECT campaign_id, data FROM campaign_snapshot").fetchall()
+        return int(version[0]), {int(r[0]): load_json(r[1]) for r in rows}
+
+    def version(self) -> int:
+        with self._read() as db:
+            return int(
+                db.conn.execute("SELECT version FROM watch_state WHERE id = 1").fetchone()[0]
+            )
+
+    def commit(
+        self,
+        holder: str,
+        version: int,
+        *,
+        lease_s: float,
+        etag: str | None,
+        upserts: dict[int, dict[str, Any]],
+        removed: list[int],
+        deliveries: list[Delivery],
+        recovery: list[Delivery] | None = None,
+        polled_at: datetime | None = None,
+    ) -> int:
+        """Store one successful poll; returns the new version or raises LostLease.
+
+        ``recovery`` is the "reachable again" message, queued only by the commit that
+        ends an announced outage.
+        """
+        now = self._clock()
+        stamp = iso(now)
+        polled = iso(polled_at or now)
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE watch_state SET version = version + 1, etag = ?, polled_at = ?,"
+                " baseline_at = COALESCE(baseline_at, ?), failures = 0, failing_since = NULL,"
+                " last_error = NULL, lease_until = ?"
+                " WHERE id = 1 AND holder = ? AND lease_until >= ? AND version = ?",
+                [etag, polled, stamp, iso_after(now, lease_s), holder, stamp, version],
+            )
+            if cursor.rowcount != 1:
+                raise LostLease()
+            for campaign_id, data in upserts.items():
+                db.execute(
+                    "INSERT INTO campaign_snapshot (campaign_id, data) VALUES (?, ?)"
+                    " ON CONFLICT (campaign_id) DO UPDATE SET data = excluded.data",
+                    [int(campaign_id), dump_json(data)],
+                )
+            for campaign_id in removed:
+                db.execute("DELETE FROM campaign_snapshot WHERE campaign_id = ?", [campaign_id])
+            if recovery is not None:
+                ended = db.execute(
+                    "UPDATE watch_state SET down_announced = 0 WHERE id = 1 AND down_announced = 1"
+                )
+                if ended.rowcount == 1:
+                    insert_deliveries(db, stamp, recovery)
+            else:
+                db.execute("UPDATE watch_state SET down_announced = 0 WHERE id = 1")
+            insert_deliveries(db, stamp, deliveries)
+            return version + 1
+
+    def own_changes(self, since: str) -> set[tuple[int, str]]:
+        """(campaign id, action) of the bot's own successful requests completed since then.
+
+        What the watcher must not announce a second time: the bot already did.
+        """
+        with self._read() as db:
+            rows = db.conn.execute(
+                "SELECT campaign_id, action, detail FROM audit_requests WHERE outcome = 'ok'"
+                " AND (campaign_id IS NOT NULL OR action = 'create_campaign')"
+                " AND COALESCE(completed_ts, ts) >= ?",
+                [since],
+            ).fetchall()
+        found = set()
+        for campaign_id, action, detail in rows:
+            if campaign_id is None:  # a create: the new id is in its detail, "#<id>: …"
+                match = CREATED_ID.match(detail or "")
+                if match is None:
+                    continue
+                campaign_id = match.group(1)
+            found.add((int(campaign_id), str(action)))
+        return found
+
+    def in_flight(self, since: datetime) -> set[int]:
+        """Campaigns with a control command sent since then whose answer is not recorded yet."""
+        with self._read() as db:
+            rows = db.conn.execute(
+                "SELECT DISTINCT campaign_id FROM audit_requests WHERE outcome = 'pending'"
+                " AND campaign_id IS NOT NULL AND ts >= ?",
+                [iso(since)],
+            ).fetchall()
+        return {int(r[0]) for r in rows}
