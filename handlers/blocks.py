@@ -21,6 +21,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.dialer.api import canonical_state
+
 Block = dict[str, Any]
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SECTION_TEXT_MAX = 3000
@@ -118,13 +120,24 @@ def period(start: str, end: str, days: tuple[int, ...] | list[int]) -> str:
     return f"{week_days(days)} {esc(start)}–{esc(end)}"
 
 
-STATE_EMOJI = {"running": "🟢", "paused": "⏸️", "stopped": "⏹️", "removed": "🗑️"}
+# Keyed on the bot's own state names (bot/dialer/api.py canonical_state), so a dialer that
+# says RUNNING or active gets the same emoji as one that says running.
+STATE_EMOJI = {
+    "running": "🟢",
+    "wrong_time": "🌙",
+    "paused": "⏸️",
+    "stopped": "⏹️",
+    "completed": "🏁",
+    "removed": "🗑️",
+}
 
 
 def state_label(state: str | None) -> str:
+    """The dialer's own word for the state, escaped, with an emoji where the bot knows it."""
     if not state:
         return "unknown"
-    return f"{STATE_EMOJI.get(state, '')} {esc(state)}".strip()
+    known = "removed" if state == "removed" else canonical_state(state)
+    return f"{STATE_EMOJI.get(known or '', '')} {esc(state)}".strip()
 
 
 def seconds_hint(seconds: int) -> str:

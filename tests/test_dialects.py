@@ -101,6 +101,8 @@ async def test_listings_in_either_envelope(dbot: Bot) -> None:
     await dbot.command("campaign 2")
     await dbot.settle()
     assert "Outage Brno" in reply_text(dbot) and PAUSED[d] in reply_text(dbot)
+    # The dialer's own word, with the emoji the bot gives that state in either dialect.
+    assert f"⏸️ {PAUSED[d]}" in reply_text(dbot)
 
 
 async def test_server_side_400_lands_on_its_form_field(dbot: Bot) -> None:

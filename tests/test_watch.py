@@ -121,11 +121,15 @@ async def test_state_names_the_table_does_not_know_are_shown_as_given(wbot: Bot)
     await portal_set_state(wbot.sim, 1, "COMPLETED")
     await w.poll_once()
     await wbot.settle()
-    texts = [c.args["text"] for c in announced(wbot.slack, "(#1)")]
+    notes = announced(wbot.slack, "(#1)")
+    texts = [c.args["text"] for c in notes]
     assert texts[0] == (
         "*Spring promo* (#1) is now &lt;!channel&gt; DRAINING — changed outside Slack "
         "(was ⏹️ stopped)"
     )
+    # A state the bot does not know: every command is offered, Pause above all; the dialer decides.
+    assert FakeSlack.button_values(notes[0], "control:pause") == ["1"]
+    assert FakeSlack.buttons(notes[1], "control:pause") == []  # completed: the table knows
     assert texts[1] == (
         "*Spring promo* (#1) has finished — it is now 🏁 completed (was &lt;!channel&gt; DRAINING)"
     )

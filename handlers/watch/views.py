@@ -8,19 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.dialer.api import ALLOWED_COMMANDS, canonical_state
+from bot.dialer.api import allowed_for, canonical_state
 from bot.notify import Notice
 from bot.watch import WatchEvent
-from handlers.blocks import Block, actions, button, context, esc, period, section
+from handlers.blocks import STATE_EMOJI, Block, actions, button, context, esc, period, section
 
-STATE_EMOJI = {
-    "running": "🟢",
-    "wrong_time": "🌙",
-    "paused": "⏸️",
-    "stopped": "⏹️",
-    "completed": "🏁",
-    "removed": "🗑️",
-}
 STATE_WORDS = {"wrong_time": "running, outside its active period"}
 BUTTON_STYLE = {"start": "primary", "unpause": "primary", "remove": "danger"}
 FINISHED = frozenset({"completed"})
@@ -39,7 +31,9 @@ def state_text(raw: str | None) -> str:
 
 
 def allowed(raw: str | None) -> tuple[str, ...]:
-    return ALLOWED_COMMANDS.get(canonical_state(raw) or "", ())
+    """What the dialer may accept: every command for a state the bot does not know (the
+    dialer then decides), none for a campaign that is gone."""
+    return () if not raw or raw == "removed" else allowed_for(raw)
 
 
 def control_buttons(campaign_id: int, raw_state: str | None) -> list[Any]:
