@@ -65,6 +65,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     # Scheduled commands
     app.action(schedule_views.CONFIRM)(schedules.on_confirm)
+    app.action(schedules.PICK)(schedules.on_pick)
     app.action(schedule_views.DISMISS)(schedules.on_dismiss)
     app.action(schedule_views.CANCEL)(schedules.on_cancel_button)
     app.action(schedule_views.APPROVE)(schedules.on_decision)

@@ -310,9 +310,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "history",
-            "[<n>] [#<id>] [@user] [failed|denied]",
+            "[<n>] [#<id>|campaign <id|name>] [@user] [failed|denied]",
             "the last n audit entries, newest first (default 10, at most 50), "
-            "of one campaign (`#12` or `campaign 12`), person or outcome",
+            "of one campaign (`#12`, `campaign 12`, `campaign spring`), person or outcome",
             "/dialer history #12 20",
             history.parse,
             history.show_history,
@@ -455,7 +455,7 @@ async def run_subcommand(req: Request, sub: Subcommand, parsed: Any) -> None:
     action = "upload" if isinstance(parsed, ListNew) else sub.name
     # A Ref names a campaign, except after `list`, where it names a call list.
     campaign_ref = parsed if isinstance(parsed, Ref) and sub.name != "list" else None
-    if isinstance(parsed, WithReason) and isinstance(parsed.campaign_id, Ref):
+    if isinstance(parsed, WithReason | Scheduled) and isinstance(parsed.campaign_id, Ref):
         campaign_ref = parsed.campaign_id
     campaign_id = getattr(parsed, "campaign_id", None)  # e.g. a Scheduled command
     if campaign_ref is not None:
@@ -464,12 +464,21 @@ async def run_subcommand(req: Request, sub: Subcommand, parsed: Any) -> None:
         return
     assert sub.run is not None
     if campaign_ref is not None:
-        resolved = await campaign_id_or_ask(
-            req, campaign_ref, sub.name, word_for_word=sub.name in control.RUNS_AT_ONCE
-        )
+        if isinstance(parsed, Scheduled):
+            # A scheduled pause is confirmed (name and id shown) before anything is stored,
+            # so it follows the usual one-match rule; the candidates' buttons schedule.
+            resolved = await campaign_id_or_ask(
+                req, campaign_ref, sub.name, button=schedules.pick_button(parsed)
+            )
+        else:
+            resolved = await campaign_id_or_ask(
+                req, campaign_ref, sub.name, word_for_word=sub.name in control.RUNS_AT_ONCE
+            )
         if resolved is None:
             return
         parsed = (
-            replace(parsed, campaign_id=resolved) if isinstance(parsed, WithReason) else resolved
+            replace(parsed, campaign_id=resolved)
+            if isinstance(parsed, WithReason | Scheduled)
+            else resolved
         )
     await sub.run(req, parsed)

@@ -93,7 +93,7 @@ async def test_bad_history_words_are_answered_with_what_to_type(bot: Bot) -> Non
     for text, answer in [
         ("history #2 #3", "names a campaign twice"),
         ("history 12 20", "a campaign is named with `#`, e.g. `history #12 20`"),
-        ("history campaign", "needs an id after `campaign`"),
+        ("history campaign", "needs an id or a name after `campaign`"),
         ("history @nobody", "needs a user mention"),
         ("history 51", "too large for a count (at most 50)"),
     ]:

@@ -70,7 +70,7 @@ def test_past_times_are_refused() -> None:
         ("start 1 in 0s", "is now"),
         ("start 1 at", "24-hour HH:MM"),
         ("remove 1 at 08:00", "cannot be scheduled"),
-        ("start x at 08:00", "not a valid campaign id"),
+        ("start 0 at 08:00", "not a valid campaign id"),  # a name is fine: start x at 08:00
     ],
 )
 def test_bad_times_say_what_to_do(text: str, said: str) -> None:

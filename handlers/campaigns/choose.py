@@ -31,15 +31,28 @@ CAMPAIGN_BUTTON: dict[str, tuple[str, str]] = {
     "campaign": ("Details", "campaign:show"),
     "edit": ("Edit", "campaign:edit"),
     "clone": ("Clone", "campaign:clone"),
+    "history": ("History", "campaign:history"),
     **{cmd: (cmd.capitalize(), f"control:{cmd}") for cmd in COMMANDS},
 }
 CALL_LIST_BUTTON = ("Details", "call_list:show")
 
 
+# A candidate's button made by the caller: (label, action_id, value of a campaign id).
+PickButton = tuple[str, str, Callable[[int], str]]
+
+
 async def campaign_id_or_ask(
-    req: Request, ref: Ref, action: str, *, word_for_word: bool = False
+    req: Request,
+    ref: Ref,
+    action: str,
+    *,
+    word_for_word: bool = False,
+    button: PickButton | None = None,
 ) -> int | None:
-    """The campaign id to act on, or None once the person has been asked to choose."""
+    """The campaign id to act on, or None once the person has been asked to choose.
+
+    ``button``: the candidates' button when the subcommand's usual one does not fit (a
+    scheduled command: the button schedules, with the time typed, instead of running now)."""
     if ref.id is not None:
         return ref.id
     assert ref.name is not None
@@ -47,6 +60,9 @@ async def campaign_id_or_ask(
     if found.match is not None:
         return found.match.id
     label, action_id = CAMPAIGN_BUTTON.get(action, CAMPAIGN_BUTTON["campaign"])
+    value: Callable[[int], str] = str
+    if button is not None:
+        label, action_id, value = button
     await req.reply(
         choose_message(
             found,
@@ -56,6 +72,7 @@ async def campaign_id_or_ask(
             label,
             action_id,
             strict=word_for_word,
+            value=value,
         )
     )
     return None
@@ -92,6 +109,7 @@ def choose_message(
     action_id: str,
     *,
     strict: bool = False,
+    value: Callable[[int], str] = str,
 ) -> dict[str, Any]:
     """Candidates (or the nearest names), each with a button acting on its own id."""
     query = esc(found.query)
@@ -121,7 +139,7 @@ def choose_message(
         blocks.append(section(line(item)))
         blocks.append(
             actions(
-                button(f"{label} #{item.id}", action_id, str(item.id)), block_id=f"pick:{item.id}"
+                button(f"{label} #{item.id}", action_id, value(item.id)), block_id=f"pick:{item.id}"
             )
         )
     if found.more:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.access import REQUIRED_ROLE, role_allows
+from bot.access import REQUIRED_ROLE
 from bot.find import Filter
 from handlers.campaigns import views
 from handlers.history.views import entry_line
@@ -12,9 +12,10 @@ from handlers.request import Request
 
 
 async def allowed_actions(req: Request) -> frozenset[str]:
-    """Every action the person may take here: only those buttons are shown."""
-    role = await req.services.access.role_of(req.actor.user_id, req.actor.channel_id)
-    return frozenset(a for a in REQUIRED_ROLE if role_allows(role, a))
+    """Every action the person may take here: only those buttons are shown.
+
+    The one role-aware helper (Request.may → bot/access.py allowed_for_role) decides."""
+    return await req.may(REQUIRED_ROLE)
 
 
 async def list_campaigns(

@@ -122,6 +122,23 @@ def endpoint_text(c: Campaign) -> str:
     return esc(ep.type)
 
 
+# A field the bot models but the dialer's answer lacks (issue 11): shown, not hidden or guessed.
+MISSING = "—"
+
+
+def _or_dash(text: str) -> str:
+    return text if text.strip() else MISSING
+
+
+def _lacks(c: Campaign, key: str) -> bool:
+    """The dialer's answer had no ``key`` (a Campaign built by the bot has no answer)."""
+    return bool(c.raw) and key not in c.raw
+
+
+def _has_period(c: Campaign) -> bool:
+    return bool(c.start_time or c.end_time or c.week_days)
+
+
 def campaign_detail(
     c: Campaign,
     call_lists: dict[int, CallList],
@@ -142,14 +159,16 @@ def campaign_detail(
         f"at most {r.max_attempts}×"
         for r in c.reschedule_rules
     ]
+    ivr_text = f"{esc(ivr.name)} ({esc(ivr.id)})" if ivr else esc(c.ivr or "")
     fields = [
         f"*State*\n{state_label(c.state)}",
-        f"*Caller ID*\n{esc(c.caller_id)}",
-        f"*Active period*\n{campaign_period(c)}",
-        f"*IVR application*\n{esc(ivr.name) + ' (' + esc(ivr.id) + ')' if ivr else esc(c.ivr)}",
-        f"*Endpoint*\n{endpoint_text(c)}",
-        "*Call lists*\n" + ("\n".join(lists) or "none"),
-        "*Reschedule rules*\n" + ("\n".join(rules) or "none"),
+        f"*Caller ID*\n{_or_dash(esc(c.caller_id))}",
+        f"*Active period*\n{campaign_period(c) if _has_period(c) else MISSING}",
+        f"*IVR application*\n{_or_dash(ivr_text)}",
+        f"*Endpoint*\n{MISSING if _lacks(c, 'endpoint') else endpoint_text(c)}",
+        "*Call lists*\n" + ("\n".join(lists) or (MISSING if _lacks(c, "callLists") else "none")),
+        "*Reschedule rules*\n"
+        + ("\n".join(rules) or (MISSING if _lacks(c, "rescheduleRules") else "none")),
     ]
     blocks: list[Block] = [
         header(f"Campaign #{c.id}: {c.name}"),

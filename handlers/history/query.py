@@ -3,6 +3,8 @@
     history                 the last 10 entries of the whole log
     history 50              the last 50 (a lone number is a count, as people read it)
     history #12 20          campaign 12, 20 entries (also: history campaign 12 20)
+    history campaign spring a campaign by name (quote a name of several words:
+    history #spring         `history campaign "Outage Brno"`), resolved by bot/find.py
     history @bob            what one person did
     history failed|denied   one outcome
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
 
+from bot.find import Ref
 from bot.ids import positive_int
 from handlers.args import positive_arg, user_arg
 from handlers.blocks import esc
@@ -31,12 +34,17 @@ class HistoryQuery:
     user_id: str | None = None
     outcome: str | None = None
     before_id: int | None = None  # page back from here ("Older ▶")
+    # A campaign named, not numbered: resolved into campaign_id after the ack (bot/find.py).
+    campaign_name: str | None = None
 
     def older(self, oldest_shown: int) -> HistoryQuery:
         return replace(self, before_id=oldest_shown)
 
     def to_value(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
+        """Only resolved queries page, so the name never travels in a button."""
+        data = asdict(self)
+        data.pop("campaign_name")
+        return json.dumps({k: v for k, v in data.items() if v is not None})
 
     @classmethod
     def from_value(cls, raw: str) -> HistoryQuery | None:
@@ -85,11 +93,14 @@ def parse(args: list[str]) -> HistoryQuery:
         low = word.lower()
         if low == "campaign":
             if not words:
-                raise ValueError("needs an id after `campaign`, e.g. `history campaign 12`")
+                raise ValueError(
+                    "needs an id or a name after `campaign`, e.g. `history campaign 12`"
+                    " or `history campaign spring`"
+                )
             nxt = words.pop(0)
-            put("campaign", positive_arg(nxt, "campaign id"), nxt)
-        elif word.startswith("#"):
-            put("campaign", positive_arg(word, "campaign id"), word)
+            put("campaign", _campaign(nxt), nxt)
+        elif word.startswith("#") and len(word) > 1:
+            put("campaign", _campaign(word), word)
         elif low in OUTCOME_FILTERS:
             put("outcome", low, word)
         elif word.startswith("<@") or word.startswith("@"):
@@ -113,9 +124,19 @@ def parse(args: list[str]) -> HistoryQuery:
                 f"does not know `{esc(word)}`: give a count (`history 20`), a campaign "
                 "(`history #12`), a person (`history @bob`) or `failed` / `denied`"
             )
+    campaign = found.get("campaign")
     return HistoryQuery(
         count=int(found.get("count", DEFAULT_COUNT)),  # type: ignore[call-overload]
-        campaign_id=found.get("campaign"),  # type: ignore[arg-type]
+        campaign_id=campaign.id if isinstance(campaign, Ref) else None,
+        campaign_name=campaign.name if isinstance(campaign, Ref) else None,
         user_id=found.get("user"),  # type: ignore[arg-type]
         outcome=found.get("outcome"),  # type: ignore[arg-type]
     )
+
+
+def _campaign(word: str) -> Ref:
+    """`12`, `#12`: an id; anything else (`spring`, `#spring`, `"Outage Brno"`): a name."""
+    bare = word.removeprefix("#")
+    if bare.isascii() and bare.isdigit():
+        return Ref(id=positive_arg(bare, "campaign id"))
+    return Ref.parse([bare], "campaign")

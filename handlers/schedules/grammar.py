@@ -7,6 +7,8 @@ user's zone (users.info), so it is a second step after the ack: :meth:`When.reso
     start 12 at 2026-12-24 08:00 a date and time in the user's zone
     start 12 tomorrow 08:00      (also `tomorrow at 08:00`)
     start 12 in 30m              in 10s, 30m, 2h, 1h30m: from now, whatever the zone
+    start spring at 08:00        a name instead of the id (bot/find.py resolves it after
+    pause "Outage Brno" in 30m   the ack; several matches ask, nothing is scheduled first)
     pause all | pause 3 5 9      the emergency stop (handlers/emergency/)
 """
 
@@ -19,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.find import Ref
 from bot.ids import positive_int
 from handlers.blocks import esc
 
@@ -70,10 +73,11 @@ class When:
 
 @dataclass(frozen=True)
 class Scheduled:
-    """`start 12 at 08:00`: run `command` on one campaign later."""
+    """`start 12 at 08:00`: run `command` on one campaign later. ``campaign_id`` is a Ref
+    (`start spring at 08:00`) until the router has resolved the name into an id."""
 
     command: str
-    campaign_id: int
+    campaign_id: int | Ref
     when: When
 
 
@@ -87,6 +91,32 @@ class PauseMany:
     """`pause 3 5 9`: several ids at once."""
 
     ids: tuple[int, ...]
+
+
+def _is_id(raw: str) -> bool:
+    bare = raw.lstrip("#")
+    return bare.isascii() and bare.isdigit()
+
+
+def _scheduled_by_name(command: str, args: list[str]) -> Scheduled:
+    """`start spring promo at 08:00`: the name is every word before the first `at`, `in`
+    or `tomorrow` that starts a valid time (so "Calls in Brno at 08:00" works)."""
+    lowered = [a.lower() for a in args]
+    error: ValueError | None = None
+    for i in range(1, len(args)):
+        if lowered[i] not in WHEN_WORDS:
+            continue
+        try:
+            when = parse_when(args[i:])
+        except ValueError as exc:
+            error = error or exc
+            continue
+        return Scheduled(command, Ref.parse(args[:i], "campaign"), when)
+    assert error is not None
+    raise ValueError(
+        f"{error}. A campaign name with `at`, `in` or `tomorrow` in it goes in quotes: "
+        f'`/dialer {command} "Calls in Brno"`'
+    )
 
 
 def _id(raw: str) -> int:
@@ -158,12 +188,15 @@ def control_parser(command: str, single: Callable[[list[str]], Any]) -> Callable
         lowered = [a.lower() for a in args]
         if command == "pause" and lowered == ["all"]:
             return PauseAllRequest()
-        if len(args) >= 2 and lowered[1] in WHEN_WORDS:
+        if len(args) >= 2 and any(w in WHEN_WORDS for w in lowered[1:]):
             if command not in SCHEDULABLE:
                 raise ValueError(
                     f"cannot be scheduled; only {', '.join(SCHEDULABLE)} can run at a set time"
                 )
-            return Scheduled(command, _id(args[0]), parse_when(args[1:]))
+            if lowered[1] in WHEN_WORDS and _is_id(args[0]):
+                return Scheduled(command, _id(args[0]), parse_when(args[1:]))
+            if not _is_id(args[0]):
+                return _scheduled_by_name(command, args)
         if command == "pause" and len(args) >= 2 and all(positive_int(a.lstrip("#")) for a in args):
             if len(args) > MAX_IDS:
                 raise ValueError(f"takes at most {MAX_IDS} ids; use `/dialer pause all`")

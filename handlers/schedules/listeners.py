@@ -8,6 +8,7 @@ approved when it is scheduled, by a second person in the channel; the runner
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -24,12 +25,13 @@ from handlers.blocks import esc, message
 from handlers.guard import authorize
 from handlers.request import Request
 from handlers.schedules import views
-from handlers.schedules.grammar import SCHEDULABLE, Scheduled
+from handlers.schedules.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.schedules.zones import user_zone
 
 log = logging.getLogger(__name__)
 
 CLAIM_PREFIX = "schedule "
+PICK = "schedule:pick"
 
 
 def _bot_zone(req: Request) -> ZoneInfo:
@@ -39,6 +41,7 @@ def _bot_zone(req: Request) -> ZoneInfo:
 async def schedule_command(req: Request, parsed: Scheduled) -> None:
     """After the role check: read the time in the user's zone, show the confirmation."""
     services = req.services
+    assert isinstance(parsed.campaign_id, int), "the router resolves a name first"
     zone, known = await user_zone(
         services.client, req.actor.user_id, services.settings.bot_timezone
     )
@@ -75,6 +78,47 @@ async def schedule_command(req: Request, parsed: Scheduled) -> None:
             zone_known=known,
         )
     )
+
+
+def pick_button(parsed: Scheduled) -> tuple[str, str, Any]:
+    """The candidates' button for `start promo at 08:00`: it schedules that command at that
+    time on its own id (through the usual confirmation), it does not run it now."""
+    label = f"{parsed.command.capitalize()} {parsed.when.text}"[:40]
+
+    def value(campaign_id: int) -> str:
+        return json.dumps({"c": parsed.command, "id": campaign_id, "w": parsed.when.text})
+
+    return label, PICK, value
+
+
+def _picked(raw: str) -> Scheduled | None:
+    """The Scheduled of a candidate's button, or None when the value is not one we made."""
+    try:
+        data = json.loads(raw)
+        command, campaign_id = data["c"], positive_int(data["id"])
+        when = parse_when(str(data["w"]).split())
+    except (ValueError, TypeError, KeyError):
+        return None
+    if command not in SCHEDULABLE or campaign_id is None:
+        return None
+    return Scheduled(command, campaign_id, when)
+
+
+async def on_pick(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    """A candidate chosen for a scheduled command given by name: confirm it as for an id."""
+    await ack()
+    req = Request.from_bolt(context, body, respond)
+    parsed = _picked(str(body["actions"][0].get("value", ""))[:500])
+
+    async def run() -> None:
+        if parsed is None:
+            await req.reply(views.refused("That button is not valid. Nothing was scheduled."))
+        elif await authorize(req, parsed.command, campaign_id=int(parsed.campaign_id)):
+            await schedule_command(req, parsed)
+
+    req.spawn(run(), "schedule the command")
 
 
 def _token(body: dict[str, Any]) -> str:
