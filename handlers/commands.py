@@ -148,7 +148,7 @@ def _control(command: str) -> Runner:
         elif isinstance(parsed, PauseAllRequest):
             await emergency.open_confirmation(req)
         elif isinstance(parsed, PauseMany):
-            await emergency.pause_many(req, list(parsed.ids))
+            await emergency.pause_many(req, list(parsed.ids), list(parsed.names))
         else:
             await control.control_command(req, parsed, command)
 

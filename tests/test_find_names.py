@@ -117,3 +117,25 @@ async def test_detail_shows_a_dash_for_fields_the_dialer_did_not_send(bot: Bot) 
     assert "*Reschedule rules*\n—" in shown
     full = text_of(await run_as(bot, "campaign 2", ADMIN))
     assert "*Caller ID*\n—" not in full, "a full record shows its values"
+
+
+# --- 3. names among the ids of `pause 3 5 9` -----------------------------------------------
+
+
+async def test_pause_ids_and_names_that_each_match_one_campaign(bot: Bot) -> None:
+    third = add_campaign(bot, "Winter survey", state="running")
+    for cid in (1, 2):
+        bot.sim.state.campaigns[cid]["state"] = "running"
+    shown = text_of(await run_as(bot, f'pause {third} spring "Outage Brno"', ADMIN))
+    paused = sorted(int(r["path"].split("/")[3]) for r in control_puts(bot))
+    assert paused == [1, 2, third], shown
+
+
+async def test_pause_ids_with_an_unclear_name_pauses_nothing(bot: Bot) -> None:
+    summer = add_campaign(bot, "Summer promo", state="running")
+    shown = text_of(await run_as(bot, f"pause {summer} promo sprin", ADMIN))
+    assert control_puts(bot) == [], "nothing runs until every name is clear"
+    assert "Nothing was paused" in shown
+    assert "“promo” matches 2 campaigns" in shown and f"#{summer}" in shown
+    assert "“sprin” matches *Spring promo* (#1) only in part" in shown  # never loosely
+    assert f"/dialer pause {summer} <id>" in shown

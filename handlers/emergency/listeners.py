@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.dialer import DialerError
+from bot.find import match
 from bot.pause_all import PauseAll, Summary, Target, survey
 from handlers.blocks import message
 from handlers.emergency import views
@@ -61,8 +62,18 @@ async def open_confirmation(req: Request) -> None:
     await req.reply(views.confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60))
 
 
-async def pause_many(req: Request, ids: list[int]) -> None:
-    """`/dialer pause 3 5 9`: no confirmation (pausing is the safe direction); one summary."""
+async def pause_many(req: Request, ids: list[int], names: list[str] | None = None) -> None:
+    """`/dialer pause 3 5 9`: no confirmation (pausing is the safe direction); one summary.
+
+    Names among the ids run at once too, so each must match exactly one campaign word for
+    word (bot/find.py); otherwise nothing is paused and the answer says which to fix."""
+    if names:
+        campaigns = await req.services.dialer.list_campaigns()
+        found = [match(campaigns, name, word_for_word=True) for name in names]
+        if any(f.match is None for f in found):
+            await req.reply(views.names_unclear(found, ids))
+            return
+        ids = list(dict.fromkeys([*ids, *(f.match.id for f in found if f.match)]))
     summary = await _pauser(req).pause_ids(req.actor, ids)
     await _finish(req, summary, replace=False)
 

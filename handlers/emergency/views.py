@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.control import ClaimResult
+from bot.find import Found
 from bot.pause_all import Summary, Survey, Target
 from handlers.blocks import actions, button, context, esc, header, message, section, state_label
 from handlers.control.views import campaign_ref
@@ -144,3 +145,31 @@ def summary_message(summary: Summary, user_id: str, *, by: str = "") -> dict[str
     blocks = [section(c) for c in chunks[:45]]
     blocks.append(context(f"batch `{summary.batch_id}` · one audit entry per campaign"))
     return message(text.split("\n")[0], blocks)
+
+
+def names_unclear(found: list[Found[Any]], ids: list[int]) -> dict[str, Any]:
+    """`pause 3 promo xyz`: a name that is not exactly one campaign word for word. Nothing
+    was paused; each such name is listed with what it matched, and the ids to type."""
+    lines, chosen = [], [str(i) for i in ids]
+    for f in found:
+        name = f"“{esc(f.query)}”"
+        if f.match is not None:
+            chosen.append(str(f.match.id))
+            continue
+        shown = f.candidates or f.nearest
+        what = ", ".join(f"*{esc(c.name)}* (#{c.id})" for c in shown)
+        if len(f.candidates) == 1:
+            lines.append(f"• {name} matches {what} only in part, not word for word")
+        elif f.candidates:
+            lines.append(f"• {name} matches {len(f.candidates)} campaigns: {what}")
+        else:
+            lines.append(
+                f"• {name} matches no campaign word for word"
+                + (f"; nearest: {what}" if what else "")
+            )
+    text = (
+        ":mag: Nothing was paused: with several campaigns, `pause` runs at once, so each name "
+        "must match exactly one campaign word for word.\n" + "\n".join(lines)
+    )[:2900]  # one section's limit, even for 100 unclear names
+    hint = f"Use ids: `/dialer pause {' '.join([*chosen, '<id>'])}` (ids: `/dialer campaigns`)."
+    return message(text, [section(text), context(hint)])

@@ -9,7 +9,8 @@ user's zone (users.info), so it is a second step after the ack: :meth:`When.reso
     start 12 in 30m              in 10s, 30m, 2h, 1h30m: from now, whatever the zone
     start spring at 08:00        a name instead of the id (bot/find.py resolves it after
     pause "Outage Brno" in 30m   the ack; several matches ask, nothing is scheduled first)
-    pause all | pause 3 5 9      the emergency stop (handlers/emergency/)
+    pause all | pause 3 5 9      the emergency stop (handlers/emergency/); names may join
+    pause 3 spring "Outage Brno" the ids, each matching one campaign word for word
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ class PauseAllRequest:
 
 @dataclass(frozen=True)
 class PauseMany:
-    """`pause 3 5 9`: several ids at once."""
+    """`pause 3 5 9`: several ids at once. ``names``: `pause 3 spring "Outage Brno"`, each
+    to match exactly one campaign word for word (it runs at once), else nothing runs."""
 
     ids: tuple[int, ...]
+    names: tuple[str, ...] = ()
 
 
 def _is_id(raw: str) -> bool:
@@ -197,10 +200,14 @@ def control_parser(command: str, single: Callable[[list[str]], Any]) -> Callable
                 return Scheduled(command, _id(args[0]), parse_when(args[1:]))
             if not _is_id(args[0]):
                 return _scheduled_by_name(command, args)
-        if command == "pause" and len(args) >= 2 and all(positive_int(a.lstrip("#")) for a in args):
+        several = command == "pause" and len(args) >= 2 and "because" not in lowered
+        if several and any(_is_id(a) for a in args):  # ids, and maybe names (one word each)
             if len(args) > MAX_IDS:
                 raise ValueError(f"takes at most {MAX_IDS} ids; use `/dialer pause all`")
-            return PauseMany(tuple(_id(a) for a in args))
+            names = tuple(a for a in args if not _is_id(a))
+            if any(len(n) > 200 for n in names):
+                raise ValueError("takes campaign names of at most 200 characters")
+            return PauseMany(tuple(_id(a) for a in args if _is_id(a)), names)
         return single(args)
 
     return parse
