@@ -126,16 +126,18 @@ async def test_pause_ids_and_names_that_each_match_one_campaign(bot: Bot) -> Non
     third = add_campaign(bot, "Winter survey", state="running")
     for cid in (1, 2):
         bot.sim.state.campaigns[cid]["state"] = "running"
-    shown = text_of(await run_as(bot, f'pause {third} spring "Outage Brno"', ADMIN))
+    shown = text_of(await run_as(bot, f'pause spring {third} "Outage Brno"', ADMIN))
     paused = sorted(int(r["path"].split("/")[3]) for r in control_puts(bot))
     assert paused == [1, 2, third], shown
 
 
 async def test_pause_ids_with_an_unclear_name_pauses_nothing(bot: Bot) -> None:
     summer = add_campaign(bot, "Summer promo", state="running")
-    shown = text_of(await run_as(bot, f"pause {summer} promo sprin", ADMIN))
+    shown = text_of(await run_as(bot, f"pause promo {summer} sprin", ADMIN))
     assert control_puts(bot) == [], "nothing runs until every name is clear"
     assert "Nothing was paused" in shown
     assert "“promo” matches 2 campaigns" in shown and f"#{summer}" in shown
     assert "“sprin” matches *Spring promo* (#1) only in part" in shown  # never loosely
     assert f"/dialer pause {summer} <id>" in shown
+    reply = await bot.command(f"pause {summer} since monday")  # one id, then words: a reason?
+    assert "optionally `because <reason>`" in FakeSlack.texts(reply.json or {})

@@ -81,7 +81,10 @@ async def test_malformed_arguments_show_usage(bot: Bot) -> None:
     for text, usage in [
         ("start", "/dialer start <id|name>"),
         ("campaign", "/dialer campaign <id|name>"),
-        ("history 1 2 3", "/dialer history [<n>] [#<id>] [@user] [failed|denied]"),
+        (
+            "history 1 2 3",
+            "/dialer history [<n>] [#<id>|campaign <id|name>] [@user] [failed|denied]",
+        ),
         ("history #1 999", "at most 50"),
         ("history 51", "the *Older ▶* button"),
         ("history sideways", "does not know `sideways`"),

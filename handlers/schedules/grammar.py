@@ -201,7 +201,10 @@ def control_parser(command: str, single: Callable[[list[str]], Any]) -> Callable
             if not _is_id(args[0]):
                 return _scheduled_by_name(command, args)
         several = command == "pause" and len(args) >= 2 and "because" not in lowered
-        if several and any(_is_id(a) for a in args):  # ids, and maybe names (one word each)
+        n_ids = sum(_is_id(a) for a in args)
+        # One id then words reads as a reason without `because` (`pause 1 since monday`):
+        # the one-id parser says so. Otherwise names (one word each) may join the ids.
+        if several and n_ids and not (n_ids == 1 and _is_id(args[0])):
             if len(args) > MAX_IDS:
                 raise ValueError(f"takes at most {MAX_IDS} ids; use `/dialer pause all`")
             names = tuple(a for a in args if not _is_id(a))
