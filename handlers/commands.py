@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,9 +16,8 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.access import REQUIRED_ROLE, role_allows
-from bot.find import Filter, Ref
+from bot.find import Ref
 from handlers.access import commands as access_commands
-from handlers.args import positive_arg
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
 from handlers.call_list import listeners as call_list_form
@@ -27,6 +25,18 @@ from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
 from handlers.campaigns import listing as campaigns
 from handlers.campaigns.choose import campaign_id_or_ask
+from handlers.command_args import (
+    ListNew,
+    WithReason,
+    campaign_ref,
+    filters,
+    id_because,
+    list_arg,
+    no_args,
+    schedule_cancel,
+    split_words,
+    subscribe_mode,
+)
 from handlers.control import listeners as control
 from handlers.emergency import listeners as emergency
 from handlers.guard import authorize
@@ -63,80 +73,11 @@ class Subcommand:
         return f"/dialer {self.name}{' ' + self.args if self.args else ''}"
 
 
-def _no_args(args: list[str]) -> None:
-    if args:
-        raise ValueError("takes no arguments")
-
-
-def _campaign_ref(args: list[str]) -> Ref:
-    """An id, or a name (bot/find.py resolves it after the ack, on the fresh list)."""
-    if len(args) == 1 and args[0].lstrip("#").isascii() and args[0].lstrip("#").isdigit():
-        return Ref(id=_positive_int(args[0], "campaign id"))
-    return Ref.parse(args, "campaign")
-
-
-def _filter(args: list[str]) -> tuple[Filter, int]:
-    return Filter.parse(args)
-
-
-def _positive_int(raw: str, what: str) -> int:
-    return positive_arg(raw, what)
-
-
-@dataclass(frozen=True)
-class WithReason:
-    """`/dialer pause 12 because the list is wrong`: the id, and why (audited, announced).
-    ``campaign_id`` is a Ref until run_subcommand has resolved a name into an id."""
-
-    campaign_id: int | Ref
-    reason: str | None = None
-
-
-REASON_MAX = 300
-
-
-def _id_because(args: list[str]) -> WithReason:
-    """`<id|name> [because <reason>]`: a name is every word before `because`."""
-    lowered = [a.lower() for a in args]
-    first_is_id = bool(args) and args[0].lstrip("#").isascii() and args[0].lstrip("#").isdigit()
-    if first_is_id and len(args) > 1 and lowered[1] != "because":
-        raise ValueError("takes a campaign id (or name), then optionally `because <reason>`")
-    cut = lowered.index("because") if "because" in lowered else len(args)
-    reason = " ".join(args[cut + 1 :])[:REASON_MAX] or None
-    if cut < len(args) and reason is None:
-        raise ValueError("needs a reason after `because`")
-    return WithReason(_campaign_ref(args[:cut]), reason)
-
-
-class ListNew:
-    """`/dialer list new`: an alias of `/dialer upload`."""
-
-
-def _list(args: list[str]) -> ListNew | Ref:
-    """`/dialer list new` opens the upload form; `/dialer list <id|name>` shows one list."""
-    if [a.lower() for a in args] == ["new"]:
-        return ListNew()
-    if not args:
-        raise ValueError(
-            "needs a call list id or name, or `new` (to see all the call lists: `/dialer lists`)"
-        )
-    return Ref.parse(args, "call list")
-
-
 async def _run_list(req: Request, parsed: ListNew | Ref) -> None:
     if isinstance(parsed, ListNew):
         await call_list_form.open_upload_modal(req, None)
     else:
         await call_lists.show_call_list(req, parsed)
-
-
-def _subscribe_mode(args: list[str]) -> str | None:
-    """`/dialer subscribe [threaded|flat]`: None keeps the channel's mode (threaded if new)."""
-    if not args:
-        return None
-    if len(args) == 1 and args[0].lower() in ("threaded", "flat"):
-        return args[0].lower()
-    raise ValueError("takes `threaded` (one thread per campaign a day, the default) or `flat`")
 
 
 def _control(command: str) -> Runner:
@@ -155,22 +96,16 @@ def _control(command: str) -> Runner:
     return run
 
 
-def _schedule(args: list[str]) -> int:
-    if len(args) != 2 or args[0].lower() != "cancel":
-        raise ValueError("takes `cancel <n>` (the number `/dialer schedules` shows)")
-    return _positive_int(args[1], "schedule number")
-
-
 SUBCOMMANDS: dict[str, Subcommand] = {
     s.name: s
     for s in [
-        Subcommand("help", "", "this list", "/dialer help", _no_args, None, "show help"),
+        Subcommand("help", "", "this list", "/dialer help", no_args, None, "show help"),
         Subcommand(
             "campaigns",
             "[running|paused|stopped] [<text>] [page]",
             "campaigns with their state and buttons, optionally only some states or names",
             "/dialer campaigns running brno",
-            _filter,
+            filters,
             campaigns.list_campaigns,
             "list campaigns",
         ),
@@ -179,7 +114,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name>",
             "one campaign in full, with its last audit entries",
             "/dialer campaign brno",
-            _campaign_ref,
+            campaign_ref,
             campaigns.show_campaign,
             "show the campaign",
         ),
@@ -188,7 +123,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "IVR applications",
             "/dialer ivr",
-            _no_args,
+            no_args,
             campaigns.list_ivr,
             "list IVR applications",
         ),
@@ -197,7 +132,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "[running|paused|stopped] [<text>]",
             "call lists with their number counts (a state: the lists its campaigns use)",
             "/dialer lists prague",
-            _filter,
+            filters,
             call_lists.list_call_lists,
             "list call lists",
         ),
@@ -206,7 +141,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "create a call list from pasted numbers or a CSV file",
             "/dialer upload",
-            _no_args,
+            no_args,
             call_list_form.open_upload_modal,
             "open the call-list form",
         ),
@@ -215,7 +150,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name> | new",
             "one call list: its campaigns and first entries (`new`: same as `/dialer upload`)",
             "/dialer list prague",
-            _list,
+            list_arg,
             _run_list,
             "show the call list",
         ),
@@ -224,7 +159,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "create a campaign in a form",
             "/dialer new",
-            _no_args,
+            no_args,
             campaign_form.open_new,
             "open the campaign form",
         ),
@@ -233,7 +168,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name>",
             "change a campaign in a form",
             "/dialer edit 12",
-            _campaign_ref,
+            campaign_ref,
             campaign_form.open_edit,
             "open the campaign form",
         ),
@@ -242,7 +177,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name>",
             'a new campaign in the form, filled from an existing one and named "… (copy)"',
             "/dialer clone spring",
-            _campaign_ref,
+            campaign_ref,
             campaign_form.open_clone,
             "open the campaign form",
         ),
@@ -252,7 +187,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                 args,
                 summary,
                 example,
-                control_parser(cmd, _id_because if cmd == "pause" else _campaign_ref),
+                control_parser(cmd, id_because if cmd == "pause" else campaign_ref),
                 _control(cmd),
                 f"{cmd} the campaign",
             )
@@ -295,7 +230,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "pending scheduled commands, with Cancel buttons",
             "/dialer schedules",
-            _no_args,
+            no_args,
             schedules.list_schedules,
             "list the schedules",
         ),
@@ -304,7 +239,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "cancel <n>",
             "cancel a scheduled command (your own, or any as an admin)",
             "/dialer schedule cancel 3",
-            _schedule,
+            schedule_cancel,
             schedules.schedule_subcommand,
             "cancel the schedule",
         ),
@@ -324,7 +259,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "send campaign notifications to this channel, one thread per campaign a day "
             "(threaded, the default) or each as its own message (flat)",
             "/dialer subscribe flat",
-            _subscribe_mode,
+            subscribe_mode,
             subscriptions.subscribe,
             "subscribe",
         ),
@@ -333,7 +268,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "stop notifications to this channel",
             "/dialer unsubscribe",
-            _no_args,
+            no_args,
             subscriptions.unsubscribe,
             "unsubscribe",
         ),
@@ -342,7 +277,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "channels that receive notifications",
             "/dialer subscriptions",
-            _no_args,
+            no_args,
             subscriptions.list_subscriptions,
             "list subscriptions",
         ),
@@ -357,23 +292,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
     ]
 }
-
-
-def split_words(text: str) -> list[str]:
-    """Words, with "double quotes" (Slack's “curly” ones too) holding a name together.
-
-    Apostrophes stay letters ("Mike's list"); an unclosed quote falls back to spaces.
-    """
-    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u201e", '"')
-    lexer = shlex.shlex(text, posix=True)
-    lexer.whitespace_split = True
-    lexer.quotes = '"'
-    lexer.escape = ""
-    lexer.commenters = ""
-    try:
-        return list(lexer)
-    except ValueError:
-        return text.replace('"', " ").split()
 
 
 def parse(text: str) -> tuple[Subcommand, Any]:

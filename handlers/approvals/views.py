@@ -13,12 +13,12 @@ from bot.approvals import Approval
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from bot.ids import positive_int
 from handlers.blocks import actions, button, clip, context, esc, message, section, slack_time
+from handlers.command_args import REASON_MAX
 from handlers.control.views import campaign_ref
 
 APPROVAL_ACTIONS = ("approve", "reject", "cancel")
 DECIDE_CALLBACK = "approval:decide"
 REASON_BLOCK = "reason"
-REASON_MAX = 300
 
 
 def _asks(approval: Approval, *, past: bool = False) -> str:
