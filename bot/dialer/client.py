@@ -15,40 +15,17 @@ from typing import Any
 
 import httpx
 
-from bot.dialer.api import ALLOWED_COMMANDS, COMMANDS, MAX_PAGES, PATHS, STATES
+from bot.dialer.api import COMMANDS, MAX_PAGES
 from bot.dialer.models import (
     CallList,
     Campaign,
     ControlResult,
     CreateResult,
     DialerError,
-    Endpoint,
     IvrApp,
-    RescheduleRule,
-    Routing,
 )
 from bot.dialer.shapes import Page, ShapeError, answer_fields, read_page, unwrap_object
-from bot.dialer.transport import MAX_CONNECTIONS, JsonFile, Transport
-
-__all__ = [
-    "ALLOWED_COMMANDS",
-    "COMMANDS",
-    "MAX_CONNECTIONS",
-    "PATHS",
-    "STATES",
-    "CallList",
-    "Campaign",
-    "ControlResult",
-    "CreateResult",
-    "DialerClient",
-    "DialerError",
-    "Endpoint",
-    "IvrApp",
-    "JsonFile",
-    "Listing",
-    "RescheduleRule",
-    "Routing",
-]
+from bot.dialer.transport import JsonFile, Transport
 
 log = logging.getLogger("bot.dialer")
 
