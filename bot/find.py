@@ -196,6 +196,21 @@ class Filter:
             raise ValueError(f"takes a filter of at most {NAME_MAX} characters")
         return cls(states, text), page
 
+    @classmethod
+    def from_page_value(cls, value: str) -> tuple[Filter, int] | None:
+        """A paging button's value, ``"<page> <filter words>"``; None when it is not one."""
+        words_ = value.split()
+        page = positive_int(words_[0]) if words_ else None
+        try:
+            wanted, _ = cls.parse(words_[1:])
+        except ValueError:
+            return None
+        return None if page is None else (wanted, page)
+
+    def page_value(self, page: int) -> str:
+        """What a paging button carries, so the next page keeps this filter."""
+        return f"{page} {self}".strip()
+
     def __bool__(self) -> bool:
         return bool(self.states or self.text)
 

@@ -109,17 +109,12 @@ async def on_page(
     """Next/previous page of `/dialer lists`; the value keeps the filter."""
     await ack()
     req = Request.from_bolt(context, body, respond)
-    words = _value(body).split()
-    page = positive_int(words[0]) if words else None
-    try:
-        wanted, _ = Filter.parse(words[1:])
-    except ValueError:
-        page = None
+    asked = Filter.from_page_value(_value(body))
 
     async def run() -> None:
-        if page is None:
+        if asked is None:
             await req.reply(message(":warning: That page button is not valid."))
         elif await authorize(req, "lists"):
-            await list_call_lists(req, (wanted, page), replace=True)
+            await list_call_lists(req, asked, replace=True)
 
     req.spawn(run(), "list call lists")

@@ -68,9 +68,9 @@ def call_lists_message(
         blocks.append(context(f"Page {page} of {pages} · `/dialer list <id|name>` for one list"))
         nav = []
         if page > 1:
-            nav.append(button("◀ Previous", PAGE_ACTION, f"{page - 1} {wanted}".strip()))
+            nav.append(button("◀ Previous", PAGE_ACTION, wanted.page_value(page - 1)))
         if page < pages:
-            nav.append(button("Next ▶", PAGE_ACTION, f"{page + 1} {wanted}".strip()))
+            nav.append(button("Next ▶", PAGE_ACTION, wanted.page_value(page + 1)))
         blocks.append(actions(*nav, block_id="lists:nav"))
         msg["blocks"] = blocks
     return msg

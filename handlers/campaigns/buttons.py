@@ -28,19 +28,14 @@ async def on_page(
 ) -> None:
     await ack()
     req = Request.from_bolt(context, body, respond)
-    # "<page> <filter words>": paging keeps the filter the list was asked with.
-    words = str(body["actions"][0].get("value", "")).split()
-    page = positive_int(words[0]) if words else None
-    try:
-        wanted, _ = Filter.parse(words[1:])
-    except ValueError:
-        page = None
+    # Paging keeps the filter the list was asked with.
+    asked = Filter.from_page_value(str(body["actions"][0].get("value", "")))
 
     async def run() -> None:
-        if page is None:
+        if asked is None:
             await req.reply(message(":warning: That page button is not valid."))
         elif await authorize(req, "campaigns"):
-            await campaigns.list_campaigns(req, (wanted, page), replace=True)
+            await campaigns.list_campaigns(req, asked, replace=True)
 
     req.spawn(run(), "list campaigns")
 

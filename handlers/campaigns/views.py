@@ -105,9 +105,9 @@ def campaigns_page(
         nav = []
         # The value carries the filter, so that paging keeps it: "<page> <filter words>".
         if page > 1:
-            nav.append(button("◀ Previous", "campaigns:page", f"{page - 1} {wanted}".strip()))
+            nav.append(button("◀ Previous", "campaigns:page", wanted.page_value(page - 1)))
         if page < pages:
-            nav.append(button("Next ▶", "campaigns:page", f"{page + 1} {wanted}".strip()))
+            nav.append(button("Next ▶", "campaigns:page", wanted.page_value(page + 1)))
         blocks.append(actions(*nav, block_id="campaigns:nav"))
     return message(f"{esc(title)}, page {page} of {pages}", blocks)
 
