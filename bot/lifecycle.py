@@ -52,10 +52,12 @@ async def recover_pending(services: Services) -> list[Recovered]:
 
 
 async def startup(services: Services) -> None:
+    from bot.slack_client import share_connections
     from handlers.approvals.listeners import update_expired
     from handlers.control.recovery_views import recovery_message
     from handlers.schedules.announce import announce
 
+    share_connections(services.client)  # also when no auth.test came first (the demo)
     recovered = await recover_pending(services)
     if recovered:
         await services.notifier.publish(**recovery_message(recovered))

@@ -94,6 +94,9 @@ class Services:
         await self.approvals.aclose()
         await self.notifier.close()
         await self.dialer.aclose()
+        from bot.slack_client import close_connections
+
+        await close_connections(self.client)  # last: the steps above may still post
         self.store.close()
 
 

@@ -35,6 +35,9 @@ async def check_slack_auth(services: Services) -> bool:
     try again later. Returns whether Slack said yes."""
     from slack_sdk.errors import SlackApiError
 
+    from bot.slack_client import share_connections
+
+    share_connections(services.client)  # the start's first Slack call: pool from here on
     if services.slack_auth is not None:
         return True
     try:

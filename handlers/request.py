@@ -13,6 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.actor import Actor
 from bot.dialer import DialerError
 from bot.services import Services
+from bot.slack_client import post_to_response_url
 from handlers.blocks import message
 from handlers.errors import dialer_error_text
 
@@ -59,10 +60,17 @@ class Request:
             await self.services.client.chat_postMessage(
                 channel=self.actor.user_id, unfurl_links=False, **msg
             )
-        elif replace:
-            await self.respond(replace_original=True, **msg)
         else:
-            await self.respond(response_type="ephemeral", replace_original=False, **msg)
+            how = (
+                {"replace_original": True}
+                if replace
+                else {
+                    "response_type": "ephemeral",
+                    "replace_original": False,
+                }
+            )
+            body = {k: v for k, v in {**msg, **how}.items() if v is not None}
+            await post_to_response_url(self.services.client, self.respond.response_url, body)
 
     def spawn(self, work: Coroutine[Any, Any, Any], doing: str) -> None:
         """Run `work` after the ack; any failure reaches the user as one sentence, never a trace.

@@ -77,6 +77,9 @@ class SlackStandIn(WebApiMethods):
         self.team_url = team_url
         self.app_id = app_id
         self.calls: list[Call] = []
+        #: The client's (host, port) of every TCP connection calls came over: a bot that
+        #: keeps one pool of connections shows few, one that connects per call one per call.
+        self.connections: set[tuple[str, int]] = set()
         self.users: dict[str, str] = {bot_user_id: "dialer-bot"}
         #: users.info details beyond the name: real_name, tz, any other field of the user object.
         self.profiles: dict[str, dict[str, Any]] = {}
@@ -253,6 +256,7 @@ class SlackStandIn(WebApiMethods):
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         at = time.monotonic()
+        self._note_connection(request)
         args, token = await _read_args(request)
         intercepted = self._intercept(method)
         if intercepted is not None:
@@ -265,6 +269,11 @@ class SlackStandIn(WebApiMethods):
         await self._pause(method)
         return resp
 
+    def _note_connection(self, request: web.Request) -> None:
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer:
+            self.connections.add((str(peer[0]), int(peer[1])))
+
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         error = self._auth_error(token)
         if error is not None:
@@ -274,6 +283,7 @@ class SlackStandIn(WebApiMethods):
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         at = time.monotonic()
+        self._note_connection(request)
         key = request.match_info["key"]
         try:
             body = await request.json()
