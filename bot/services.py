@@ -68,7 +68,10 @@ class Services:
             )
         store = store or Store(settings.database_path)
         client = client or make_client(settings)
+        tasks = BackgroundTasks()
         dialer.on_response = metrics.observe_dialer
+        dialer.wait_turn = tasks.turnstile.turn
+        store.wait_turn = tasks.turnstile.turn
         store.audit.request_id_source = current_request_id
         controller = Controller(dialer, store)
         access = Access(store, settings.admin_ids)
@@ -79,7 +82,7 @@ class Services:
             store=store,
             client=client,
             notifier=notifier,
-            tasks=BackgroundTasks(),
+            tasks=tasks,
             access=access,
             controller=controller,
             approvals=ApprovalService(store, controller, settings.approval_ttl),

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -73,6 +73,8 @@ class Store:
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._closed = False
+        # Awaited after each result outside an ack (bot.tasks.Turnstile): see bot/services.py.
+        self.wait_turn: Callable[[], Awaitable[None]] | None = None
         self.audit = AuditLog(self.db, self._lock, clock)
         self.claims = Claims(self.db, self._lock, clock)
         self.subscriptions = Subscriptions(self.db, self._lock, clock)
@@ -91,7 +93,10 @@ class Store:
         loop = asyncio.get_running_loop()
         # The caller's context goes along, so the audit writer sees the request id (bot/logs).
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-        return await loop.run_in_executor(self._executor, call)
+        result = await loop.run_in_executor(self._executor, call)
+        if self.wait_turn is not None:
+            await self.wait_turn()
+        return result
 
     def close(self) -> None:
         """Finish queued work, then close the connection. Safe to call twice."""

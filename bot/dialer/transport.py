@@ -103,6 +103,10 @@ class Transport:
         # (method, path, status or "error", seconds), for /metrics.
         self.last_ok_at: float | None = None
         self.on_response: Callable[[str, str, int | str, float], None] | None = None
+        # Awaited after every answer, before it is read: answers that arrive together after a
+        # slow spell are then processed one per loop pass (bot.tasks.Turnstile), not all at
+        # once ahead of the acks waiting behind them.
+        self.wait_turn: Callable[[], Awaitable[None]] | None = None
         self._auth = TokenSource(
             self._post_form,
             auth_url,
@@ -210,6 +214,8 @@ class Transport:
             try:
                 token = await self._authenticate()
                 response = await self._send(method, path, body, token, headers)
+                if self.wait_turn is not None:
+                    await self.wait_turn()
             except DialerError as err:
                 if retryable and err.kind != "http" and attempt < self._max_attempts:
                     await self._backoff(method, path, attempt, str(err.kind), None)
