@@ -14,7 +14,6 @@ from bot import metrics
 from bot.logs import current_request_id, new_request_id, set_request_id
 from bot.services import Services
 from bot.slack_auth import prime_authorization
-from bot.tasks import ACKING
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,6 @@ def build_app(services: Services) -> AsyncApp:
         # Socket Mode requests arrive here without the web route: give them an id too.
         if current_request_id() is None:
             set_request_id(new_request_id())
-        ACKING.set(True)  # this task is an ack until a listener spawns work (bot.tasks)
         await next()
 
     @app.error

@@ -11,8 +11,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Set while a Slack request is being acknowledged: acks never wait for a turn.
-ACKING: contextvars.ContextVar[bool] = contextvars.ContextVar("acking", default=False)
+# True in work spawned after an ack and in what it starts: the crowd that takes turns.
+# Acks, and the single senders (notifier, watcher, scheduler), never wait for one.
+IN_CROWD: contextvars.ContextVar[bool] = contextvars.ContextVar("in_crowd", default=False)
 
 
 class Turnstile:
@@ -32,7 +33,7 @@ class Turnstile:
         return len(self._waiting)
 
     async def turn(self) -> None:
-        if ACKING.get():
+        if not IN_CROWD.get():
             return
         loop = asyncio.get_running_loop()
         ticket = loop.create_future()
@@ -84,7 +85,7 @@ class BackgroundTasks:
 
     async def _in_turn(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Work spawned by an ack starts in its turn: the acks of a burst go first."""
-        ACKING.set(False)  # this task's own copy of the context: the ack is done
+        IN_CROWD.set(True)  # this task's own copy of the context
         await self.turnstile.turn()
         return await coro
 

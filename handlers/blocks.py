@@ -1,4 +1,9 @@
-"""Block Kit helpers, built with slack_sdk.models so that every block is validated on to_dict().
+"""Block Kit helpers: plain dicts, in the shapes slack_sdk.models would produce.
+
+Built as literals because every ack and reply renders blocks: slack_sdk's models validate
+on each to_dict(), which cost more than the rest of a help ack (bench/ack_latency.py
+--profile). The lengths are clipped here to Slack's limits, and the tests validate every
+message and view the bot sends with slack_sdk.models (tests/block_checks.py).
 
 `esc` is the one escaping helper: every text that comes from a user or the dialer
 passes through it before it is put into mrkdwn.
@@ -8,18 +13,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
 
 from bot.dialer.api import canonical_state
 
@@ -48,27 +41,35 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def mrkdwn(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, limit)}
+
+
 def header(text: str) -> Block:
-    return HeaderBlock(text=PlainTextObject(text=clip(text, 150), emoji=True)).to_dict()
+    return {"type": "header", "text": plain(text, 150)}
 
 
 def section(text: str, *, fields: list[str] | None = None, accessory: Any = None) -> Block:
-    block = SectionBlock(
-        text=MarkdownTextObject(text=clip(text, SECTION_TEXT_MAX)) if text else None,
-        fields=[MarkdownTextObject(text=clip(f, 2000)) for f in fields[:10]] if fields else None,
-        accessory=accessory,
-    )
-    return block.to_dict()
+    block: Block = {"type": "section"}
+    if text:
+        block["text"] = mrkdwn(text, SECTION_TEXT_MAX)
+    if fields:
+        block["fields"] = [mrkdwn(f, 2000) for f in fields[:10]]
+    if accessory is not None:
+        block["accessory"] = accessory if isinstance(accessory, dict) else accessory.to_dict()
+    return block
 
 
 def context(*texts: str) -> Block:
-    return ContextBlock(
-        elements=[MarkdownTextObject(text=clip(t, 3000)) for t in texts[:10]]
-    ).to_dict()
+    return {"type": "context", "elements": [mrkdwn(t, 3000) for t in texts[:10]]}
 
 
 def divider() -> Block:
-    return DividerBlock().to_dict()
+    return {"type": "divider"}
 
 
 def button(
@@ -78,26 +79,33 @@ def button(
     *,
     style: str | None = None,
     confirm: dict[str, str] | None = None,
-) -> ButtonElement:
-    return ButtonElement(
-        text=PlainTextObject(text=clip(text, 75), emoji=True),
-        action_id=action_id,
-        value=value,
-        style=style,
-        confirm=ConfirmObject(
-            title=clip(confirm["title"], 100),
-            text=MarkdownTextObject(text=clip(confirm["text"], 300)),
-            confirm=clip(confirm["confirm"], 30),
-            deny=clip(confirm.get("deny", "Cancel"), 30),
-            style="danger" if style == "danger" else None,
-        )
-        if confirm
-        else None,
-    )
+) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": plain(text, 75),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style is not None:
+        element["style"] = style
+    if confirm:
+        dialog = {
+            "title": plain(confirm["title"], 100),
+            "text": mrkdwn(confirm["text"], 300),
+            "confirm": plain(confirm["confirm"], 30),
+            "deny": plain(confirm.get("deny", "Cancel"), 30),
+        }
+        if style == "danger":
+            dialog["style"] = "danger"
+        element["confirm"] = dialog
+    return element
 
 
-def actions(*elements: ButtonElement, block_id: str | None = None) -> Block:
-    return ActionsBlock(elements=list(elements)[:25], block_id=block_id).to_dict()
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)[:25]}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
 
 
 def message(text: str, blocks: list[Block] | None = None) -> dict[str, Any]:

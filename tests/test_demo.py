@@ -95,7 +95,7 @@ def test_text_only_message_and_confirm_dialog() -> None:
         "1",
         style="danger",
         confirm={"title": "Remove #1?", "text": "*Spring* goes for good.", "confirm": "Remove"},
-    ).to_dict()
+    )
     question = confirm_question(b["confirm"], NAMES)
     assert question.startswith("Remove #1? — Spring goes for good.")
     assert question.rstrip().endswith("[y/n]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.tasks import ACKING, BackgroundTasks, Turnstile
+from bot.tasks import IN_CROWD, BackgroundTasks, Turnstile
 from tests.conftest import Bot
 
 
@@ -12,6 +12,7 @@ async def test_one_waiter_resumes_per_loop_pass() -> None:
     gate, order = Turnstile(), []
 
     async def worker(n: int) -> None:
+        IN_CROWD.set(True)  # as in spawned work
         await gate.turn()
         order.append(f"w{n}")
 
@@ -34,10 +35,9 @@ async def test_one_waiter_resumes_per_loop_pass() -> None:
 
 async def test_an_ack_never_waits_and_a_cancelled_waiter_loses_no_turn() -> None:
     gate = Turnstile()
-    ACKING.set(True)
-    await asyncio.wait_for(gate.turn(), 0.1)  # returns at once, queue untouched
+    await asyncio.wait_for(gate.turn(), 0.1)  # not spawned work: at once, queue untouched
     assert len(gate) == 0
-    ACKING.set(False)
+    IN_CROWD.set(True)
     first = asyncio.create_task(gate.turn())
     second = asyncio.create_task(gate.turn())
     await asyncio.sleep(0)
@@ -45,16 +45,15 @@ async def test_an_ack_never_waits_and_a_cancelled_waiter_loses_no_turn() -> None
     await asyncio.wait_for(second, 1.0)  # the cancelled one's turn passed on
 
 
-async def test_spawned_work_is_not_an_ack_and_a_never_started_one_is_closed() -> None:
+async def test_spawned_work_takes_turns_and_a_never_started_one_is_closed() -> None:
     tasks, seen = BackgroundTasks(), []
 
     async def work() -> None:
-        seen.append(ACKING.get())
+        seen.append(IN_CROWD.get())
 
-    ACKING.set(True)  # spawned from inside an ack, as listeners do
-    tasks.spawn(work())
+    tasks.spawn(work())  # as a listener does from its ack
     assert await tasks.drain(1.0)
-    assert seen == [False]
+    assert seen == [True] and IN_CROWD.get() is False  # the spawner's context is untouched
     never = work()
     task = tasks.spawn(never)
     task.cancel()
