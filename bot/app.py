@@ -11,7 +11,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot import metrics
-from bot.logs import current_request_id, new_request_id, set_request_id
+from bot.logs import new_request_id, set_request_id
 from bot.services import Services
 from bot.slack_auth import prime_authorization
 
@@ -30,13 +30,6 @@ def build_app(services: Services) -> AsyncApp:
         raise_error_for_unhandled_request=False,
         request_verification_enabled=secret is not None,
     )
-
-    @app.middleware
-    async def _request_id(body: dict[str, Any], next: Any) -> None:  # noqa: A002 - Bolt's name
-        # Socket Mode requests arrive here without the web route: give them an id too.
-        if current_request_id() is None:
-            set_request_id(new_request_id())
-        await next()
 
     @app.error
     async def _on_error(error: Exception, body: dict[str, Any]) -> None:

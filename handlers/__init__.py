@@ -27,7 +27,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.home import listeners as home
     from handlers.home.publisher import HomePublisher
     from handlers.home.views import NEW_CAMPAIGN_ACTION, UPLOAD_ACTION
-    from handlers.middleware import attach_services, drop_malformed_payloads
+    from handlers.middleware import request_context
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
@@ -38,8 +38,7 @@ def register(app: AsyncApp, services: Services) -> None:
     services.home = publisher
     services.watcher.listeners.append(publisher.on_events)
 
-    app.middleware(drop_malformed_payloads)
-    app.middleware(attach_services(services))
+    app.middleware(request_context(services))
     app.command("/dialer")(commands.handle_dialer)
 
     # Campaign control, listings, approvals

@@ -9,16 +9,26 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
+from bot.logs import current_request_id, new_request_id, set_request_id
 from bot.services import Services
 from handlers.request import actor_from
 
 log = logging.getLogger(__name__)
 
 
-def attach_services(services: Services) -> Callable[..., Awaitable[Any]]:
+def request_context(services: Services) -> Callable[..., Awaitable[Any]]:
+    """The one middleware: a request id, malformed payloads dropped, services and actor in
+    the context. One, not three: Bolt builds each middleware's arguments per request, and
+    that was a measurable part of every ack (bench/ack_latency.py --profile)."""
+
     async def middleware(
         context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
     ) -> Any:
+        # Socket Mode requests arrive without the web route (bot/app.py): give them an id too.
+        if current_request_id() is None:
+            set_request_id(new_request_id())
+        if not _usable(body):
+            return BoltResponse(status=200, body="")
         context["services"] = services
         context["actor"] = actor_from(context, body)
         return await next()
@@ -26,9 +36,9 @@ def attach_services(services: Services) -> Callable[..., Awaitable[Any]]:
     return middleware
 
 
-async def drop_malformed_payloads(body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+def _usable(body: dict[str, Any]) -> bool:
     """Bolt's own matchers index action_id without checking it; a forged payload without
-    one would end in HTTP 500. Acknowledge it and run nothing instead."""
+    one would end in HTTP 500. It is acknowledged and nothing runs instead."""
     kind = body.get("type")
     if kind == "block_actions":
         actions = body.get("actions")
@@ -43,5 +53,4 @@ async def drop_malformed_payloads(body: dict[str, Any], next: Callable[[], Await
         valid = True
     if not valid:
         log.warning("ignored a %s payload without a usable action_id", kind)
-        return BoltResponse(status=200, body="")
-    return await next()
+    return valid
