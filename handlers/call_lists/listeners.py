@@ -9,14 +9,13 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.find import Filter, Ref
-from bot.ids import positive_int
 from bot.recorded import record
 from handlers.blocks import message
 from handlers.call_lists import views
 from handlers.call_lists.views import NUMBERS_ACTION, PAGE_ACTION, SHOW_ACTION
 from handlers.campaigns.choose import call_list_id_or_ask
 from handlers.campaigns.listing import allowed_actions
-from handlers.guard import authorize
+from handlers.guard import authorize, id_button
 from handlers.request import Request
 
 __all__ = ["NUMBERS_ACTION", "PAGE_ACTION", "SHOW_ACTION"]
@@ -70,37 +69,20 @@ def _value(body: dict[str, Any]) -> str:
     return str(body["actions"][0].get("value", ""))
 
 
-async def on_show(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
+async def _show(req: Request, list_id: int) -> None:
     """A call-list candidate (or any Details button on a list)."""
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-    list_id = positive_int(_value(body))
-
-    async def run() -> None:
-        if list_id is None:
-            await req.reply(message(":warning: That button is not valid."))
-        elif await authorize(req, "list"):
-            await show_call_list(req, Ref(id=list_id))
-
-    req.spawn(run(), "show the call list")
+    await show_call_list(req, Ref(id=list_id))
 
 
-async def on_show_numbers(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-    list_id = positive_int(_value(body))
+on_show = id_button("list", "show the call list", _show)
 
-    async def run() -> None:
-        if list_id is None:
-            await req.reply(message(":warning: That button is not valid. Nothing was shown."))
-        elif await authorize(req, SHOW_NUMBERS):
-            await show_numbers(req, list_id)
 
-    req.spawn(run(), "show the numbers")
+on_show_numbers = id_button(
+    SHOW_NUMBERS,
+    "show the numbers",
+    show_numbers,
+    invalid=":warning: That button is not valid. Nothing was shown.",
+)
 
 
 async def on_page(

@@ -30,14 +30,13 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.access import REQUIRED_ROLE
 from bot.actor import Actor
 from bot.dialer import DialerError
-from bot.ids import positive_int
 from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.campaign_form import fields as f
@@ -45,7 +44,7 @@ from handlers.campaign_form import views
 from handlers.campaign_form.input_views import IVR_ACTION
 from handlers.campaign_form.save import Save, memory, update_view
 from handlers.errors import dialer_error_text, missing_campaign
-from handlers.guard import audit_denied, authorize
+from handlers.guard import audit_denied, id_button
 from handlers.request import Request
 
 log = logging.getLogger(__name__)
@@ -178,43 +177,12 @@ def _list_choices(lists: list[Any]) -> list[f.Choice]:
     ]
 
 
-async def on_clone_button(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    """Clone on the detail view: the create form filled from that campaign."""
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-    campaign_id = positive_int(body["actions"][0].get("value", ""))
-    if campaign_id is None:
-        await req.reply(message(":warning: That button is not valid."))
-        return
-
-    async def run() -> None:
-        if await authorize(req, "clone", campaign_id=campaign_id):
-            await open_clone(req, campaign_id)
-
-    req.spawn(run(), "open the campaign form")
+# Clone on the detail view: the create form filled from that campaign.
+on_clone_button = id_button("clone", "open the campaign form", open_clone, names_campaign=True)
 
 
-async def on_edit_button(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    """Edit on the "campaign created" message (or anywhere else): opens the edit form."""
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-    campaign_id = positive_int(body["actions"][0].get("value", ""))
-    if campaign_id is None:
-        await req.reply(message(":warning: That button is not valid."))
-        return
-
-    async def run() -> None:
-        if await authorize(req, "edit", campaign_id=campaign_id):
-            await open_edit(req, campaign_id)
-
-    req.spawn(run(), "open the campaign form")
-
-
-# ---- rule rows ----------------------------------------------------------------------------
+# Edit on the "campaign created" message (or anywhere else): opens the edit form.
+on_edit_button = id_button("edit", "open the campaign form", open_edit, names_campaign=True)
 
 
 async def on_rule_button(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

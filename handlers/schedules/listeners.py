@@ -22,7 +22,7 @@ from bot.access import rank
 from bot.control import CONFIRM_TTL_S
 from bot.ids import positive_int
 from handlers.blocks import esc, message
-from handlers.guard import authorize
+from handlers.guard import authorize, id_button
 from handlers.request import Request
 from handlers.schedules import views
 from handlers.schedules.grammar import SCHEDULABLE, Scheduled, parse_when
@@ -266,20 +266,12 @@ async def schedule_subcommand(req: Request, schedule_id: int) -> None:
     await cancel_schedule(req, schedule_id)
 
 
-async def on_cancel_button(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-    schedule_id = positive_int(body["actions"][0].get("value", ""))
-
-    async def run() -> None:
-        if schedule_id is None:
-            await req.reply(message(":warning: That button is not valid. Nothing was changed."))
-        elif await authorize(req, "cancel schedule"):
-            await cancel_schedule(req, schedule_id)
-
-    req.spawn(run(), "cancel the schedule")
+on_cancel_button = id_button(
+    "cancel schedule",
+    "cancel the schedule",
+    cancel_schedule,
+    invalid=":warning: That button is not valid. Nothing was changed.",
+)
 
 
 async def on_decision(
