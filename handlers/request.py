@@ -64,13 +64,12 @@ class Request:
             how = (
                 {"replace_original": True}
                 if replace
-                else {
-                    "response_type": "ephemeral",
-                    "replace_original": False,
-                }
+                else {"response_type": "ephemeral", "replace_original": False}
             )
-            body = {k: v for k, v in {**msg, **how}.items() if v is not None}
-            await post_to_response_url(self.services.client, self.respond.response_url, body)
+            # slack_sdk drops None values
+            await post_to_response_url(
+                self.services.client, self.respond.response_url, {**msg, **how}
+            )
 
     def spawn(self, work: Coroutine[Any, Any, Any], doing: str) -> None:
         """Run `work` after the ack; any failure reaches the user as one sentence, never a trace.

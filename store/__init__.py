@@ -73,7 +73,7 @@ class Store:
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._closed = False
-        # Awaited after each result outside an ack (bot.tasks.Turnstile): see bot/services.py.
+        # Awaited after each result; a turn only in work spawned after an ack (bot.tasks).
         self.wait_turn: Callable[[], Awaitable[None]] | None = None
         self.audit = AuditLog(self.db, self._lock, clock)
         self.claims = Claims(self.db, self._lock, clock)
