@@ -3,7 +3,7 @@
 Each runs its own event loop in its own process (pinned to a core when asked), so the
 load generator measures the server and not a loop it shares. The parent talks to each
 child over a multiprocessing Pipe: the child sends ("ready", info) once it listens,
-then answers commands ("stats", "prof_on", "prof_off", "stop") until told to stop.
+then answers commands ("stats", "cpu", "prof_on", "prof_off", "stop") until told to stop.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import pstats
+import time
 from collections.abc import Awaitable, Callable
 from multiprocessing.connection import Connection
 from typing import Any
@@ -63,7 +64,9 @@ async def _serve_commands(conn: Connection, handle: Command) -> None:
         cmd = await loop.run_in_executor(None, conn.recv)
         if cmd == "stop":
             return
-        if cmd == "prof_on":
+        if cmd == "cpu":  # every thread's CPU time so far: what the core spent on this server
+            conn.send(time.process_time())
+        elif cmd == "prof_on":
             profiler = cProfile.Profile()
             profiler.enable()
             conn.send("ok")

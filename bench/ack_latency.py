@@ -59,6 +59,7 @@ class Result:
     wall_s: float
     errors: list[str] = field(default_factory=list)
     answered_in_ack: set[str] = field(default_factory=set)  # help, usage errors
+    cpu_s: float = float("nan")  # the server's CPU time (all threads) while measured
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -138,26 +139,34 @@ async def fire(
     n: int,
     concurrency: int,
 ) -> Result:
-    """n signed slash commands, at most `concurrency` in flight; time each to its response."""
+    """n signed slash commands, at most `concurrency` in flight; time each to its response.
+
+    Every body is built and signed before the first is sent. Built inside the run, the
+    generator's work on the requests still waiting delayed its reading of the first
+    answers, and those were the p99 of every run, bot and bare alike."""
     sem = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
     errors: list[str] = []
     in_ack: set[str] = set()
-
-    async def one(i: int) -> None:
+    ts = str(int(time.time()))  # a run lasts seconds; Slack allows five minutes of skew
+    signed: list[tuple[bytes, dict[str, str]]] = []
+    for i in range(n):
         body = slash_command_body(
             command,
             user_id=_servers.ADMIN,
             user_name="bench",
             response_url=f"{response_base}/response/{prefix}{i}",
-        ).encode()
+        )
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sign(_servers.SIGNING_SECRET, ts, body),
+        }
+        signed.append((body.encode(), headers))
+
+    async def one(i: int) -> None:
+        body, headers = signed[i]
         async with sem:
-            ts = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": ts,
-                "X-Slack-Signature": sign(_servers.SIGNING_SECRET, ts, body.decode()),
-            }
             start = time.perf_counter()
             try:
                 async with session.post(url, data=body, headers=headers) as resp:
@@ -209,9 +218,11 @@ async def measure(
     report = None
     if profile:
         await child.ask("prof_on")
+    cpu_before = await child.ask("cpu")
     result = await fire(
         session, url, resp_base, f"{name}-", args.command, args.requests, args.concurrency
     )
+    result.cpu_s = await child.ask("cpu") - cpu_before
     if profile:
         report = await child.ask("prof_off", timeout=300)
     result.name = name
@@ -235,13 +246,47 @@ def log_errors(path: Path) -> list[str]:
     if not path.exists():
         return []
     with path.open(encoding="utf-8", errors="replace") as f:
-        return [line.rstrip() for line in f if " ERROR " in line]
+        return [line.rstrip() for line in f if " ERROR " in line or "XGC" in line]
+
+
+def loop_report(metrics_text: str) -> list[str]:
+    """What held the bot's loop over the whole run (warm-up and drain included), from its
+    own /metrics: the loop-lag ticker and the collector's pauses by generation."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    sums: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name not in ("dialer_bot_event_loop_lag_seconds", "dialer_bot_gc_pause_seconds"):
+            continue
+        for s in family.samples:
+            key = (family.name, s.labels.get("generation", ""))
+            if s.name.endswith("_bucket"):
+                buckets.setdefault(key, []).append((float(s.labels["le"]), s.value))
+            elif s.name.endswith("_sum"):
+                sums[key] = s.value
+    lines = []
+    for (name, gen), cumulative in sorted(buckets.items()):
+        cumulative.sort()
+        total = cumulative[-1][1]
+        over = [
+            f">{le * 1000:g} ms: {total - count:.0f}"
+            for le, count in cumulative
+            if le in (0.01, 0.05, 0.1) and total - count
+        ]
+        what = "loop lag ticks" if gen == "" else f"GC gen{gen} pauses"
+        lines.append(
+            f"  {what}: {total:.0f}, {sums.get((name, gen), 0) * 1000:.0f} ms in all; "
+            + (", ".join(over) or "none over 10 ms")
+        )
+    return lines
 
 
 def row(r: Result) -> str:
     return (
         f"{r.name:<6} {r.requests:>8} {r.concurrency:>11} {r.pct(50):>8.1f} {r.pct(99):>8.1f} "
-        f"{max(r.latencies_ms, default=float('nan')):>8.1f} {r.rps:>10.0f} {len(r.errors):>7}"
+        f"{max(r.latencies_ms, default=float('nan')):>8.1f} {r.rps:>10.0f} {len(r.errors):>7} "
+        f"{r.cpu_s / r.requests * 1e6:>11.0f}"
     )
 
 
@@ -287,9 +332,12 @@ async def main_async(args: argparse.Namespace) -> int:
             info = await bot.ready()
             print(f"bot (as `dialer-bot serve`): port {info['port']}; {info['pinned']}")
             bot_result, prof = await measure(bot, session, si, args, "bot", args.profile)
+            print("OBJS", await bot.ask("objs"))
             idle, drain_s = await wait_idle(
                 session, f"http://127.0.0.1:{info['port']}", args.drain_timeout
             )
+            async with session.get(f"http://127.0.0.1:{info['port']}/metrics") as resp:
+                metrics_text = await resp.text()
             bot.stop()
         stats = await standin.ask("stats")
         bot_log_errors = log_errors(tmp / "bot.log")
@@ -306,7 +354,7 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(
         f"{'server':<6} {'requests':>8} {'concurrency':>11} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'max ms':>8} {'req/s':>10} {'errors':>7}"
+        f"{'max ms':>8} {'req/s':>10} {'errors':>7} {'CPU us/req':>11}"
     )
     print(row(bot_result))
     print(row(bare_result))
@@ -346,9 +394,12 @@ async def main_async(args: argparse.Namespace) -> int:
     all_errors = bot_result.errors + bare_result.errors
     for line in all_errors[:5]:
         print(f"  request error {line}")
+    print("bot's event loop over the run (its /metrics):")
+    for line in loop_report(metrics_text):
+        print(line)
     print(f"bot log: {len(bot_log_errors)} ERROR lines")
     for line in bot_log_errors[:5]:
-        print(f"  {line[:200]}")
+        print(f"  {line[-250:]}")
     if prof:
         print("\nbot profile during the measured requests (cProfile, server process):")
         print(prof)
