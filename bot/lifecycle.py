@@ -76,6 +76,10 @@ async def startup(services: Services) -> None:
 
     gc.collect()
     gc.freeze()
+    from bot.collector import QuietCollector
+
+    services.collector = QuietCollector()  # and the full passes wait for a quiet moment
+    services.collector.start()
     # Expire approval requests nobody answered, also those left from a previous run.
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
     # Run due schedules; those missed while the bot was down run now if inside the grace.
@@ -95,6 +99,8 @@ async def shutdown(services: Services, grace_s: float = 10.0) -> None:
         await services.anchor.aclose()  # anchor what this run wrote, while Slack is open
     if services.loop_lag is not None:
         await services.loop_lag.aclose()
+    if services.collector is not None:
+        await services.collector.aclose()
     await services.aclose()
 
 

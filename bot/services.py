@@ -36,6 +36,7 @@ class Services:
     slack_auth: Any = None
     anchor: Any = None  # bot.anchor.AnchorPoster, started by bot.lifecycle.startup
     loop_lag: Any = None  # bot.looplag.LoopLag, likewise
+    collector: Any = None  # bot.collector.QuietCollector, likewise
     bolt_apps: list[Any] = field(default_factory=list)  # to prime once auth.test succeeds
     # handlers/home's HomePublisher, set by handlers.register (bot/ never imports handlers).
     home: Any = None
