@@ -27,7 +27,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.home import listeners as home
     from handlers.home.publisher import HomePublisher
     from handlers.home.views import NEW_CAMPAIGN_ACTION, UPLOAD_ACTION
-    from handlers.middleware import request_context
+    from handlers.middleware import RequestContext
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
@@ -38,7 +38,7 @@ def register(app: AsyncApp, services: Services) -> None:
     services.home = publisher
     services.watcher.listeners.append(publisher.on_events)
 
-    app.middleware(request_context(services))
+    app.middleware(RequestContext(services))
     app.command("/dialer")(commands.handle_dialer)
 
     # Campaign control, listings, approvals
