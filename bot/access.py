@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -68,7 +69,15 @@ def role_allows(role: str | None, action: str) -> bool:
 
 def allowed_for_role(role: str | None, actions: Iterable[str]) -> frozenset[str]:
     """The actions ``role`` may take, e.g. the buttons a notification shows to operators."""
+    if actions is REQUIRED_ROLE:  # the usual question, "which buttons?": once per role
+        return _everything_for(role)
     return frozenset(a for a in actions if role_allows(role, a))
+
+
+@functools.lru_cache(maxsize=8)
+def _everything_for(role: str | None) -> frozenset[str]:
+    """The map is complete once this module is imported, so the answer never changes."""
+    return frozenset(a for a in REQUIRED_ROLE if role_allows(role, a))
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ class Access:
     async def role_of(self, user_id: str, channel_id: str | None) -> str | None:
         if user_id in self.admin_ids:
             return "admin"
-        grants = await self._store.run(self._store.grants.for_user, user_id)
+        grants = await self._store.read_shared(self._store.grants.for_user, user_id)
         best: str | None = None
         for grant in grants:
             if grant.channel_id is not None and grant.channel_id != channel_id:
@@ -102,7 +111,7 @@ class Access:
         """The role a user has in every channel (DIALER_ADMINS or an unscoped grant)."""
         if user_id in self.admin_ids:
             return "admin"
-        grants = await self._store.run(self._store.grants.for_user, user_id)
+        grants = await self._store.read_shared(self._store.grants.for_user, user_id)
         best: str | None = None
         for grant in grants:
             if grant.channel_id is None and rank(grant.role) > rank(best):

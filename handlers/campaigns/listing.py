@@ -36,15 +36,15 @@ async def list_campaigns(
 async def show_campaign(req: Request, campaign_id: int) -> None:
     services = req.services
     audit = services.store.audit
-    campaign, call_lists, ivr_apps, recent, allowed = await asyncio.gather(
+    allowed = await allowed_actions(req)  # in memory for DIALER_ADMINS; else a shared read
+    campaign, call_lists, ivr_apps, recent = await asyncio.gather(
         services.dialer.get_campaign(campaign_id),
         services.dialer.list_call_lists(),
         services.dialer.list_ivr(),
-        services.store.run(
-            # Refused clicks would push real actions out: `history #id denied` shows them.
-            lambda: audit.history(campaign_id=campaign_id, hide_denied=True, limit=5)
+        # Refused clicks would push real actions out: `history #id denied` shows them.
+        services.store.read_shared(
+            audit.history, campaign_id=campaign_id, hide_denied=True, limit=5
         ),
-        allowed_actions(req),
     )
     await req.reply(
         views.campaign_detail(
