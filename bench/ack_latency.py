@@ -246,7 +246,7 @@ def log_errors(path: Path) -> list[str]:
     if not path.exists():
         return []
     with path.open(encoding="utf-8", errors="replace") as f:
-        return [line.rstrip() for line in f if " ERROR " in line or "XGC" in line]
+        return [line.rstrip() for line in f if " ERROR " in line]
 
 
 def loop_report(metrics_text: str) -> list[str]:
@@ -332,7 +332,6 @@ async def main_async(args: argparse.Namespace) -> int:
             info = await bot.ready()
             print(f"bot (as `dialer-bot serve`): port {info['port']}; {info['pinned']}")
             bot_result, prof = await measure(bot, session, si, args, "bot", args.profile)
-            print("OBJS", await bot.ask("objs"))
             idle, drain_s = await wait_idle(
                 session, f"http://127.0.0.1:{info['port']}", args.drain_timeout
             )
@@ -399,7 +398,7 @@ async def main_async(args: argparse.Namespace) -> int:
         print(line)
     print(f"bot log: {len(bot_log_errors)} ERROR lines")
     for line in bot_log_errors[:5]:
-        print(f"  {line[-250:]}")
+        print(f"  {line[:200]}")
     if prof:
         print("\nbot profile during the measured requests (cProfile, server process):")
         print(prof)

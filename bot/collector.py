@@ -76,10 +76,7 @@ class QuietCollector:
         cls = type(self)
         if cls._running == 0:
             cls._saved = gc.get_threshold()
-            import os
-
-            t0, t1 = map(int, os.environ.get("XGC", f"{cls._saved[0]},{cls._saved[1]}").split(","))
-            gc.set_threshold(t0, t1, _NEVER)
+            gc.set_threshold(cls._saved[0], cls._saved[1], _NEVER)
         cls._running += 1
         self._task = asyncio.create_task(self._run(), name="quiet-collector")
 
