@@ -4,6 +4,7 @@ audit log and hold no secret."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,10 @@ async def test_json_logs_parse_join_the_audit_log_and_hold_no_secret(
     assert "command=%2Fdialer" not in text and "payload=" not in text  # no request bodies
     assert "forged-secret-text" not in text
     assert any(rec["message"] == "Invalid request signature: refused with 401" for rec in lines)
+    # The access log (bot.app.ACCESS_LOG_FORMAT): request line, status, size, seconds taken.
+    access = [rec["message"] for rec in lines if rec["logger"] == "aiohttp.access"]
+    assert any(
+        re.fullmatch(r'127\.0\.0\.1 "POST /slack/events HTTP/1\.1" 401 \d+ [\d.]+ ".*"', a)
+        for a in access
+    ), access[:3]
+    assert any(rec["logger"] == "aiohttp.access" for rec in joined)  # its access line too
