@@ -225,7 +225,9 @@ async def _bare(conn: Connection, slack_api_url: str, where: str) -> None:
 
     web_app = web.Application()
     web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
-    runner = web.AppRunner(web_app)
+    from bot.app import ACCESS_LOG_FORMAT
+
+    runner = web.AppRunner(web_app, access_log_format=ACCESS_LOG_FORMAT)  # as the bot logs
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
