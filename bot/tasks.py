@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 from collections import deque
 from collections.abc import Coroutine
@@ -78,9 +79,10 @@ class BackgroundTasks:
         task = asyncio.get_running_loop().create_task(self._in_turn(coro), name=name)
         self._tasks.add(task)
         self._idle.clear()
-        task.add_done_callback(self._done)
-        # Cancelled before its turn came, `coro` never started: close it, quietly.
-        task.add_done_callback(lambda _: coro.close())
+        # Cancelled before its turn came, `coro` never started: _done closes it, quietly.
+        # One callback: asyncio keeps a copy of the caller's context for each (the request
+        # id of a failure's log line), and a burst leaves a thousand tasks holding them.
+        task.add_done_callback(functools.partial(self._done, coro))
         return task
 
     async def _in_turn(self, coro: Coroutine[Any, Any, Any]) -> Any:
@@ -89,7 +91,8 @@ class BackgroundTasks:
         await self.turnstile.turn()
         return await coro
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
+    def _done(self, coro: Coroutine[Any, Any, Any], task: asyncio.Task[Any]) -> None:
+        coro.close()  # a no-op for one that ran
         self._tasks.discard(task)
         if not self._tasks:
             self._idle.set()

@@ -119,8 +119,8 @@ class DialerClient(Transport):
     async def _list(self, name: str, build: Callable[[Any], Any]) -> list[Any]:
         """Listings asked for by many people at once share one read of all pages."""
         path = self._path(name)
-        listing: Listing = await self._shared_get(path, lambda: self.read_list(name))
-        return [_parse("GET", path, item, build) for item in listing.items]
+        listing: Listing = await self._shared_get(path, self.read_list, name)
+        return _parse_all(path, listing.items, build)
 
     # ---- writes (never retried) --------------------------------------------------------
 
@@ -220,6 +220,12 @@ def _page(name: str, path: str, body: Any, carried: dict[str, Any] | None = None
         return read_page(name, path, body, carried)
     except ShapeError as exc:
         raise DialerError(str(exc), status=200, method="GET", path=path, sent=True) from None
+
+
+def _parse_all(path: str, items: list[Any], build: Callable[[Any], Any]) -> list[Any]:
+    """Apart from _list: a comprehension there would give each caller waiting on a shared
+    listing two cells to hold while it waits."""
+    return [_parse("GET", path, item, build) for item in items]
 
 
 def _parse(method: str, path: str, data: Any, model: Any) -> Any:

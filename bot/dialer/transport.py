@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -153,18 +154,21 @@ class Transport:
     # ---- transport ---------------------------------------------------------------------
 
     async def _shared_get(
-        self, path: str, fetch: Callable[[], Awaitable[Any]] | None = None
+        self, path: str, fetch: Callable[..., Awaitable[Any]] | None = None, *args: Any
     ) -> Any:
         """Identical reads asked for by many people at once share one GET in flight: a burst
         of `/dialer campaigns` or `/dialer campaign 7` costs the dialer one request, and each
         caller gets an answer requested no earlier than one round trip before it asked. A
         failure reaches every waiter and is not kept: the next caller asks again. Writes
-        unshare what they touch (_writing), so no read after a command joins an older GET."""
+        unshare what they touch (_writing), so no read after a command joins an older GET.
+
+        ``fetch(*args)`` replaces the plain GET (a listing reads every page). No closures
+        here: a thousand callers waiting on one GET each held a function and its cells."""
         shared = self._shared.get(path)
         if shared is None:
-            task = asyncio.ensure_future(fetch() if fetch else self._request("GET", path))
+            task = asyncio.ensure_future(fetch(*args) if fetch else self._request("GET", path))
             shared = self._shared[path] = SharedRead(task)
-            task.add_done_callback(lambda done: self._forget(path, shared, done))
+            task.add_done_callback(functools.partial(self._forget, path, shared))
         return await shared.wait()  # woken in turn; one caller's cancellation spares the others
 
     def _forget(self, path: str, shared: SharedRead, done: asyncio.Future[Any]) -> None:
