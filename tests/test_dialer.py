@@ -674,6 +674,11 @@ async def test_concurrent_listings_share_one_request(simulator: Any) -> None:  #
         results = await asyncio.gather(*[client.list_campaigns() for _ in range(25)])
         assert len(sim_log(simulator, "GET", "/dialer/campaigns")) == 1
         assert all([c.id for c in r] == [1, 2] for r in results)
+        # Parsed once, but each caller has its own list: one sorting or trimming its
+        # answer cannot change another's.
+        assert len({id(r) for r in results}) == 25 and results[0][0] is results[1][0]
+        results[0].clear()
+        assert [c.id for c in results[1]] == [1, 2]
         await client.list_campaigns()  # the next one asks again
     assert len(sim_log(simulator, "GET", "/dialer/campaigns")) == 2
 

@@ -9,7 +9,7 @@ HTTP, auth and retries live in transport.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,18 +48,20 @@ class DialerClient(Transport):
 
     # ---- reads -----------------------------------------------------------------------
 
-    async def list_ivr(self) -> list[IvrApp]:
-        return await self._list("ivr", IvrApp.from_api)
+    # The shared reads return a future to await (see Transport._shared), not a coroutine.
 
-    async def list_call_lists(self) -> list[CallList]:
-        return await self._list("call_lists", CallList.from_api)
+    def list_ivr(self) -> Awaitable[list[IvrApp]]:
+        return self._list("ivr", IvrApp.from_api)
 
-    async def get_call_list(self, id: int) -> CallList:
+    def list_call_lists(self) -> Awaitable[list[CallList]]:
+        return self._list("call_lists", CallList.from_api)
+
+    def get_call_list(self, id: int) -> Awaitable[CallList]:
         path = self._path("call_list", id)
-        return _parse("GET", path, unwrap_object(await self._shared_get(path)), CallList)
+        return self._shared(path, self._read_one, path, CallList)
 
-    async def list_campaigns(self) -> list[Campaign]:
-        return await self._list("campaigns", Campaign.from_api)
+    def list_campaigns(self) -> Awaitable[list[Campaign]]:
+        return self._list("campaigns", Campaign.from_api)
 
     async def poll_campaigns(
         self, etag: str | None = None
@@ -76,11 +78,14 @@ class DialerClient(Transport):
         items = page.items if page.next_path is None else (await self.read_list("campaigns")).items
         return [_parse("GET", path, item, Campaign.from_api) for item in items], meta.get("etag")
 
-    async def get_campaign(self, id: int) -> Campaign:
-        """Concurrent reads of one campaign share one GET (see _shared_get); nothing is
+    def get_campaign(self, id: int) -> Awaitable[Campaign]:
+        """Concurrent reads of one campaign share one GET (see _shared); nothing is
         cached once it is answered, so a read after a command always asks the dialer."""
         path = self._path("campaign", id)
-        return _parse("GET", path, unwrap_object(await self._shared_get(path)), Campaign)
+        return self._shared(path, self._read_one, path, Campaign)
+
+    async def _read_one(self, path: str, model: Any) -> Any:
+        return _parse("GET", path, unwrap_object(await self._request("GET", path)), model)
 
     async def read_list(self, name: str) -> Listing:
         """Every page of a list, unparsed: what the doctor reports on. Read-only."""
@@ -116,11 +121,14 @@ class DialerClient(Transport):
         status, body = await self._exchange("GET", self._path(name, id))
         return status, unwrap_object(body)
 
-    async def _list(self, name: str, build: Callable[[Any], Any]) -> list[Any]:
-        """Listings asked for by many people at once share one read of all pages."""
-        path = self._path(name)
-        listing: Listing = await self._shared_get(path, self.read_list, name)
-        return _parse_all(path, listing.items, build)
+    def _list(self, name: str, build: Callable[[Any], Any]) -> Awaitable[list[Any]]:
+        """Listings asked for by many people at once share one read of all pages; each
+        caller gets its own list (of the same frozen items)."""
+        return self._shared(self._path(name), self._read_all, name, build, copy=list)
+
+    async def _read_all(self, name: str, build: Callable[[Any], Any]) -> list[Any]:
+        listing = await self.read_list(name)
+        return [_parse("GET", self._path(name), item, build) for item in listing.items]
 
     # ---- writes (never retried) --------------------------------------------------------
 
@@ -220,12 +228,6 @@ def _page(name: str, path: str, body: Any, carried: dict[str, Any] | None = None
         return read_page(name, path, body, carried)
     except ShapeError as exc:
         raise DialerError(str(exc), status=200, method="GET", path=path, sent=True) from None
-
-
-def _parse_all(path: str, items: list[Any], build: Callable[[Any], Any]) -> list[Any]:
-    """Apart from _list: a comprehension there would give each caller waiting on a shared
-    listing two cells to hold while it waits."""
-    return [_parse("GET", path, item, build) for item in items]
 
 
 def _parse(method: str, path: str, data: Any, model: Any) -> Any:

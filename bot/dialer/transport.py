@@ -98,7 +98,7 @@ class Transport:
         writes = max(1, max_connections // 5)
         self._read_slots = asyncio.Semaphore(max(1, max_connections - writes))
         self._write_slots = asyncio.Semaphore(writes)
-        self._shared: dict[str, SharedRead] = {}
+        self._shared_reads: dict[str, SharedRead] = {}
         # Operations (issue 16): when the dialer last answered (below 500, credentials
         # accepted; time.monotonic), for /readyz; and a hook told of every request
         # (method, path, status or "error", seconds), for /metrics.
@@ -153,27 +153,32 @@ class Transport:
 
     # ---- transport ---------------------------------------------------------------------
 
-    async def _shared_get(
-        self, path: str, fetch: Callable[..., Awaitable[Any]] | None = None, *args: Any
-    ) -> Any:
-        """Identical reads asked for by many people at once share one GET in flight: a burst
-        of `/dialer campaigns` or `/dialer campaign 7` costs the dialer one request, and each
-        caller gets an answer requested no earlier than one round trip before it asked. A
-        failure reaches every waiter and is not kept: the next caller asks again. Writes
-        unshare what they touch (_writing), so no read after a command joins an older GET.
+    def _shared(
+        self,
+        path: str,
+        fetch: Callable[..., Awaitable[Any]],
+        *args: Any,
+        copy: Callable[[Any], Any] | None = None,
+    ) -> asyncio.Future[Any]:
+        """Identical reads asked for by many people at once share one fetch in flight: a
+        burst of `/dialer campaigns` or `/dialer campaign 7` costs the dialer one request
+        (and one parse), and each caller gets an answer requested no earlier than one round
+        trip before it asked. A failure reaches every waiter and is not kept: the next
+        caller asks again. Writes unshare what they touch (_writing), so no read after a
+        command joins an older GET.
 
-        ``fetch(*args)`` replaces the plain GET (a listing reads every page). No closures
-        here: a thousand callers waiting on one GET each held a function and its cells."""
-        shared = self._shared.get(path)
+        ``fetch(*args)`` reads and parses; each caller gets a future answered in its turn
+        (bot/dialer/sharing.py), so cancelling one caller spares the others."""
+        shared = self._shared_reads.get(path)
         if shared is None:
-            task = asyncio.ensure_future(fetch(*args) if fetch else self._request("GET", path))
-            shared = self._shared[path] = SharedRead(task)
+            task = asyncio.ensure_future(fetch(*args))
+            shared = self._shared_reads[path] = SharedRead(task, copy)
             task.add_done_callback(functools.partial(self._forget, path, shared))
-        return await shared.wait()  # woken in turn; one caller's cancellation spares the others
+        return shared.join()
 
     def _forget(self, path: str, shared: SharedRead, done: asyncio.Future[Any]) -> None:
-        if self._shared.get(path) is shared:  # not a newer GET started after a write
-            del self._shared[path]
+        if self._shared_reads.get(path) is shared:  # not a newer GET started after a write
+            del self._shared_reads[path]
         if not done.cancelled():
             done.exception()  # retrieved: every waiter re-raises it; none may be left to log
 
@@ -191,7 +196,7 @@ class Transport:
 
     def _unshare(self, paths: tuple[str, ...]) -> None:
         for path in paths:
-            self._shared.pop(path, None)
+            self._shared_reads.pop(path, None)
 
     async def _request(self, method: str, path: str, body: Any = None) -> Any:
         """The answer's body (see _body) of a request that got a 2xx."""
