@@ -23,9 +23,8 @@ async def list_campaigns(
 ) -> None:
     """`/dialer campaigns [state …] [text] [page]`; the paging buttons keep the filter."""
     wanted, page = parsed
-    campaigns, allowed = await asyncio.gather(
-        req.services.dialer.list_campaigns(), allowed_actions(req)
-    )
+    allowed = await allowed_actions(req)  # in memory for DIALER_ADMINS; else a shared read
+    campaigns = await req.services.dialer.list_campaigns()  # a shared GET's future: no task
     pages = views.page_count(len(wanted.campaigns(campaigns)))
     if page > pages:
         await req.reply(views.past_the_end(page, pages))
@@ -37,6 +36,8 @@ async def show_campaign(req: Request, campaign_id: int) -> None:
     services = req.services
     audit = services.store.audit
     allowed = await allowed_actions(req)  # in memory for DIALER_ADMINS; else a shared read
+    # The dialer's reads are futures of shared GETs (bot/dialer/sharing.py): gather makes
+    # no task for them.
     campaign, call_lists, ivr_apps, recent = await asyncio.gather(
         services.dialer.get_campaign(campaign_id),
         services.dialer.list_call_lists(),
