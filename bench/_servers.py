@@ -92,6 +92,50 @@ async def _unknown(cmd: str) -> Any:
     return {"error": f"unknown command {cmd!r}"}
 
 
+def loop_report(metrics_text: str) -> list[str]:
+    """What held the bot's loop over the whole run, from its own /metrics: the loop-lag
+    ticker, the collector's pauses by generation, and the full passes bot/collector.py
+    made when quiet or forced."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    buckets: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    sums: dict[tuple[str, str], float] = {}
+    passes: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "dialer_bot_gc_full_passes":
+            passes = {
+                s.labels["when"]: s.value for s in family.samples if s.name.endswith("_total")
+            }
+        if family.name not in ("dialer_bot_event_loop_lag_seconds", "dialer_bot_gc_pause_seconds"):
+            continue
+        for s in family.samples:
+            key = (family.name, s.labels.get("generation", ""))
+            if s.name.endswith("_bucket"):
+                buckets.setdefault(key, []).append((float(s.labels["le"]), s.value))
+            elif s.name.endswith("_sum"):
+                sums[key] = s.value
+    lines = []
+    for (name, gen), cumulative in sorted(buckets.items()):
+        cumulative.sort()
+        total = cumulative[-1][1]
+        over = [
+            f">{le * 1000:g} ms: {total - count:.0f}"
+            for le, count in cumulative
+            if le in (0.01, 0.05, 0.1) and total - count
+        ]
+        what = "loop lag ticks" if gen == "" else f"GC gen{gen} pauses"
+        lines.append(
+            f"  {what}: {total:.0f}, {sums.get((name, gen), 0) * 1000:.0f} ms in all; "
+            + (", ".join(over) or "none over 10 ms")
+        )
+    if passes:
+        lines.append(
+            "  full GC passes the bot made: "
+            + ", ".join(f"{when} {n:.0f}" for when, n in sorted(passes.items()))
+        )
+    return lines
+
+
 # ---------------------------------------------------------------------------- stand-ins
 
 

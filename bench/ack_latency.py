@@ -266,39 +266,6 @@ def log_errors(path: Path) -> list[str]:
         return [line.rstrip() for line in f if " ERROR " in line]
 
 
-def loop_report(metrics_text: str) -> list[str]:
-    """What held the bot's loop over the whole run (warm-up and drain included), from its
-    own /metrics: the loop-lag ticker and the collector's pauses by generation."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    buckets: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    sums: dict[tuple[str, str], float] = {}
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name not in ("dialer_bot_event_loop_lag_seconds", "dialer_bot_gc_pause_seconds"):
-            continue
-        for s in family.samples:
-            key = (family.name, s.labels.get("generation", ""))
-            if s.name.endswith("_bucket"):
-                buckets.setdefault(key, []).append((float(s.labels["le"]), s.value))
-            elif s.name.endswith("_sum"):
-                sums[key] = s.value
-    lines = []
-    for (name, gen), cumulative in sorted(buckets.items()):
-        cumulative.sort()
-        total = cumulative[-1][1]
-        over = [
-            f">{le * 1000:g} ms: {total - count:.0f}"
-            for le, count in cumulative
-            if le in (0.01, 0.05, 0.1) and total - count
-        ]
-        what = "loop lag ticks" if gen == "" else f"GC gen{gen} pauses"
-        lines.append(
-            f"  {what}: {total:.0f}, {sums.get((name, gen), 0) * 1000:.0f} ms in all; "
-            + (", ".join(over) or "none over 10 ms")
-        )
-    return lines
-
-
 def row(r: Result) -> str:
     return (
         f"{r.name:<6} {r.requests:>8} {r.concurrency:>11} {r.pct(50):>8.1f} {r.pct(99):>8.1f} "
@@ -427,7 +394,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for line in all_errors[:5]:
         print(f"  request error {line}")
     print("bot's event loop over the run (its /metrics):")
-    for line in loop_report(metrics_text):
+    for line in _servers.loop_report(metrics_text):
         print(line)
     print(f"bot log: {len(bot_log_errors)} ERROR lines")
     for line in bot_log_errors[:5]:

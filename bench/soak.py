@@ -276,6 +276,8 @@ async def main(minutes: float, workers: int, fault_rate: float, baseline: float)
         await asyncio.gather(sampler(), ticker(), *[worker() for _ in range(workers)])
         sim.faults.clear()
         drained, drain_s = await wait_idle(proc.url, cap=180.0)
+        async with aiohttp.ClientSession() as session, session.get(proc.url + "/metrics") as r:
+            loop_lines = _servers.loop_report(await r.text())
         soak.check_replies(fake)
         unexplained = list(soak.unexplained)
         store = Store(tmp / "bot.db")
@@ -349,6 +351,9 @@ async def main(minutes: float, workers: int, fault_rate: float, baseline: float)
     )
     for stall in (gen2 + [x for x in stalls if x not in gen2])[:10]:
         print("   ", stall)
+    print("the bot's event loop over the run (its /metrics):")
+    for line in loop_lines:
+        print(line)
     clean = lost == 0 and duplicated == 0 and not pending
     ok = drained and clean and not unexplained and growth <= 10 and met
     return 0 if ok else 1
