@@ -2,9 +2,9 @@
 
 A full pass walks every object that start-up's gc.freeze() did not set aside. In a burst
 of commands those are mostly the commands waiting on the dialer, and on the 2-core bench
-one pass held the loop for 70-90 ms: every ack in flight waited for it, and that was the
-p99 of a `campaign <id>` burst (bench/ack_latency.py prints the pauses). CPython starts a
-full pass whenever its counters say so, burst or not.
+one pass held the loop for 70-90 ms, in the middle of a `campaign <id>` burst: every ack
+in flight waited for it (bench/ack_latency.py prints the pauses). CPython starts a full
+pass whenever its counters say so, burst or not.
 
 Here CPython keeps its cadence for the young generations; the full pass, once due by
 CPython's own count, waits until no ack is in flight and none began since the last
