@@ -124,11 +124,12 @@ class DialerClient(Transport):
     def _list(self, name: str, build: Callable[[Any], Any]) -> Awaitable[list[Any]]:
         """Listings asked for by many people at once share one read of all pages; each
         caller gets its own list (of the same frozen items)."""
-        return self._shared(self._path(name), self._read_all, name, build, copy=list)
+        path = self._path(name)
+        return self._shared(path, self._read_all, name, path, build, copy=list)
 
-    async def _read_all(self, name: str, build: Callable[[Any], Any]) -> list[Any]:
+    async def _read_all(self, name: str, path: str, build: Callable[[Any], Any]) -> list[Any]:
         listing = await self.read_list(name)
-        return [_parse("GET", self._path(name), item, build) for item in listing.items]
+        return [_parse("GET", path, item, build) for item in listing.items]
 
     # ---- writes (never retried) --------------------------------------------------------
 
