@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
@@ -26,6 +28,9 @@ from prometheus_client.registry import Collector
 
 disable_created_metrics()  # *_created series double the page and tell operators nothing
 REGISTRY = CollectorRegistry(auto_describe=True)
+# process_resident_memory_bytes, CPU seconds, open fds, start time: what operators expect
+# of any process (read from /proc; absent where there is none).
+ProcessCollector(registry=REGISTRY)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
@@ -141,6 +146,12 @@ class _Scrape(Collector):
         yield _gauge("dialer_bot_audit_entries", "Rows in the audit log", snap.audit_entries)
         yield _gauge(
             "dialer_bot_in_flight", "Work started after acks, still running", self.in_flight
+        )
+        yield _gauge(
+            "dialer_bot_python_heap_blocks",
+            "Memory blocks Python's allocator holds: a leak grows it; RSS also keeps pages "
+            "freed after a backlog (bench/soak.py)",
+            sys.getallocatedblocks(),
         )
         controls = CounterMetricFamily(
             "dialer_bot_control_commands",

@@ -57,6 +57,8 @@ async def test_metrics_are_present_and_move(bot: Bot) -> None:
         "dialer_bot_pending_schedules",
         "dialer_bot_watcher_last_success_age_seconds",
         "dialer_bot_audit_entries",
+        "dialer_bot_python_heap_blocks",
+        "process_resident_memory_bytes",
     ):
         assert f"\n{name} " in before or before.startswith(f"{name} "), name
     for when in ("quiet", "forced"):  # bot/collector.py: both series exist before any pass
@@ -84,6 +86,8 @@ async def test_metrics_are_present_and_move(bot: Bot) -> None:
     ok = {"command": "start", "outcome": "ok"}
     assert value(after, "dialer_bot_control_commands_total", **ok) == 1
     assert value(after, "dialer_bot_audit_entries") == 2  # pending + completion
+    assert value(after, "dialer_bot_python_heap_blocks") > 10_000  # this process's own heap
+    assert value(after, "process_resident_memory_bytes") > 10_000_000
     # counts and labels only: no campaign name, no token, no secret
     for secret in ("Spring promo", "xoxb-test-token", SIGNING_SECRET, "UADMIN"):
         assert secret not in after
