@@ -78,7 +78,8 @@ async def startup(services: Services) -> None:
     gc.freeze()
     from bot.collector import QuietCollector
 
-    services.collector = QuietCollector()  # and the full passes wait for a quiet moment
+    # and the full passes wait for a quiet moment, with few commands waiting
+    services.collector = QuietCollector(backlog=lambda: len(services.tasks))
     services.collector.start()
     # Expire approval requests nobody answered, also those left from a previous run.
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))

@@ -3,12 +3,21 @@ collector waits for are counted where requests come in."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
 from slack_bolt.async_app import AsyncAck
 
-from bot.collector import APPLIES, DUE_AFTER, FORCE_AFTER, Acks, QuietCollector
+from bot.collector import (
+    APPLIES,
+    DUE_AFTER,
+    FORCE_AFTER,
+    SMALL_BACKLOG,
+    Acks,
+    QuietCollector,
+)
+from bot.lifecycle import startup
 from tests.conftest import Bot
 
 pytestmark = pytest.mark.skipif(not APPLIES, reason="Python 3.14's collector is incremental")
@@ -41,6 +50,41 @@ async def test_a_due_full_pass_waits_while_an_ack_is_in_flight() -> None:
         assert collector.check() is None  # nothing due any more
     finally:
         await collector.aclose()
+
+
+async def test_a_due_full_pass_waits_for_the_backlog_to_drain() -> None:
+    """A pass walks every command still waiting (on a slow dialer, say): it waits until
+    few are left, unless it is overdue."""
+    backlog = [SMALL_BACKLOG + 1]
+    collector = QuietCollector(Acks(), backlog=lambda: backlog[0])
+    collector.start()
+    try:
+        middle_passes(DUE_AFTER)
+        assert collector.check() is None  # no ack at all, but many commands waiting
+        assert gc.get_count()[2] == DUE_AFTER
+        backlog[0] = SMALL_BACKLOG
+        assert collector.check() == "quiet"
+        backlog[0] = 10 * SMALL_BACKLOG
+        middle_passes(FORCE_AFTER)
+        assert collector.check() == "forced"  # overdue: the backlog does not hold it off
+    finally:
+        await collector.aclose()
+
+
+async def test_the_bot_wires_its_backlog_into_the_collector(bot: Bot) -> None:
+    await startup(bot.services)  # what `dialer-bot serve` runs before listening
+    collector = bot.services.collector
+    try:
+        assert collector._backlog() == len(bot.services.tasks) == 0
+
+        async def waits() -> None:
+            await asyncio.sleep(0)
+
+        bot.services.tasks.queue(waits())
+        assert collector._backlog() == 1
+        await bot.settle()
+    finally:
+        await collector.aclose()  # CPython's thresholds back for the other tests
 
 
 async def test_a_bot_never_quiet_still_gets_its_full_pass() -> None:
