@@ -103,12 +103,8 @@ class BackgroundTasks:
         self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
     ) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(self._in_turn(coro), name=name)
-        self._tasks.add(task)
         self._idle.clear()
-        # Cancelled before its turn came, `coro` never started: _done closes it, quietly.
-        # One callback: asyncio keeps a copy of the caller's context for each (the request
-        # id of a failure's log line), and a burst leaves a thousand tasks holding them.
-        task.add_done_callback(functools.partial(self._done, coro))
+        self._track(task, coro, contextvars.copy_context())
         return task
 
     def queue(self, coro: Coroutine[Any, Any, Any], *, name: str | None = None) -> None:
@@ -127,8 +123,16 @@ class BackgroundTasks:
         coro, name, context = queued
         self._queued -= 1
         task = asyncio.get_running_loop().create_task(_in_crowd(coro), name=name, context=context)
-        self._tasks.add(task)
         # The queuer's context, not the turnstile's: a failure's log line names its request.
+        self._track(task, coro, context)
+
+    def _track(
+        self, task: asyncio.Task[Any], coro: Coroutine[Any, Any, Any], context: contextvars.Context
+    ) -> None:
+        """Cancelled before its turn came, `coro` never started: _done closes it, quietly.
+        One callback: asyncio keeps a context for each (the request id of a failure's log
+        line), and a burst leaves a thousand tasks holding them."""
+        self._tasks.add(task)
         task.add_done_callback(functools.partial(self._done, coro), context=context)
 
     async def _in_turn(self, coro: Coroutine[Any, Any, Any]) -> Any:
