@@ -92,6 +92,17 @@ async def _unknown(cmd: str) -> Any:
     return {"error": f"unknown command {cmd!r}"}
 
 
+def metric_value(metrics_text: str, name: str) -> float | None:
+    """One unlabelled sample of the bot's /metrics (e.g. dialer_bot_python_heap_blocks)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(metrics_text):
+        for s in family.samples:
+            if s.name == name and not s.labels:
+                return s.value
+    return None
+
+
 def loop_report(metrics_text: str) -> list[str]:
     """What held the bot's loop over the whole run, from its own /metrics: the loop-lag
     ticker, the collector's pauses by generation, and the full passes bot/collector.py

@@ -167,16 +167,16 @@ class Soak:
         sim.requests[:] = kept
 
 
-HEAP = re.compile(r"^dialer_bot_python_heap_blocks (\S+)$", re.M)
-
-
-async def heap_blocks(base: str) -> int:
-    """The bot's Python heap at idle (its /metrics), a second after its last work ended:
-    time for the collector's quiet pass (bot/collector.py), so garbage is not counted."""
+async def idle_metrics(base: str) -> str:
+    """The bot's /metrics a second after its last work ended: time for the collector's
+    quiet pass (bot/collector.py), so garbage is not counted in the heap it reports."""
     await asyncio.sleep(1.0)  # the collector's quiet moment, in the other process
     async with aiohttp.ClientSession() as session, session.get(base + "/metrics") as r:
-        found = HEAP.search(await r.text())
-    return int(float(found.group(1))) if found else 0
+        return await r.text()
+
+
+def heap_blocks(metrics_text: str) -> int:
+    return int(_servers.metric_value(metrics_text, "dialer_bot_python_heap_blocks") or 0)
 
 
 async def wait_idle(base: str, cap: float) -> tuple[bool, float]:
@@ -247,6 +247,7 @@ async def main(minutes: float, workers: int, fault_rate: float, baseline: float)
     active = [0]  # operations under way (an op may wait on replies after its ack)
     none_active = asyncio.Event()
     heap_warm: list[int] = []
+    warm_up_s = min(60.0, minutes * 30)  # a short run (--minutes 0.5) takes it halfway
 
     async def worker() -> None:
         while time.monotonic() < end:
@@ -298,22 +299,22 @@ async def main(minutes: float, workers: int, fault_rate: float, baseline: float)
                 print(
                     f"t={t:5.0f}s rss={kb / 1024:6.1f} MB ops={sum(soak.ops.values())}", flush=True
                 )
-            if t >= 60 and not heap_warm:  # the leak check's baseline, read at idle
+            if t >= warm_up_s and not heap_warm:  # the leak check's baseline, at idle
                 running.clear()
                 none_active.clear()
                 if active[0]:
                     await none_active.wait()
                 await wait_idle(proc.url, cap=60.0)
-                heap_warm.append(await heap_blocks(proc.url))
+                heap_warm.append(heap_blocks(await idle_metrics(proc.url)))
                 running.set()
 
     try:
         await asyncio.gather(sampler(), ticker(), *[worker() for _ in range(workers)])
         sim.faults.clear()
         drained, drain_s = await wait_idle(proc.url, cap=180.0)
-        heap_end = await heap_blocks(proc.url)
-        async with aiohttp.ClientSession() as session, session.get(proc.url + "/metrics") as r:
-            loop_lines = _servers.loop_report(await r.text())
+        final_metrics = await idle_metrics(proc.url)  # one read: the heap and the loop
+        heap_end = heap_blocks(final_metrics)
+        loop_lines = _servers.loop_report(final_metrics)
         soak.check_replies(fake)
         unexplained = list(soak.unexplained)
         store = Store(tmp / "bot.db")
