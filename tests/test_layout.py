@@ -1,5 +1,4 @@
-"""The package layout holds: no import cycles, the boundaries the README promises, and a README
-module list that matches the files.
+"""The package layout holds: no import cycles, and the boundaries docs/design.md describes.
 
 How imports become edges between modules (read with `ast`, so nothing is imported):
 
@@ -14,17 +13,11 @@ How imports become edges between modules (read with `ast`, so nothing is importe
   submodules is not a cycle. It is one only when a submodule imports the facade itself
   (`from bot.numbers import X` inside bot/numbers/): an edge to the `__init__` module,
   which then imports the submodule back, as Python would see it half-initialised.
-
-The README check reads the list under "Design notes → Modules" and wants each module there
-by its full path (`bot/numbers/read.py`); `__init__.py` and `__main__.py` files are not
-required (each package's `__init__` docstring says what lives in it).
 """
 
 from __future__ import annotations
 
 import ast
-import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -34,8 +27,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "store", "simulator")
 NO_SLACK_OR_CONSOLE = ("slack_bolt", "slack_sdk", "handlers", "bot.console")
 NOT_IN_VIEWS = ("store", "sqlite3", "sqlite_utils", "httpx")
-README_SECTION = "Modules"
-NOT_LISTED = ("__init__.py", "__main__.py")
 
 Graph = Mapping[str, set[str]]
 
@@ -193,48 +184,6 @@ def is_views(path: Path) -> bool:
     return path.name == "views.py" or path.name.endswith("_views.py")
 
 
-# ---------------------------------------------------------------------------- README
-
-
-def readme_section(text: str, heading: str = README_SECTION) -> str:
-    """The text of the "Design notes" item or subsection called `heading`: a `**Modules.**`
-    bullet up to the next bold bullet or heading, or a `### Modules` subsection."""
-    lines = text.splitlines()
-    out: list[str] = []
-    inside = False
-    for line in lines:
-        starts = line.startswith(f"### {heading}") or line.startswith(f"- **{heading}.**")
-        if starts:
-            inside = True
-            out.append(line)
-            continue
-        if inside and (line.startswith("#") or line.startswith("- **")):
-            break
-        if inside:
-            out.append(line)
-    return "\n".join(out)
-
-
-def paths_named(section: str) -> set[str]:
-    roots = "|".join(PACKAGES)
-    return set(re.findall(rf"(?<![\w/.])((?:{roots})/[\w/]*\w\.py)\b", section))
-
-
-def tracked_modules(root: Path = ROOT) -> set[str]:
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", *PACKAGES],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {
-        p
-        for p in out.splitlines()
-        if p.endswith(".py") and Path(p).name not in NOT_LISTED and (root / p).exists()
-    }
-
-
 # ---------------------------------------------------------------------------- the checks
 
 
@@ -259,16 +208,6 @@ def test_views_do_no_http_or_sql(modules: dict[str, Path]) -> None:
     assert "handlers.campaign_form.views" in applies
     assert "handlers.campaign_form.input_views" in applies
     assert forbidden_imports(modules, applies, NOT_IN_VIEWS) == []
-
-
-def test_readme_lists_every_module_and_no_other() -> None:
-    section = readme_section((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert section, f"README has no '{README_SECTION}' item under Design notes"
-    named = paths_named(section)
-    files = tracked_modules()
-    assert sorted(files - named) == [], "modules the README's module list does not name"
-    missing = sorted(p for p in named if not (ROOT / p).exists())
-    assert missing == [], "the README's module list names files that do not exist"
 
 
 # ---------------------------------------------------------------------------- the checkers
@@ -335,12 +274,3 @@ def test_forbidden_import_checker_sees_from_and_submodule_forms(tmp_path: Path) 
         "store.x imports slack_sdk.errors",
         "store.y imports handlers.blocks",
     ]
-
-
-def test_readme_checker_reads_the_modules_item() -> None:
-    text = (
-        "## Design notes\n\n- **Modules.**\n  - `bot/app.py` — the app\n"
-        "  - `store/db.py`: tables\n- **Ack, then work.** see bot/tasks.py\n"
-    )
-    assert paths_named(readme_section(text)) == {"bot/app.py", "store/db.py"}
-    assert readme_section("## Design notes\n\n- **Other.** bot/x.py\n") == ""
