@@ -43,7 +43,7 @@ from handlers.guard import authorize
 from handlers.history import listeners as history
 from handlers.request import Request
 from handlers.schedules import listeners as schedules
-from handlers.schedules.grammar import PauseAllRequest, PauseMany, Scheduled, control_parser
+from handlers.grammar import PauseAllRequest, PauseMany, Scheduled, control_parser
 from handlers.subscriptions import listeners as subscriptions
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.find import Ref
 from handlers.commands import UsageError, parse
-from handlers.schedules.grammar import Scheduled, parse_when
+from handlers.grammar import Scheduled, parse_when
 
 PRAGUE = ZoneInfo("Europe/Prague")
 

@@ -25,7 +25,7 @@ from handlers.blocks import esc, message
 from handlers.guard import authorize, id_button
 from handlers.request import Request
 from handlers.schedules import views
-from handlers.schedules.grammar import SCHEDULABLE, Scheduled, parse_when
+from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.schedules.zones import user_zone
 
 log = logging.getLogger(__name__)
