@@ -14,10 +14,10 @@ from handlers.blocks import message
 from handlers.campaigns.choose import campaign_id_or_ask
 from handlers.guard import authorize
 from handlers.history import views
-from handlers.history.query import HistoryQuery, parse
+from handlers.history.query import HistoryQuery
 from handlers.request import Request
 
-__all__ = ["on_older", "parse", "show_history"]
+__all__ = ["on_older", "show_history"]
 
 
 async def show_history(req: Request, q: HistoryQuery, *, replace: bool = False) -> None:
