@@ -54,6 +54,8 @@ Runner = Callable[[Request, Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Subcommand:
+    """One row of the table: what runs, and what help and usage errors say about it."""
+
     name: str
     args: str
     summary: str
@@ -367,7 +369,7 @@ async def handle_dialer(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     try:
-        sub, parsed = parse(body.get("text") or "")
+        sub, cmd = parse(body.get("text") or "")
     except UsageError as exc:
         await ack(response_type="ephemeral", **message(exc.text))
         return
@@ -376,7 +378,7 @@ async def handle_dialer(
         await ack(response_type="ephemeral", **help_message(await req.role_here()))
         return
     await ack()
-    req.spawn(run_subcommand(req, sub, parsed), sub.doing)
+    req.spawn(run_subcommand(req, sub, cmd), sub.doing)
 
 
 async def run_subcommand(req: Request, sub: Subcommand, cmd: Command) -> None:

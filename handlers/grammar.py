@@ -107,6 +107,7 @@ def _nearest(word: str, choices: tuple[str, ...]) -> str | None:
 
 SCHEDULABLE = ("start", "pause", "unpause", "reload")
 WHEN_WORDS = ("at", "in", "tomorrow")
+_SPELT_OUT = ("tomorrow",)  # long enough that a typo of it is clearly one
 MAX_AHEAD = timedelta(days=366)
 _LONGEST = f"the longest delay is {MAX_AHEAD.days} days (`in {MAX_AHEAD.days * 24}h`)"
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m(?:in)?)?(?:(\d+)s)?$")
@@ -191,7 +192,7 @@ def parse_when(words: list[str]) -> When:
     if tomorrow:
         rest = rest[1:] if rest[:1] == ["at"] else rest
     elif head != "at":
-        meant = _nearest(head, WHEN_WORDS[2:])
+        meant = _nearest(head, _SPELT_OUT)
         if meant:
             raise ValueError(f"does not know `{_plain(words[0])}`: did you mean `{meant}`?")
         raise ValueError(f"`{_plain(text)}`: a time starts with `at`, `tomorrow` or `in`")
@@ -350,7 +351,7 @@ def _misspelt_time(name: str, args: list[str]) -> None:
     """`start 12 tomorow 9:00`: say the word meant, rather than look for a campaign
     called "12 tomorow 9:00". A name's own words are left alone unless a time follows."""
     for i, word in enumerate(args[1:], start=1):
-        meant = _nearest(word, WHEN_WORDS[2:])
+        meant = _nearest(word, _SPELT_OUT)
         after = args[i + 1].lower() if i + 1 < len(args) else ""
         if meant and (_is_id(args[0]) or after == "at" or _CLOCK.match(after)):
             example = " ".join([*args[:i], meant, *args[i + 1 :]])

@@ -21,17 +21,13 @@ class HistoryQuery:
     user_id: str | None = None
     outcome: str | None = None
     before_id: int | None = None  # page back from here ("Older ▶")
-    # A campaign named, not numbered: resolved into campaign_id after the ack (bot/find.py).
-    campaign_name: str | None = None
 
     @classmethod
     def of(cls, cmd: History) -> HistoryQuery:
-        """The query `/dialer history …` asked for (its campaign resolved, or a name)."""
-        ref = cmd.campaign
+        """The query `/dialer history …` asked for, once the router resolved its campaign."""
         return cls(
             count=cmd.count,
-            campaign_id=ref.id if ref else None,
-            campaign_name=ref.name if ref else None,
+            campaign_id=cmd.campaign_id if cmd.campaign else None,
             user_id=cmd.user_id,
             outcome=cmd.outcome,
         )
@@ -40,10 +36,7 @@ class HistoryQuery:
         return replace(self, before_id=oldest_shown)
 
     def to_value(self) -> str:
-        """Only resolved queries page, so the name never travels in a button."""
-        data = asdict(self)
-        data.pop("campaign_name")
-        return json.dumps({k: v for k, v in data.items() if v is not None})
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
 
     @classmethod
     def from_value(cls, raw: str) -> HistoryQuery | None:
