@@ -37,6 +37,11 @@ def slack_time(ts: str) -> str:
     return f"<!date^{epoch}^{{date_short}} {{time_secs}}|{esc(ts)}>"
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 number``, ``2 numbers``; ``many`` for irregular words (``entry``/``entries``)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

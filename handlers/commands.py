@@ -1,7 +1,9 @@
-"""The /dialer router: one table maps each subcommand to its parser, role action and handler.
+"""The /dialer router and its help, from one table: each subcommand's handler, role (from
+bot/access.py's one map), one-line help and example.
 
-Parsing happens before the ack (it needs no I/O, so usage errors go back in the ack);
-everything else runs after it, in a tracked background task.
+handlers/grammar.py reads the words before the ack (no I/O, so a usage error goes back
+in the ack); the handler runs after it, in a tracked background task, once the role is
+checked and a campaign given by name is resolved into its id.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.access import REQUIRED_ROLE, role_allows
 from bot.find import Ref
+from handlers import grammar
 from handlers.access import commands as access_commands
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
@@ -25,26 +28,17 @@ from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
 from handlers.campaigns import listing as campaigns
 from handlers.campaigns.choose import campaign_id_or_ask
-from handlers.command_args import (
-    ListNew,
-    WithReason,
-    campaign_ref,
-    filters,
-    id_because,
-    list_arg,
-    no_args,
-    schedule_cancel,
-    split_words,
-    subscribe_mode,
-)
 from handlers.control import listeners as control
 from handlers.emergency import listeners as emergency
+from handlers.grammar import Command, Control, History, Listing, split_words
 from handlers.guard import authorize
 from handlers.history import listeners as history
+from handlers.history.query import HistoryQuery
 from handlers.request import Request
 from handlers.schedules import listeners as schedules
-from handlers.schedules.grammar import PauseAllRequest, PauseMany, Scheduled, control_parser
 from handlers.subscriptions import listeners as subscriptions
+
+__all__ = ["SUBCOMMANDS", "UsageError", "handle_dialer", "help_message", "parse", "split_words"]
 
 log = logging.getLogger(__name__)
 
@@ -60,53 +54,92 @@ Runner = Callable[[Request, Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Subcommand:
+    """One row of the table: what runs, and what help and usage errors say about it."""
+
     name: str
     args: str
     summary: str
     example: str
-    parse: Callable[[list[str]], Any]
-    run: Runner | None
+    run: Runner | None  # None: help, answered in the ack
     doing: str  # for error sentences: "Could not <doing>: …"
 
     @property
     def usage(self) -> str:
         return f"/dialer {self.name}{' ' + self.args if self.args else ''}"
 
+    @property
+    def role(self) -> str | None:
+        """The least role that runs it (None: anyone); bot/access.py holds the one map."""
+        return REQUIRED_ROLE.get(self.name, "admin")
 
-async def _run_list(req: Request, parsed: ListNew | Ref) -> None:
-    if isinstance(parsed, ListNew):
-        await call_list_form.open_upload_modal(req, None)
+
+# --- handlers: each reads its command's typed fields -------------------------------------
+
+
+async def _run_control(req: Request, cmd: Control) -> None:
+    if cmd.several is not None and cmd.several.every_running:
+        await emergency.open_confirmation(req)
+    elif cmd.several is not None:
+        await emergency.pause_many(req, list(cmd.several.ids), list(cmd.several.names))
+    elif cmd.when is not None:
+        await schedules.schedule_command(req, cmd.scheduled())
     else:
-        await call_lists.show_call_list(req, parsed)
+        await control.control_command(req, cmd.campaign_id, cmd.name, reason=cmd.reason)
 
 
-def _control(command: str) -> Runner:
-    async def run(req: Request, parsed: Any) -> None:
-        if isinstance(parsed, WithReason):
-            await control.control_command(req, parsed.campaign_id, command, reason=parsed.reason)
-        elif isinstance(parsed, Scheduled):
-            await schedules.schedule_command(req, parsed)
-        elif isinstance(parsed, PauseAllRequest):
-            await emergency.open_confirmation(req)
-        elif isinstance(parsed, PauseMany):
-            await emergency.pause_many(req, list(parsed.ids), list(parsed.names))
-        else:
-            await control.control_command(req, parsed, command)
+def _on_campaign(run: Callable[[Request, int], Awaitable[None]]) -> Runner:
+    """A handler of one campaign's id (resolved by run_subcommand)."""
 
-    return run
+    async def on_id(req: Request, cmd: Command) -> None:
+        await run(req, cmd.campaign_id)
 
+    return on_id
+
+
+def _on_listing(run: Callable[[Request, Any], Awaitable[None]]) -> Runner:
+    async def on_filter(req: Request, cmd: Listing) -> None:
+        await run(req, (cmd.wanted, cmd.page))
+
+    return on_filter
+
+
+def _bare(run: Callable[[Request, Any], Awaitable[None]]) -> Runner:
+    """A handler that takes nothing but the request."""
+
+    async def on_nothing(req: Request, cmd: Command) -> None:
+        await run(req, None)
+
+    return on_nothing
+
+
+async def _show_history(req: Request, cmd: History) -> None:
+    await history.show_history(req, HistoryQuery.of(cmd))
+
+
+async def _show_call_list(req: Request, cmd: grammar.ShowCallList) -> None:
+    await call_lists.show_call_list(req, cmd.call_list)
+
+
+async def _subscribe(req: Request, cmd: grammar.Subscribe) -> None:
+    await subscriptions.subscribe(req, cmd.mode)
+
+
+async def _cancel_schedule(req: Request, cmd: grammar.CancelSchedule) -> None:
+    await schedules.schedule_subcommand(req, cmd.number)
+
+
+_ONE_CAMPAIGN_LATER = "<id|name> | <id> [at … | in …]"
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     s.name: s
     for s in [
-        Subcommand("help", "", "this list", "/dialer help", no_args, None, "show help"),
+        Subcommand("help", "", "this list", "/dialer help", None, "show help"),
         Subcommand(
             "campaigns",
             "[running|paused|stopped] [<text>] [page]",
             "campaigns with their state and buttons, optionally only some states or names",
             "/dialer campaigns running brno",
-            filters,
-            campaigns.list_campaigns,
+            _on_listing(campaigns.list_campaigns),
             "list campaigns",
         ),
         Subcommand(
@@ -114,8 +147,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name>",
             "one campaign in full, with its last audit entries",
             "/dialer campaign brno",
-            campaign_ref,
-            campaigns.show_campaign,
+            _on_campaign(campaigns.show_campaign),
             "show the campaign",
         ),
         Subcommand(
@@ -123,8 +155,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "IVR applications",
             "/dialer ivr",
-            no_args,
-            campaigns.list_ivr,
+            _bare(campaigns.list_ivr),
             "list IVR applications",
         ),
         Subcommand(
@@ -132,8 +163,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "[running|paused|stopped] [<text>]",
             "call lists with their number counts (a state: the lists its campaigns use)",
             "/dialer lists prague",
-            filters,
-            call_lists.list_call_lists,
+            _on_listing(call_lists.list_call_lists),
             "list call lists",
         ),
         Subcommand(
@@ -141,8 +171,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "create a call list from pasted numbers or a CSV file",
             "/dialer upload",
-            no_args,
-            call_list_form.open_upload_modal,
+            _bare(call_list_form.open_upload_modal),
             "open the call-list form",
         ),
         Subcommand(
@@ -150,8 +179,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name> | new",
             "one call list: its campaigns and first entries (`new`: same as `/dialer upload`)",
             "/dialer list prague",
-            list_arg,
-            _run_list,
+            _show_call_list,
             "show the call list",
         ),
         Subcommand(
@@ -159,8 +187,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "create a campaign in a form",
             "/dialer new",
-            no_args,
-            campaign_form.open_new,
+            _bare(campaign_form.open_new),
             "open the campaign form",
         ),
         Subcommand(
@@ -168,8 +195,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name>",
             "change a campaign in a form",
             "/dialer edit 12",
-            campaign_ref,
-            campaign_form.open_edit,
+            _on_campaign(campaign_form.open_edit),
             "open the campaign form",
         ),
         Subcommand(
@@ -177,61 +203,56 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "<id|name>",
             'a new campaign in the form, filled from an existing one and named "… (copy)"',
             "/dialer clone spring",
-            campaign_ref,
-            campaign_form.open_clone,
+            _on_campaign(campaign_form.open_clone),
             "open the campaign form",
         ),
-        *[
-            Subcommand(
-                cmd,
-                args,
-                summary,
-                example,
-                control_parser(cmd, id_because if cmd == "pause" else campaign_ref),
-                _control(cmd),
-                f"{cmd} the campaign",
-            )
-            for cmd, args, summary, example in [
-                (
-                    "start",
-                    "<id|name> | <id> [at HH:MM | at YYYY-MM-DD HH:MM | tomorrow HH:MM | in 30m]",
-                    "start a stopped campaign, now or at a set time (asks to confirm)",
-                    "/dialer start 12 at 08:00",
-                ),
-                (
-                    "pause",
-                    "<id|name> [because <reason>] | <id> [<id> …] | all | <id> at HH:MM",
-                    "pause campaigns at once, with an optional reason (a name must match "
-                    "one word for word); `all` pauses every running one after one confirmation",
-                    "/dialer pause all",
-                ),
-                (
-                    "unpause",
-                    "<id|name> | <id> [at … | in …]",
-                    "resume a paused campaign, now or later (asks to confirm)",
-                    "/dialer unpause 12 in 30m",
-                ),
-                (
-                    "reload",
-                    "<id|name> | <id> [at … | in …]",
-                    "reload a running or paused campaign (asks to confirm)",
-                    "/dialer reload 12",
-                ),
-                (
-                    "remove",
-                    "<id|name>",
-                    "remove a campaign for good (asks to confirm)",
-                    "/dialer remove 12",
-                ),
-            ]
-        ],
+        Subcommand(
+            "start",
+            "<id|name> | <id> [at HH:MM | at YYYY-MM-DD HH:MM | tomorrow HH:MM | in 30m]",
+            "start a stopped campaign, now or at a set time (asks to confirm)",
+            "/dialer start 12 at 08:00",
+            _run_control,
+            "start the campaign",
+        ),
+        Subcommand(
+            "pause",
+            "<id|name> [because <reason>] | <id> [<id> …] | all | <id> at HH:MM",
+            "pause campaigns at once, with an optional reason (a name must match "
+            "one word for word); `all` pauses every running one after one confirmation",
+            "/dialer pause all",
+            _run_control,
+            "pause the campaign",
+        ),
+        Subcommand(
+            "unpause",
+            _ONE_CAMPAIGN_LATER,
+            "resume a paused campaign, now or later (asks to confirm)",
+            "/dialer unpause 12 in 30m",
+            _run_control,
+            "unpause the campaign",
+        ),
+        Subcommand(
+            "reload",
+            _ONE_CAMPAIGN_LATER,
+            "reload a running or paused campaign (asks to confirm)",
+            "/dialer reload 12",
+            _run_control,
+            "reload the campaign",
+        ),
+        Subcommand(
+            "remove",
+            "<id|name>",
+            "remove a campaign for good (asks to confirm)",
+            "/dialer remove 12",
+            _run_control,
+            "remove the campaign",
+        ),
         Subcommand(
             "schedules",
             "",
             "pending scheduled commands, with Cancel buttons",
             "/dialer schedules",
-            no_args,
-            schedules.list_schedules,
+            _bare(schedules.list_schedules),
             "list the schedules",
         ),
         Subcommand(
@@ -239,8 +260,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "cancel <n>",
             "cancel a scheduled command (your own, or any as an admin)",
             "/dialer schedule cancel 3",
-            schedule_cancel,
-            schedules.schedule_subcommand,
+            _cancel_schedule,
             "cancel the schedule",
         ),
         Subcommand(
@@ -249,8 +269,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "the last n audit entries, newest first (default 10, at most 50), "
             "of one campaign (`#12`, `campaign 12`, `campaign spring`), person or outcome",
             "/dialer history #12 20",
-            history.parse,
-            history.show_history,
+            _show_history,
             "read the audit log",
         ),
         Subcommand(
@@ -259,8 +278,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "send campaign notifications to this channel, one thread per campaign a day "
             "(threaded, the default) or each as its own message (flat)",
             "/dialer subscribe flat",
-            subscribe_mode,
-            subscriptions.subscribe,
+            _subscribe,
             "subscribe",
         ),
         Subcommand(
@@ -268,8 +286,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "stop notifications to this channel",
             "/dialer unsubscribe",
-            no_args,
-            subscriptions.unsubscribe,
+            _bare(subscriptions.unsubscribe),
             "unsubscribe",
         ),
         Subcommand(
@@ -277,8 +294,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "",
             "channels that receive notifications",
             "/dialer subscriptions",
-            no_args,
-            subscriptions.list_subscriptions,
+            _bare(subscriptions.list_subscriptions),
             "list subscriptions",
         ),
         Subcommand(
@@ -286,18 +302,19 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "grant @user <role> [#channel …] | revoke @user [<role>] [#channel …] | list",
             "who may do what: roles viewer, operator, admin, optionally per channel (admins)",
             "/dialer access grant @alice operator #ops",
-            access_commands.parse,
             access_commands.run,
             "manage access",
         ),
     ]
 }
+assert set(SUBCOMMANDS) == set(grammar.READERS), "every subcommand is routed and read"
 
 
-def parse(text: str) -> tuple[Subcommand, Any]:
+def parse(text: str) -> tuple[Subcommand, Command]:
+    """The subcommand to run and its command; UsageError with what to type instead."""
     words = split_words(text)
     if not words:
-        return SUBCOMMANDS["help"], None
+        return SUBCOMMANDS["help"], Command(name="help")
     name, args = words[0].lower(), words[1:]
     sub = SUBCOMMANDS.get(name)
     if sub is None:
@@ -312,20 +329,20 @@ def parse(text: str) -> tuple[Subcommand, Any]:
             f"Unknown subcommand `{esc(name)}`. Try `/dialer help` for the list of subcommands."
         )
     try:
-        return sub, sub.parse(args)
+        cmd = grammar.read(name, args)
     except ValueError as exc:
         raise UsageError(
             f"`/dialer {sub.name}` {exc}.\nUsage: `{sub.usage}` — {sub.summary}. "
             f"Example: `{sub.example}`"
         ) from None
+    return SUBCOMMANDS[cmd.name], cmd  # `list new` reads as `upload`
 
 
 def help_message(role: str | None = None) -> dict[str, Any]:
     """Every subcommand; those the reader's role here does not allow say which role they need."""
     lines = []
     for s in SUBCOMMANDS.values():
-        needed = REQUIRED_ROLE.get(s.name, "admin")
-        mark = "" if role_allows(role, s.name) else f" 🔒 _needs {needed}_"
+        mark = "" if role_allows(role, s.name) else f" 🔒 _needs {s.role}_"
         lines.append(f"`{s.usage}` — {s.summary}. _e.g._ `{s.example}`{mark}")
     chunks, chunk = [], ""
     for line in lines:  # a section holds at most 3,000 characters
@@ -352,7 +369,7 @@ async def handle_dialer(
     ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     try:
-        sub, parsed = parse(body.get("text") or "")
+        sub, cmd = parse(body.get("text") or "")
     except UsageError as exc:
         await ack(response_type="ephemeral", **message(exc.text))
         return
@@ -361,42 +378,29 @@ async def handle_dialer(
         await ack(response_type="ephemeral", **help_message(await req.role_here()))
         return
     await ack()
-    req.spawn(run_subcommand(req, sub, parsed), sub.doing)
+    req.spawn(run_subcommand(req, sub, cmd), sub.doing)
 
 
-async def run_subcommand(req: Request, sub: Subcommand, parsed: Any) -> None:
+async def run_subcommand(req: Request, sub: Subcommand, cmd: Command) -> None:
     """Runs after the ack, inside req.spawn: failures become one sentence for the user.
 
     A campaign given by name is resolved here, once authorized, into its id (or the person
     is asked to choose), so every subcommand that takes an id takes a name too.
     """
-    action = "upload" if isinstance(parsed, ListNew) else sub.name
-    # A Ref names a campaign, except after `list`, where it names a call list.
-    campaign_ref = parsed if isinstance(parsed, Ref) and sub.name != "list" else None
-    if isinstance(parsed, WithReason | Scheduled) and isinstance(parsed.campaign_id, Ref):
-        campaign_ref = parsed.campaign_id
-    campaign_id = getattr(parsed, "campaign_id", None)  # e.g. a Scheduled command
-    if campaign_ref is not None:
-        campaign_id = campaign_ref.id
-    if not await authorize(req, action, campaign_id=campaign_id):
+    ref = cmd.campaign
+    if not await authorize(req, cmd.name, campaign_id=ref.id if ref else None):
         return
     assert sub.run is not None
-    if campaign_ref is not None:
-        if isinstance(parsed, Scheduled):
-            # A scheduled pause is confirmed (name and id shown) before anything is stored,
+    if ref is not None and ref.id is None:
+        if cmd.when is not None:
+            # A scheduled command is confirmed (name and id shown) before anything is stored,
             # so it follows the usual one-match rule; the candidates' buttons schedule.
-            resolved = await campaign_id_or_ask(
-                req, campaign_ref, sub.name, button=schedules.pick_button(parsed)
-            )
+            button = schedules.pick_button(cmd.scheduled())
+            resolved = await campaign_id_or_ask(req, ref, cmd.name, button=button)
         else:
-            resolved = await campaign_id_or_ask(
-                req, campaign_ref, sub.name, word_for_word=sub.name in control.RUNS_AT_ONCE
-            )
+            word_for_word = cmd.name in control.RUNS_AT_ONCE
+            resolved = await campaign_id_or_ask(req, ref, cmd.name, word_for_word=word_for_word)
         if resolved is None:
             return
-        parsed = (
-            replace(parsed, campaign_id=resolved)
-            if isinstance(parsed, WithReason | Scheduled)
-            else resolved
-        )
-    await sub.run(req, parsed)
+        cmd = replace(cmd, campaign=Ref(id=resolved))
+    await sub.run(req, cmd)

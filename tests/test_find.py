@@ -93,10 +93,10 @@ def test_quotes_hold_a_name_together() -> None:
     assert split_words("pause \u201cOutage Brno\u201d") == ["pause", "Outage Brno"]
     assert split_words("campaign Mike's list") == ["campaign", "Mike's", "list"]
     assert split_words('campaign "unclosed name') == ["campaign", "unclosed", "name"]
-    sub, ref = parse('campaign "Outage Brno"')
-    assert sub.name == "campaign" and ref == Ref(name="Outage Brno")
+    sub, cmd = parse('campaign "Outage Brno"')
+    assert sub.name == "campaign" and cmd.campaign == Ref(name="Outage Brno")
     sub, paused = parse('pause "Outage Brno" because the list is wrong')
-    assert (paused.campaign_id, paused.reason) == (Ref(name="Outage Brno"), "the list is wrong")
+    assert (paused.campaign, paused.reason) == (Ref(name="Outage Brno"), "the list is wrong")
 
 
 def test_filter_grammar() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.find import Ref
 from handlers.commands import UsageError, parse
-from handlers.schedules.grammar import Scheduled, parse_when
+from handlers.grammar import Scheduled, parse_when
 
 PRAGUE = ZoneInfo("Europe/Prague")
 
@@ -80,7 +80,8 @@ def test_bad_times_say_what_to_do(text: str, said: str) -> None:
 
 
 def test_the_router_reads_a_schedule() -> None:
-    sub, parsed = parse("pause 12 in 10s")
-    assert sub.name == "pause" and isinstance(parsed, Scheduled)
-    assert (parsed.command, parsed.campaign_id) == ("pause", 12)
-    assert parse("start 12")[1] == Ref(id=12)  # without a time: an id (or a name), as before
+    sub, cmd = parse("pause 12 in 10s")
+    assert sub.name == "pause" and cmd.when is not None
+    assert cmd.scheduled() == Scheduled("pause", 12, cmd.when)
+    start = parse("start 12")[1]  # without a time: an id (or a name), as before
+    assert (start.campaign, start.when) == (Ref(id=12), None)

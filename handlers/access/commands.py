@@ -1,85 +1,17 @@
 """`/dialer access grant|revoke|list`: who may view, operate or administer, and where.
 
-Slack sends mentions as <@U…|name> and <#C…|name> (with "Escape channels, users,
-and links" on); only the IDs are kept, so renaming a user or channel changes nothing.
+handlers/grammar.py reads the words (only the IDs of mentions are kept, so renaming a
+user or channel changes nothing); this grants, revokes and lists, with an audit entry.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-from bot.access import ROLES
 from bot.recorded import record
 from handlers.access import views
-from handlers.args import plural
-from handlers.blocks import esc
+from handlers.blocks import plural
+from handlers.grammar import AccessCommand
 from handlers.request import Request
 from store.grants import Grant
-
-USER = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]{0,100})?>$|^([UW][A-Z0-9]{2,20})$")
-CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{2,20})(?:\|[^>]{0,100})?>$|^([CG][A-Z0-9]{2,20})$")
-MAX_CHANNELS = 20
-
-
-@dataclass(frozen=True)
-class AccessCommand:
-    verb: str  # grant | revoke | list
-    user_id: str | None = None
-    role: str | None = None
-    channels: tuple[str, ...] = ()
-
-
-def _user(raw: str) -> str:
-    m = USER.match(raw)
-    if not m:
-        raise ValueError(
-            f"needs a user mention, and `{esc(raw)}` is not one: pick the person from Slack's "
-            "@ list (the /dialer command must have “Escape channels, users, and links” on)"
-        )
-    return m.group(1) or m.group(2)
-
-
-def _channel(raw: str) -> str:
-    m = CHANNEL.match(raw)
-    if not m:
-        raise ValueError(
-            f"takes channel mentions after the role, and `{esc(raw)}` is not one: "
-            "pick the channel from Slack's # list"
-        )
-    return m.group(1) or m.group(2)
-
-
-def _role(raw: str) -> str:
-    role = raw.lower()
-    if role not in ROLES:
-        raise ValueError(f"`{esc(raw)}` is not a role; use one of {', '.join(ROLES)}")
-    return role
-
-
-def parse(args: list[str]) -> AccessCommand:
-    """Runs before the ack, so a typo is answered at once; raises ValueError with the reason."""
-    if not args or args[0].lower() == "list":
-        if len(args) > 1:
-            raise ValueError("list takes no arguments")
-        return AccessCommand("list")
-    verb, rest = args[0].lower(), args[1:]
-    if verb == "grant":
-        if len(rest) < 2:
-            raise ValueError("grant needs a user and a role")
-        channels = tuple(dict.fromkeys(_channel(c) for c in rest[2:]))
-        if len(channels) > MAX_CHANNELS:
-            raise ValueError(f"grant takes at most {MAX_CHANNELS} channels at a time")
-        return AccessCommand("grant", _user(rest[0]), _role(rest[1]), channels)
-    if verb == "revoke":
-        if not rest:
-            raise ValueError("revoke needs a user, optionally a role and channels")
-        role = _role(rest[1]) if len(rest) > 1 and not CHANNEL.match(rest[1]) else None
-        channels = tuple(dict.fromkeys(_channel(c) for c in rest[2 if role else 1 :]))
-        if len(channels) > MAX_CHANNELS:
-            raise ValueError(f"revoke takes at most {MAX_CHANNELS} channels at a time")
-        return AccessCommand("revoke", _user(rest[0]), role, channels)
-    raise ValueError(f"knows grant, revoke and list, not `{esc(verb)}`")
 
 
 async def run(req: Request, cmd: AccessCommand) -> None:

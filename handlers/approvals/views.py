@@ -13,8 +13,8 @@ from bot.approvals import Approval
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from bot.ids import positive_int
 from handlers.blocks import actions, button, clip, context, esc, message, section, slack_time
-from handlers.command_args import REASON_MAX
 from handlers.control.views import campaign_ref
+from handlers.grammar import REASON_MAX
 
 APPROVAL_ACTIONS = ("approve", "reject", "cancel")
 DECIDE_CALLBACK = "approval:decide"

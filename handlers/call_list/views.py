@@ -17,7 +17,6 @@ from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
 from bot.numbers import MAX_INVALID_FILE_BYTES, NO_REGION_REASON, Counts, Invalid, InvalidFile
-from handlers.args import plural
 from handlers.blocks import (
     Block,
     actions,
@@ -26,6 +25,7 @@ from handlers.blocks import (
     esc,
     header,
     message,
+    plural,
     section,
     slack_time,
 )

@@ -18,7 +18,6 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from handlers.args import plural
 from handlers.blocks import (
     DAY_NAMES,
     Block,
@@ -28,6 +27,7 @@ from handlers.blocks import (
     context,
     esc,
     message,
+    plural,
     section,
     slack_time,
 )

@@ -6,7 +6,6 @@ from typing import Any
 
 from bot.dialer import CallList, Campaign, IvrApp
 from bot.find import Filter, state_counts
-from handlers.args import plural
 from handlers.blocks import (
     Block,
     actions,
@@ -16,6 +15,7 @@ from handlers.blocks import (
     header,
     message,
     period,
+    plural,
     seconds_hint,
     section,
     state_label,

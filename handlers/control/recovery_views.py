@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.args import plural
-from handlers.blocks import context, esc, message, section, slack_time, state_label
+from handlers.blocks import context, esc, message, plural, section, slack_time, state_label
 
 
 def recovery_message(recovered: list[Any]) -> dict[str, Any]:

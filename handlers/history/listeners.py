@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.dialer import DialerError
-from bot.find import Ref
 from handlers.blocks import message
-from handlers.campaigns.choose import campaign_id_or_ask
 from handlers.guard import authorize
 from handlers.history import views
-from handlers.history.query import HistoryQuery, parse
+from handlers.history.query import HistoryQuery
 from handlers.request import Request
 
-__all__ = ["on_older", "parse", "show_history"]
+__all__ = ["on_older", "show_history"]
 
 
 async def show_history(req: Request, q: HistoryQuery, *, replace: bool = False) -> None:
-    if q.campaign_name is not None:  # `history campaign spring`: one match, or ask
-        campaign_id = await campaign_id_or_ask(req, Ref(name=q.campaign_name), "history")
-        if campaign_id is None:
-            return
-        q = dataclasses.replace(q, campaign_id=campaign_id, campaign_name=None)
     audit = req.services.store.audit
     entries = await req.services.store.run(
         lambda: audit.history(

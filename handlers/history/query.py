@@ -1,15 +1,8 @@
-"""The `/dialer history` grammar, one meaning per word, so no input is ambiguous.
+"""The `/dialer history` query: what its words asked for (handlers/grammar.py reads them:
+a count, `#12` or `campaign spring`, `@bob`, `failed|denied`), as the store is asked it.
 
-    history                 the last 10 entries of the whole log
-    history 50              the last 50 (a lone number is a count, as people read it)
-    history #12 20          campaign 12, 20 entries (also: history campaign 12 20)
-    history campaign spring a campaign by name (quote a name of several words:
-    history #spring         `history campaign "Outage Brno"`), resolved by bot/find.py
-    history @bob            what one person did
-    history failed|denied   one outcome
-
-Words combine in any order; each kind at most once. The query also travels in the
-"Older ▶" button, as compact JSON, with the id to page back from.
+The query also travels in the "Older ▶" button, as compact JSON, with the id to page
+back from.
 """
 
 from __future__ import annotations
@@ -17,14 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
 
-from bot.find import Ref
 from bot.ids import positive_int
-from handlers.args import positive_arg, user_arg
-from handlers.blocks import esc
-
-DEFAULT_COUNT = 10
-MAX_COUNT = 50
-OUTCOME_FILTERS = ("failed", "denied")
+from handlers.grammar import DEFAULT_COUNT, MAX_COUNT, OUTCOME_FILTERS, History, user_arg
 
 
 @dataclass(frozen=True)
@@ -34,17 +21,22 @@ class HistoryQuery:
     user_id: str | None = None
     outcome: str | None = None
     before_id: int | None = None  # page back from here ("Older ▶")
-    # A campaign named, not numbered: resolved into campaign_id after the ack (bot/find.py).
-    campaign_name: str | None = None
+
+    @classmethod
+    def of(cls, cmd: History) -> HistoryQuery:
+        """The query `/dialer history …` asked for, once the router resolved its campaign."""
+        return cls(
+            count=cmd.count,
+            campaign_id=cmd.campaign_id if cmd.campaign else None,
+            user_id=cmd.user_id,
+            outcome=cmd.outcome,
+        )
 
     def older(self, oldest_shown: int) -> HistoryQuery:
         return replace(self, before_id=oldest_shown)
 
     def to_value(self) -> str:
-        """Only resolved queries page, so the name never travels in a button."""
-        data = asdict(self)
-        data.pop("campaign_name")
-        return json.dumps({k: v for k, v in data.items() if v is not None})
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
 
     @classmethod
     def from_value(cls, raw: str) -> HistoryQuery | None:
@@ -71,72 +63,3 @@ class HistoryQuery:
             outcome=outcome,
             before_id=positive_int(before) if before is not None else None,
         )
-
-
-def parse(args: list[str]) -> HistoryQuery:
-    """Runs before the ack; raises ValueError with what to type instead."""
-    found: dict[str, object] = {}
-    words = list(args)
-
-    def put(kind: str, value: object, word: str) -> None:
-        if kind == "count" and kind in found:
-            raise ValueError(
-                f"takes one count, and `{esc(word)}` is a second one; a campaign is named "
-                f"with `#`, e.g. `history #{found[kind]} {esc(word)}`"
-            )
-        if kind in found:
-            raise ValueError(f"names a {kind} twice (`{esc(word)}`); give each at most once")
-        found[kind] = value
-
-    while words:
-        word = words.pop(0)
-        low = word.lower()
-        if low == "campaign":
-            if not words:
-                raise ValueError(
-                    "needs an id or a name after `campaign`, e.g. `history campaign 12`"
-                    " or `history campaign spring`"
-                )
-            nxt = words.pop(0)
-            put("campaign", _campaign(nxt), nxt)
-        elif word.startswith("#") and len(word) > 1:
-            put("campaign", _campaign(word), word)
-        elif low in OUTCOME_FILTERS:
-            put("outcome", low, word)
-        elif word.startswith("<@") or word.startswith("@"):
-            user = user_arg(word)
-            if user is None:
-                raise ValueError(
-                    f"needs a user mention, and `{esc(word)}` is not one: pick the person "
-                    "from Slack's @ list"
-                )
-            put("user", user, word)
-        elif word.isascii() and word.isdigit():
-            count = positive_arg(
-                word,
-                "count",
-                max_value=MAX_COUNT,
-                hint="the *Older ▶* button under the entries pages further back",
-            )
-            put("count", count, word)
-        else:
-            raise ValueError(
-                f"does not know `{esc(word)}`: give a count (`history 20`), a campaign "
-                "(`history #12`), a person (`history @bob`) or `failed` / `denied`"
-            )
-    campaign = found.get("campaign")
-    return HistoryQuery(
-        count=int(found.get("count", DEFAULT_COUNT)),  # type: ignore[call-overload]
-        campaign_id=campaign.id if isinstance(campaign, Ref) else None,
-        campaign_name=campaign.name if isinstance(campaign, Ref) else None,
-        user_id=found.get("user"),  # type: ignore[arg-type]
-        outcome=found.get("outcome"),  # type: ignore[arg-type]
-    )
-
-
-def _campaign(word: str) -> Ref:
-    """`12`, `#12`: an id; anything else (`spring`, `#spring`, `"Outage Brno"`): a name."""
-    bare = word.removeprefix("#")
-    if bare.isascii() and bare.isdigit():
-        return Ref(id=positive_arg(bare, "campaign id"))
-    return Ref.parse([bare], "campaign")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.args import plural
 from handlers.blocks import (
     actions,
     button,
@@ -13,6 +12,7 @@ from handlers.blocks import (
     esc,
     header,
     message,
+    plural,
     section,
     slack_time,
 )

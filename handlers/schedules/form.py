@@ -21,9 +21,9 @@ from slack_sdk.models.views import View
 from bot.ids import positive_int
 from bot.services import Services
 from handlers.blocks import message
+from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize
 from handlers.request import Request
-from handlers.schedules.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.schedules.listeners import schedule_command
 
 OPEN = "schedule:open"  # the button on the campaign detail view

@@ -22,10 +22,10 @@ from bot.access import rank
 from bot.control import CONFIRM_TTL_S
 from bot.ids import positive_int
 from handlers.blocks import esc, message
+from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize, id_button
 from handlers.request import Request
 from handlers.schedules import views
-from handlers.schedules.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.schedules.zones import user_zone
 
 log = logging.getLogger(__name__)
