@@ -271,9 +271,25 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         try:
             for line in store.audit.export(args.format, since=args.since):
                 out.write(line if line.endswith("\n") else line + "\n")
+            out.flush()  # inside the try: a reader gone at the last lines is caught here too
+        except BrokenPipeError:
+            if out is not sys.stdout:
+                raise
+            return _reader_gone()
         finally:
             if out is not sys.stdout:
                 out.close()
         return 0
     finally:
         store.close()
+
+
+def _reader_gone() -> int:
+    """The reader of standard output left (`audit export | head`): stop quietly with the
+    status a command killed by SIGPIPE has in the shell. stdout is pointed at /dev/null, as
+    Python's documentation advises, so the flush at exit does not fail a second time."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13  # SIGPIPE
