@@ -76,14 +76,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo_main(argv[1:])
     args = _parser().parse_args(argv)
+    log_format = "text"
     try:
         mode = args.cmd if args.cmd in ("serve", "socket") else None
         try:
             settings = load_settings(mode)
         except ConfigError:
-            _setup_logging(None)
+            log_format = _setup_logging(None)
             raise
-        _setup_logging(settings)
+        log_format = _setup_logging(settings)
         if mode is not None:
             created = check_database_path(settings.database_path, create=args.create_db)
             asyncio.run(
@@ -97,24 +98,29 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "audit":
             return _audit(settings, args)
     except ConfigError as exc:
-        print(f"dialer-bot: configuration error: {exc}", file=sys.stderr)
+        if log_format == "json":  # a log shipper reads every line of stderr as JSON
+            log.error("dialer-bot: configuration error: %s", exc)
+        else:
+            print(f"dialer-bot: configuration error: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
-def _setup_logging(settings: Settings | None) -> None:
+def _setup_logging(settings: Settings | None) -> str:
     """LOG_LEVEL and LOG_FORMAT; when the settings did not load, from the environment alone,
-    so that the report of what is wrong is still written in the format asked for."""
+    so that the report of what is wrong is still written in the format asked for.
+    Returns the format ("text" or "json")."""
     import os
 
     from bot.logs import setup_logging
 
     if settings is not None:
         setup_logging(settings.log_level, settings.log_format)
-        return
+        return settings.log_format
     level = os.environ.get("LOG_LEVEL", "INFO").strip().upper()
-    fmt = os.environ.get("LOG_FORMAT", "text").strip().lower()
-    setup_logging(level if level in LOG_LEVELS else "INFO", "json" if fmt == "json" else "text")
+    fmt = "json" if os.environ.get("LOG_FORMAT", "text").strip().lower() == "json" else "text"
+    setup_logging(level if level in LOG_LEVELS else "INFO", fmt)
+    return fmt
 
 
 def check_database_path(path: str, *, create: bool) -> bool:
@@ -265,9 +271,25 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         try:
             for line in store.audit.export(args.format, since=args.since):
                 out.write(line if line.endswith("\n") else line + "\n")
+            out.flush()  # inside the try: a reader gone at the last lines is caught here too
+        except BrokenPipeError:
+            if out is not sys.stdout:
+                raise
+            return _reader_gone()
         finally:
             if out is not sys.stdout:
                 out.close()
         return 0
     finally:
         store.close()
+
+
+def _reader_gone() -> int:
+    """The reader of standard output left (`audit export | head`): stop quietly with the
+    status a command killed by SIGPIPE has in the shell. stdout is pointed at /dev/null, as
+    Python's documentation advises, so the flush at exit does not fail a second time."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13  # SIGPIPE

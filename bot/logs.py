@@ -88,6 +88,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", stream: Any = None) ->
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a log line too, in the same format
     for name in _QUIET_BELOW_DEBUG:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     # Bolt reads SLACK_BOT_TOKEN itself, sees the client's token too, and warns on every

@@ -28,6 +28,7 @@ class _Fault:
     retry_after: int | None
     error: str
     html: bool
+    fields: dict[str, Any]
 
 
 class FakeSlack(SlackStandIn):
@@ -35,6 +36,7 @@ class FakeSlack(SlackStandIn):
 
     def __init__(self, bot_user_id: str = "UBOT", team_id: str = "T0001") -> None:
         super().__init__(bot_user_id=bot_user_id, team_id=team_id)
+        self.scopes: list[str] | None = None  # when set, sent as x-oauth-scopes, as Slack does
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
 
@@ -73,15 +75,17 @@ class FakeSlack(SlackStandIn):
         retry_after: int | None = 1,
         error: str = "ratelimited",
         html: bool = False,
+        **fields: Any,
     ) -> None:
         """Make the next `count` calls to `method` fail.
 
         429 carries a Retry-After header; `html=True` answers an HTML page (what a proxy or
         Slack's edge sends on 5xx) instead of `{"ok": false, "error": error}`. status=200 gives
         a plain Slack API error such as `user_not_found`. `method` may be "response_url".
+        `fields` join the error body (missing_scope's `needed`).
         """
         self._faults.setdefault(method, []).append(
-            _Fault(count, status, retry_after if status == 429 else None, error, html)
+            _Fault(count, status, retry_after if status == 429 else None, error, html, fields)
         )
 
     def set_delay(self, method: str, seconds: float) -> None:
@@ -216,7 +220,7 @@ class FakeSlack(SlackStandIn):
         headers = {}
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
-        body = {"ok": False, "error": fault.error}
+        body = {"ok": False, "error": fault.error, **fault.fields}
         if fault.html:
             page = f"<html><body><h1>{fault.status}</h1><p>{fault.error}</p></body></html>"
             resp = web.Response(
@@ -224,6 +228,12 @@ class FakeSlack(SlackStandIn):
             )
             return resp, {}
         return web.json_response(body, status=fault.status, headers=headers), body
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        resp = await super()._handle_api(request)
+        if self.scopes is not None:
+            resp.headers["x-oauth-scopes"] = ",".join(self.scopes)
+        return resp
 
     async def _pause(self, method: str) -> None:
         delay = self._delays.get(method)

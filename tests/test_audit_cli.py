@@ -235,3 +235,29 @@ def test_bad_input_is_one_clear_line(tmp_path: Path) -> None:
     done = cli(tmp_path / "missing.db", "audit", "verify")
     assert done.returncode == 2 and "no database" in done.stderr
     assert not (tmp_path / "missing.db").exists(), "verify must not create an empty log"
+
+
+def test_export_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`dialer-bot audit export | head`: head leaves after a few lines; no traceback then."""
+    db = tmp_path / "many.db"
+    with Store(db) as store:
+        for i in range(3000):  # far more than a pipe buffer holds
+            store.audit.record(action="grant", outcome="ok", user_id=f"U{i}", channel_id="C1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DIALER_"))}
+    env.update(DATABASE_PATH=str(db), PYTHONPATH=str(ROOT))
+    for fmt in ("csv", "jsonl"):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "audit", "export", "--format", fmt],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline()
+        proc.stdout.close()  # what head does after its lines
+        err = proc.stderr.read().decode(errors="replace")
+        code = proc.wait(timeout=60)
+        proc.stderr.close()
+        assert "Traceback" not in err and "BrokenPipeError" not in err, err
+        assert err == "" and code == 141, (code, err)  # 128 + SIGPIPE, as `yes | head` gives

@@ -556,3 +556,27 @@ def test_a_cut_file_is_said_in_the_summary_and_with_the_file() -> None:
     assert "299,980 more invalid entries: " + expected in FakeSlack.texts(msg)
     comment = views.invalid_file_comment("Big <list>", cut, 300_000)
     assert "*Big &lt;list&gt;*: the first 250,000 of 300,000 (the file stops at 20 MB)" in comment
+
+
+async def test_excel_unicode_text_is_read_and_other_encodings_name_csv_utf8(bot: Bot) -> None:
+    """Excel's "Unicode text" (UTF-16 with a BOM, tabs) reads like its "CSV UTF-8"."""
+    rows = "Name\tPhone\tCity\r\nJan\t601 123 456\tPlzeň\r\nX\t123\tY\r\n"
+    bot.slack.add_file("FU16", "customers.txt", b"\xff\xfe" + rows.encode("utf-16-le"), "text")
+    bot.slack.add_file("FNOBOM", "nobom.txt", rows.encode("utf-16-le"), "text")
+    bot.slack.add_file("FANSI", "ansi.csv", rows.replace("\t", ",").encode("cp1250"))
+    for file_id in ("FNOBOM", "FANSI"):
+        reply = await submit(bot, form(file_id=file_id))
+        assert reply.json is not None and reply.json["response_action"] == "errors", reply.text
+        assert "CSV UTF-8" in reply.json["errors"]["file"], reply.json
+    await submit(bot, form(file_id="FU16"))
+    await bot.settle()
+    text = FakeSlack.texts(last_update(bot))
+    assert "line 3: 123" in text and "Name, City" in text, text
+    await click(bot, CREATE_ACTION, token_of(last_update(bot)))
+    await bot.settle()
+    [post] = posts(bot)
+    assert post["json"]["numbers"][0] == {
+        "number": "+420601123456",
+        "attributes": [{"name": "Name", "value": "Jan"}, {"name": "City", "value": "Plzeň"}],
+    }
+    assert not list(Path(bot.services.settings.database_path).parent.glob("call-list-uploads/*"))

@@ -39,4 +39,5 @@ def test_manifest_scopes_are_the_ones_the_code_uses() -> None:
         "users:read",
         "files:read",
         "files:write",
+        "channels:read",
     ]

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from bot.doctor import run_doctor
+from bot.doctor.slack import SCOPES
 from simulator.server import SimulatorConfig, start_simulator
 from tests.conftest import NOTIFY, make_settings
 from tests.fake_slack import FakeSlack
 from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
 
 SECRET = "doctor-secret-4711"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def doctor(sim: Any, fake: FakeSlack, tmp_path: Path, **overrides: Any) -> tuple[int, str]:
@@ -39,11 +41,13 @@ async def test_doctor_reports_each_dialect_and_exits_0(
     sim = await start_simulator(
         SimulatorConfig(port=0, username=SIM_USERNAME, password=SECRET, dialect=dialect)
     )
+    fake_slack.scopes = list(SCOPES)
     try:
         code, text = await doctor(sim, fake_slack, tmp_path, dialer_password=SECRET)
     finally:
         await sim.stop()
     assert code == 0, text
+    assert f"token scopes: all {len(SCOPES)} the bot needs" in text
     assert "access token lifetime: 3000 s" in text and "refresh grant: works" in text
     assert "GET /dialer/campaigns (campaigns)" in text and "GET /ivr" in text
     assert "GET /dialer/campaigns/1 (one campaign)" in text
@@ -91,6 +95,40 @@ async def test_doctor_flags_a_notify_channel_the_bot_is_not_in(
     code, text = await doctor(simulator, fake_slack, tmp_path)
     assert code == 1
     assert "NOTIFY_CHANNEL CNOTIFY: conversations.info says channel_not_found" in text
+
+
+def test_doctor_knows_every_scope_in_the_manifest() -> None:
+    manifest = (ROOT / "manifest.yml").read_text()
+    bot_scopes = manifest.split("bot:")[1].split("settings:")[0]
+    assert re.findall(r"^\s+- ([a-z.:]+)", bot_scopes, re.M) == list(SCOPES)
+
+
+async def test_doctor_names_a_scope_the_token_lacks(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Slack lists the token's scopes in x-oauth-scopes; without channels:read the notify
+    channel cannot be looked at, so the scope is the cause, not a missing invitation."""
+    fake_slack.scopes = [s for s in SCOPES if s not in ("channels:read", "files:read")]
+    code, text = await doctor(simulator, fake_slack, tmp_path)
+    assert code == 1, text
+    assert "the token lacks the channels:read scope" in text, text
+    assert "the token lacks the files:read scope" in text, text
+    assert "reinstall" in text and "invite" not in text, text
+    assert fake_slack.calls_to("conversations.info") == []
+
+
+async def test_doctor_names_the_scope_slack_says_is_missing(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """A private NOTIFY_CHANNEL needs groups:read; Slack's missing_scope answer says so."""
+    fake_slack.scopes = list(SCOPES)
+    fake_slack.fail_next(
+        "conversations.info", status=200, error="missing_scope", needed="groups:read"
+    )
+    code, text = await doctor(simulator, fake_slack, tmp_path)
+    assert code == 1, text
+    assert "conversations.info needs the groups:read scope" in text, text
+    assert "invite" not in text, text
 
 
 async def test_doctor_command_line_exit_status(simulator: Any, tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import random
 from pathlib import Path
@@ -129,8 +131,8 @@ async def test_csv_with_header_attributes_and_line_numbers(tmp_path: Path) -> No
         (b"\n\n  \n", "empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
         (b"PK\x03\x04\x14\x00\x06\x00", "Excel"),
-        (b"\xff\xfe6\x000\x001\x00", "binary"),
-        (b"caf\xe9,601123456\n", "not UTF-8"),
+        (b"6\x000\x001\x00\n\x00", "UTF-16 text without a byte-order mark.*CSV UTF-8"),
+        (b"caf\xe9,601123456\n", "not UTF-8.*CSV UTF-8"),
         (b"name,city\nJan,Praha\n", "No column of phone numbers"),
         (b"phone\n", "no numbers below its header"),
     ],
@@ -152,6 +154,72 @@ async def test_invalid_utf8_later_in_the_file_names_the_line(tmp_path: Path) -> 
     src.write_bytes(b"phone\n" + b"601123456\n" * 7000 + b"\xff\xfe\n")
     with pytest.raises(BadInput, match="Line 7002 is not UTF-8"):
         await numbers.prepare_file(src, name="B", region="CZ", directory=tmp_path)
+
+
+# ------------------------------------------------------------------ Excel's "Unicode text"
+
+UTF16 = [(codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")]
+ROWS = [
+    ["Name", "Phone", "City"],
+    ["Novák, Jan", "601 123 456", "Plzeň"],
+    ["Eva", "+420602000111", "Brno"],
+    ["Bad", "12345", "x"],
+]
+
+
+def unicode_text(rows: list[list[str]], bom: bytes, codec: str) -> bytes:
+    """What Excel's "Unicode text" writes: UTF-16 with a BOM, tab-separated, CRLF lines."""
+    return bom + "".join("\t".join(r) + "\r\n" for r in rows).encode(codec)
+
+
+@pytest.mark.parametrize(("bom", "codec"), UTF16)
+async def test_excel_unicode_text_reads_like_csv_utf8(
+    tmp_path: Path, bom: bytes, codec: str
+) -> None:
+    comma = tmp_path / "comma.csv"
+    with comma.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(ROWS)
+    tab = tmp_path / "unicode.txt"
+    tab.write_bytes(unicode_text(ROWS, bom, codec))
+    as_csv = await numbers.prepare_file(comma, name="L", region="CZ", directory=tmp_path)
+    as_text = await numbers.prepare_file(tab, name="L", region="CZ", directory=tmp_path)
+    assert as_text.counts == as_csv.counts == numbers.Counts(read=3, valid=2, invalid=1)
+    assert as_text.invalid == as_csv.invalid == [numbers.Invalid(4, "12345", "too short")]
+    assert as_text.attr_names == as_csv.attr_names == ("Name", "City")
+    assert body_numbers(as_text.body_path) == body_numbers(as_csv.body_path)
+    assert body_numbers(as_text.body_path)[0]["attributes"][1]["value"] == "Plzeň"
+    # The upload form's check reads the same layout, the delimiter aside.
+    layout, _ = numbers.read_layout(tab)
+    assert layout.delimiter == "\t" and layout.number_col == 1 and layout.has_header
+    assert tab.read_bytes() == unicode_text(ROWS, bom, codec), "the upload is left as it was"
+    stems = (as_csv.body_path.stem, as_text.body_path.stem)
+    made = {p.name for p in tmp_path.iterdir()} - {"comma.csv", "unicode.txt"}  # noqa: ASYNC240
+    assert all(n.startswith(stems) for n in made), "only the bodies and their invalid files"
+
+
+@pytest.mark.parametrize(("bom", "codec"), UTF16)
+async def test_long_unicode_text_keeps_its_line_numbers(
+    tmp_path: Path, bom: bytes, codec: str
+) -> None:
+    src = tmp_path / "long.txt"
+    rows = [["phone", "n"]] + [[f"60{i % 8 + 1}{i:06d}", str(i)] for i in range(20_000)]
+    src.write_bytes(unicode_text([*rows, ["12", "bad"]], bom, codec))
+    assert src.stat().st_size > 2 * numbers.model.SNIFF_BYTES
+    prepared = await numbers.prepare_file(
+        src, name="L", region="CZ", directory=tmp_path, block_bytes=16 * 1024
+    )
+    assert prepared.counts == numbers.Counts(read=20_001, valid=20_000, invalid=1)
+    assert [(e.line, e.raw) for e in prepared.invalid] == [(20_002, "12")]
+
+
+async def test_broken_unicode_text_later_in_the_file_names_the_line(tmp_path: Path) -> None:
+    src = tmp_path / "late.txt"
+    good = "phone\r\n" + "601123456\r\n" * 7000
+    # A lone low surrogate past the first 64 KB (the start is checked up front).
+    src.write_bytes(codecs.BOM_UTF16_LE + good.encode("utf-16-le") + b"\x00\xdc\r\x00\n\x00")
+    with pytest.raises(BadInput, match="Line 7002 is not UTF-16 text.*CSV UTF-8"):
+        await numbers.prepare_file(src, name="B", region="CZ", directory=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["late.txt"], "no copy is left behind"  # noqa: ASYNC240
 
 
 def test_size_limit() -> None:
@@ -230,8 +298,6 @@ async def test_200k_numbers_through_the_process_pool(tmp_path: Path) -> None:
 
 
 def read_invalid_file(path: Path) -> list[list[str]]:
-    import csv
-
     with path.open(encoding="utf-8-sig", newline="") as f:
         return list(csv.reader(f))
 

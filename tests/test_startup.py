@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -149,3 +150,52 @@ async def test_socket_mode_without_network_logs_one_line_per_try(
     assert "Traceback" not in text, text
     assert "next try in 10 s" in text
     assert "auth.test failed (ClientConnectorError)" in text  # the start goes on, not ready
+
+
+def json_lines(out: str) -> list[dict[str, Any]]:
+    """Every non-empty line as a JSON object (a plain line fails with the line shown)."""
+    parsed = []
+    for line in out.splitlines():
+        if not line.strip():
+            continue
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"not JSON: {line!r}\n{out}") from None
+    return parsed
+
+
+async def test_json_logs_start_at_the_first_line(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """A log shipper reading LOG_FORMAT=json must not meet a plain line, from start to stop."""
+    url = fake_slack.response_url("r")
+    bot = BotProcess(
+        simulator, fake_slack.api_url, tmp_path / "bot.db", response_url=url, LOG_FORMAT="json"
+    )
+    try:
+        await bot.start()
+        assert await bot.terminate() == 0
+    finally:
+        await bot.close()
+    records = json_lines(bot.output())
+    assert any(r["message"].startswith("database ") for r in records), records
+    assert any(r["message"].startswith("dialer-bot listening") for r in records), records
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL: expected one of DEBUG"),
+        ({"DATABASE_PATH": "/nonexistent-dir/bot.db"}, "DATABASE_PATH: directory"),
+    ],
+)
+async def test_json_logs_carry_the_configuration_error_too(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path, extra: dict[str, str], words: str
+) -> None:
+    env = bot_env(simulator, fake_slack.api_url, tmp_path / "bot.db", free_port())
+    code, out = await run_cli("serve", env={**env, "LOG_FORMAT": "json", **extra})
+    assert code == 2, out
+    [record] = json_lines(out)
+    assert record["level"] == "ERROR" and words in record["message"], record
+    assert "configuration error" in record["message"], record

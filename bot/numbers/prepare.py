@@ -40,7 +40,7 @@ from bot.numbers.model import (
 )
 from bot.numbers.normalize import normalize_block, normalize_rows, split_pasted
 from bot.numbers.pool import get_pool, pool_workers
-from bot.numbers.read import header_lines, iter_blocks, read_layout
+from bot.numbers.read import header_lines, iter_blocks, read_layout, utf8_copy
 
 Progress = Callable[[int, float | None], Awaitable[None]]  # numbers checked, fraction done
 
@@ -239,6 +239,38 @@ async def prepare_file(
     max_invalid_file: int = MAX_INVALID_FILE_BYTES,
 ) -> Prepared:
     """Stream `path` through the pool in whole-line blocks, keeping a few in flight."""
+    copy = await asyncio.to_thread(utf8_copy, path, directory)
+    try:
+        return await _prepare_utf8(
+            copy or path,
+            name=name,
+            region=region,
+            directory=directory,
+            progress=progress,
+            progress_every_s=progress_every_s,
+            max_numbers=max_numbers,
+            max_body=max_body,
+            block_bytes=block_bytes,
+            max_invalid_file=max_invalid_file,
+        )
+    finally:
+        if copy is not None:
+            await asyncio.to_thread(copy.unlink, missing_ok=True)
+
+
+async def _prepare_utf8(
+    path: Path,
+    *,
+    name: str,
+    region: str | None,
+    directory: Path,
+    progress: Progress | None,
+    progress_every_s: float,
+    max_numbers: int,
+    max_body: int,
+    block_bytes: int,
+    max_invalid_file: int,
+) -> Prepared:
     loop = asyncio.get_running_loop()
     layout, offset, line, size = await asyncio.to_thread(_scan, path)
     total = max(1, size - offset)

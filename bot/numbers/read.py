@@ -1,6 +1,10 @@
 """Reading an uploaded CSV file without holding it whole: check its size and start (empty,
 Excel, binary, not UTF-8), sniff its layout from the first 64 KB, and cut the rest into
 blocks of whole lines for the workers. No normalisation and no pool here.
+
+Text is UTF-8 (with or without a BOM) or, as Excel's "Unicode text" writes it, UTF-16 with
+a BOM. The blocks and the workers read UTF-8 only, so a UTF-16 file is re-encoded once
+into a UTF-8 copy (`utf8_copy`) before it is cut.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +28,22 @@ from bot.numbers.model import (
 from bot.numbers.normalize import looks_like_number, non_blank
 
 _EXCEL_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# Byte-order mark -> the codec that reads what follows it (the BOM itself is skipped).
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_SAVE_AS = "Save it as “CSV UTF-8” and upload again."
+_COPY_CHUNK = 1024 * 1024
+
+
+def _encoding(head: bytes) -> tuple[str, int]:
+    """(codec, BOM length) of a file starting with `head`; UTF-8 without a BOM otherwise."""
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec, len(bom)
+    return "utf-8", 0
 
 
 def check_size(size: int, limit: int) -> None:
@@ -34,22 +55,28 @@ def check_size(size: int, limit: int) -> None:
 
 
 def decode_sample(data: bytes, *, whole_file: bool) -> str:
-    """The first bytes of an upload as text, or BadInput for empty or binary files."""
+    """The first bytes of an upload as text (BOM removed), or BadInput for empty or binary
+    files and encodings we cannot tell; the message names the encoding to save as."""
     if not data.strip(b" \t\r\n\xef\xbb\xbf"):
         raise BadInput("The file is empty.")
     if data.startswith(_EXCEL_MAGIC):
+        raise BadInput(f"This looks like an Excel workbook, not CSV. {_SAVE_AS}")
+    codec, bom = _encoding(data)
+    if codec == "utf-8" and b"\x00" in data:
         raise BadInput(
-            "This looks like an Excel workbook, not CSV. Save it as “CSV UTF-8” and upload again."
+            "The file is not UTF-8 text: it is a binary file, or UTF-16 text without a "
+            f"byte-order mark. {_SAVE_AS}"
         )
-    if b"\x00" in data:
-        raise BadInput("This is a binary file, not CSV text. Upload a .csv or .txt file.")
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    decoder = codecs.getincrementaldecoder(codec)("strict")
     try:
-        return decoder.decode(data, final=whole_file)
+        return decoder.decode(data[bom:], final=whole_file)
     except UnicodeDecodeError:
+        if codec == "utf-8":
+            raise BadInput(
+                f"The file is not UTF-8 text (binary, or another encoding). {_SAVE_AS}"
+            ) from None
         raise BadInput(
-            "The file is not UTF-8 text (binary, or another encoding). "
-            "Save it as “CSV UTF-8” and upload again."
+            f"The file starts like UTF-16 text but is not readable as it. {_SAVE_AS}"
         ) from None
 
 
@@ -128,19 +155,50 @@ def read_layout(path: Path) -> tuple[Layout, int]:
         whole = not f.read(1)
     sample = decode_sample(head, whole_file=whole)
     layout = detect_layout(sample, whole_file=whole)
-    offset = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    codec, offset = _encoding(head)
     if layout.has_header:
         # Skip blank lines and the header line itself (a quoted header with a newline is
         # not supported: header names never contain one in practice).
-        pos = offset
+        pos = 0
         while True:
-            end = head.find(b"\n", pos)
-            line = head[pos:] if end < 0 else head[pos:end]
-            pos = len(head) if end < 0 else end + 1
+            end = sample.find("\n", pos)
+            line = sample[pos:] if end < 0 else sample[pos:end]
+            pos = len(sample) if end < 0 else end + 1
             if line.strip() or end < 0:
                 break
-        offset = pos
+        offset += len(sample[:pos].encode(codec))
     return layout, offset
+
+
+def utf8_copy(path: Path, directory: Path) -> Path | None:
+    """A UTF-8 copy in `directory` of a UTF-16 file (None for any other file), re-encoded
+    in chunks so a large upload is never held whole. The caller removes the copy."""
+    with path.open("rb") as src:
+        codec, bom = _encoding(src.read(3))
+        if not codec.startswith("utf-16"):
+            return None
+        src.seek(bom)
+        out = directory / f"{secrets.token_hex(16)}.utf8.csv"
+        decoder = codecs.getincrementaldecoder(codec)("strict")
+        lines = 0
+        try:
+            with out.open("wb") as dst:
+                while True:
+                    chunk = src.read(_COPY_CHUNK)
+                    pending, _ = decoder.getstate()
+                    try:
+                        text = decoder.decode(chunk, final=not chunk)
+                    except UnicodeDecodeError as exc:
+                        good = (pending + chunk)[: exc.start].decode(codec, "replace")
+                        line = lines + good.count("\n") + 1
+                        raise BadInput(f"Line {line} is not UTF-16 text. {_SAVE_AS}") from None
+                    lines += text.count("\n")
+                    dst.write(text.encode("utf-8"))
+                    if not chunk:
+                        return out
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
 
 
 def header_lines(path: Path, offset: int) -> int:
