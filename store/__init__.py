@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import functools
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -73,9 +73,6 @@ class Store:
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._closed = False
-        self._shared: dict[Any, asyncio.Future[Any]] = {}  # read_shared's queued reads
-        # Awaited after each result; a turn only in work spawned after an ack (bot.tasks).
-        self.wait_turn: Callable[[], Awaitable[None]] | None = None
         self.audit = AuditLog(self.db, self._lock, clock)
         self.claims = Claims(self.db, self._lock, clock)
         self.subscriptions = Subscriptions(self.db, self._lock, clock)
@@ -92,44 +89,8 @@ class Store:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.
 
-        Any call may write, so no later read joins a read_shared queued before it."""
-        self._shared.clear()
-        result = await self._on_thread(fn, *args, **kwargs)
-        if self.wait_turn is not None:
-            await self.wait_turn()
-        return result
-
-    async def read_shared(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A read that many ask for at once, e.g. the last entries under every `campaign 7`
-        of a burst: callers asking for the same (fn, arguments) while it is still queued or
-        running share it, and the answer goes to each of them as one object (not to be
-        mutated). Nothing is kept once it is answered. Reads only: the store thread runs
-        calls in order and run() ends the sharing, so a read asked for after a write was
-        queued is queued after it and sees it.
-
-        Shared, 1,050 of these reads during a 1,000-command burst became a handful, and
-        the thread they ran on stopped competing with the acks for the one core
-        (bench/ack_latency.py --command "campaign 1")."""
-        key = (fn, args, tuple(sorted(kwargs.items())))
-        read = self._shared.get(key)
-        if read is None:
-            read = asyncio.ensure_future(self._on_thread(fn, *args, **kwargs))
-            self._shared[key] = read
-            read.add_done_callback(lambda done: self._forget(key, done))
-        result = await asyncio.shield(read)  # one caller cancelled leaves the others theirs
-        if self.wait_turn is not None:
-            await self.wait_turn()
-        return result
-
-    def _forget(self, key: Any, done: asyncio.Future[Any]) -> None:
-        if self._shared.get(key) is done:
-            del self._shared[key]
-        if not done.cancelled():
-            done.exception()  # retrieved: each caller re-raises it, even if none is left
-
-    async def _on_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        The caller's context goes along, so the audit writer sees the request id (bot/logs)."""
         loop = asyncio.get_running_loop()
-        # The caller's context goes along, so the audit writer sees the request id (bot/logs).
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
         return await loop.run_in_executor(self._executor, call)
 
