@@ -24,14 +24,14 @@ from store.approvals import Approval, Approvals
 from store.audit import AuditEntry, AuditLog, VerifyResult
 from store.claims import Claim, ClaimResult, Claims
 from store.db import open_db, utc_now
-from store.grants import Grant, Grants
 from store.health import Health
 from store.home import HomeViews
 from store.lease import WatchLease, WatchState
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
-from store.snapshot import LostLease, Snapshot
 from store.subscriptions import Subscriptions
+from store.watch import LostLease, Snapshot
+from store.workspace import Grant, Grants
 
 __all__ = [
     "Anchors",

@@ -15,7 +15,7 @@ from handlers.access import views
 from handlers.args import plural
 from handlers.blocks import esc
 from handlers.request import Request
-from store.grants import Grant
+from store.workspace import Grant
 
 USER = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]{0,100})?>$|^([UW][A-Z0-9]{2,20})$")
 CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{2,20})(?:\|[^>]{0,100})?>$|^([CG][A-Z0-9]{2,20})$")
