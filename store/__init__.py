@@ -23,8 +23,7 @@ from store.anchors import Anchors
 from store.approvals import Approval, Approvals
 from store.audit import AuditEntry, AuditLog, VerifyResult
 from store.claims import Claim, ClaimResult, Claims
-from store.db import open_db, utc_now
-from store.health import Health
+from store.db import Health, open_db, utc_now
 from store.home import HomeViews
 from store.lease import WatchLease, WatchState
 from store.outbox import Delivery, Outbox, OutboxItem

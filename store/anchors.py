@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from store.rows import Component
+from store.db import Component
 
 ANCHOR_ACTION = "anchor"
 _ANCHOR = re.compile(r"^\s*(\d+)\s*:\s*([0-9a-fA-F]{64})\s*$")

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from store.db import iso, iso_after
-from store.rows import Component, all_as, each, first_as
+from store.db import Component, all_as, each, first_as, iso, iso_after
 
 STATES = ("open", "approved", "rejected", "cancelled", "expired")
 DECISIONS = ("approved", "rejected", "cancelled")

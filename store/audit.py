@@ -18,9 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.audit_export import export_lines
-from store.db import parse_since
-from store.no_secrets import check_no_secrets
-from store.rows import Component, all_as, dump_json, each, first_as, json_field
+from store.db import (
+    Component,
+    all_as,
+    check_no_secrets,
+    dump_json,
+    each,
+    first_as,
+    json_field,
+    parse_since,
+)
 
 GENESIS_HASH = "0" * 64
 OUTCOMES = ("pending", "ok", "failed", "denied", "unknown")

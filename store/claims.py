@@ -12,9 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from store.db import iso, iso_after
-from store.no_secrets import check_no_secrets
-from store.rows import Component, dump_json, first_as, json_field
+from store.db import Component, check_no_secrets, dump_json, first_as, iso, iso_after, json_field
 
 FINAL_STATES = ("used", "cancelled")
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from store.audit import AuditEntry
-from store.db import iso
-from store.rows import Component, all_as
+from store.db import Component, all_as, iso
 
 
 class HomeViews(Component):

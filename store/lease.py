@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.db import iso, iso_after
+from store.db import Component, first_as, iso, iso_after
 from store.outbox import Delivery, insert_deliveries
-from store.rows import Component, first_as
 
 DOWN_AFTER_FAILURES = 3
 

@@ -17,8 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from store import threads
-from store.db import iso, iso_after
-from store.rows import Component, all_as, dump_json, first_as, json_field
+from store.db import Component, all_as, dump_json, first_as, iso, iso_after, json_field
 
 KINDS = ("post", "reply", "update")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store.rows import Component
+from store.db import Component
 
 # How a channel gets campaign notifications: one thread per campaign per day, or one
 # top-level message each (the behaviour before threads). The first is the default.

@@ -13,9 +13,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from store.db import iso, iso_after
+from store.db import Component, dump_json, iso, iso_after, load_json
 from store.outbox import Delivery, insert_deliveries
-from store.rows import Component, dump_json, load_json
 
 # How the campaign form's audit row names the campaign it created (handlers/campaign_form/save.py).
 CREATED_ID = re.compile(r"#(\d+):")

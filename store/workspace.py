@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from store.rows import Component, all_as, each, first_as
+from store.db import Component, all_as, each, first_as
 
 ROLES = ("viewer", "operator", "admin")
 
