@@ -19,9 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from store.approvals import Approval, Approvals
 from store.audit import Anchors, AuditEntry, AuditLog, VerifyResult
-from store.claims import Claim, ClaimResult, Claims
+from store.claims import Approval, Approvals, Claim, ClaimResult, Claims
 from store.db import Health, open_db, utc_now
 from store.home import HomeViews
 from store.lease import WatchLease, WatchState
