@@ -1,5 +1,5 @@
-"""The bot's SQLite store: audit log, claims, grants, subscriptions, outbox, approvals,
-schedules.
+"""The bot's SQLite store: audit log, claims and approvals, grants and subscriptions,
+outbox, schedules, the watcher's state.
 
 :class:`Store` owns one connection and one worker thread. Async code calls
 ``await store.run(fn, ...)`` so SQLite work never holds the event loop; tests
@@ -22,13 +22,10 @@ from typing import Any, TypeVar
 from store.audit import Anchors, AuditEntry, AuditLog, VerifyResult
 from store.claims import Approval, Approvals, Claim, ClaimResult, Claims
 from store.db import Health, open_db, utc_now
-from store.home import HomeViews
-from store.lease import WatchLease, WatchState
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
-from store.subscriptions import Subscriptions
-from store.watch import LostLease, Snapshot
-from store.workspace import Grant, Grants
+from store.watch import LostLease, Snapshot, WatchLease, WatchState
+from store.workspace import Grant, Grants, HomeViews, Subscriptions
 
 __all__ = [
     "Anchors",
