@@ -12,6 +12,9 @@ row becomes its frozen dataclass by column name, with JSON columns (marked by
 :func:`json_field`) decoded on the way. The SQL itself stays at the call site, as a
 literal passed straight to ``db.execute``/``db.query``, where tests/test_hardening.py
 checks that no value is ever pasted into it.
+
+:class:`Health` reads across the tables (counts and ages, no names or payloads) for
+/metrics, and probes whether the file takes writes for /readyz.
 """
 
 from __future__ import annotations
