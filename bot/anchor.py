@@ -11,7 +11,7 @@ import contextlib
 import logging
 from typing import Any
 
-from store.anchors import ANCHOR_ACTION, anchor_text
+from store.audit import ANCHOR_ACTION, anchor_text
 
 log = logging.getLogger(__name__)
 

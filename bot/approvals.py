@@ -19,7 +19,7 @@ from bot.actor import Actor
 from bot.control import Controller, Outcome
 from bot.recorded import record
 from store import Store
-from store.approvals import Approval
+from store.claims import Approval
 
 log = logging.getLogger(__name__)
 

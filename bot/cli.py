@@ -219,7 +219,7 @@ def _verify(store: Any, anchor: Any) -> int:
 
 
 def _backup(source: str, target: str) -> int:
-    from store.backup import BackupError, backup
+    from store.audit import BackupError, backup
 
     try:
         result = backup(source, target)
@@ -257,7 +257,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         return _backup(settings.database_path, args.path)
     anchor = None
     if args.audit_cmd == "verify" and args.anchor is not None:
-        from store.anchors import parse_anchor
+        from store.audit import parse_anchor
 
         try:
             anchor = parse_anchor(args.anchor)

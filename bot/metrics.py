@@ -116,7 +116,7 @@ class _Scrape(Collector):
         self.now = now
 
     def collect(self) -> Iterator[Metric]:
-        from store.health import age_seconds
+        from store.db import age_seconds
 
         snap = self.snap
         yield _gauge(

@@ -1,5 +1,5 @@
-"""The bot's SQLite store: audit log, claims, grants, subscriptions, outbox, approvals,
-schedules.
+"""The bot's SQLite store: audit log, claims and approvals, grants and subscriptions,
+outbox, schedules, the watcher's state.
 
 :class:`Store` owns one connection and one worker thread. Async code calls
 ``await store.run(fn, ...)`` so SQLite work never holds the event loop; tests
@@ -13,25 +13,19 @@ import asyncio
 import contextvars
 import functools
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from store.anchors import Anchors
-from store.approvals import Approval, Approvals
-from store.audit import AuditEntry, AuditLog, VerifyResult
-from store.claims import Claim, ClaimResult, Claims
-from store.db import open_db, utc_now
-from store.grants import Grant, Grants
-from store.health import Health
-from store.home import HomeViews
-from store.lease import WatchLease, WatchState
+from store.audit import Anchors, AuditEntry, AuditLog, VerifyResult
+from store.claims import Approval, Approvals, Claim, ClaimResult, Claims
+from store.db import Health, open_db, utc_now
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
-from store.snapshot import LostLease, Snapshot
-from store.subscriptions import Subscriptions
+from store.watch import LostLease, Snapshot, WatchLease, WatchState
+from store.workspace import Grant, Grants, HomeViews, Subscriptions
 
 __all__ = [
     "Anchors",
@@ -73,9 +67,6 @@ class Store:
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._closed = False
-        self._shared: dict[Any, asyncio.Future[Any]] = {}  # read_shared's queued reads
-        # Awaited after each result; a turn only in work spawned after an ack (bot.tasks).
-        self.wait_turn: Callable[[], Awaitable[None]] | None = None
         self.audit = AuditLog(self.db, self._lock, clock)
         self.claims = Claims(self.db, self._lock, clock)
         self.subscriptions = Subscriptions(self.db, self._lock, clock)
@@ -92,44 +83,8 @@ class Store:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.
 
-        Any call may write, so no later read joins a read_shared queued before it."""
-        self._shared.clear()
-        result = await self._on_thread(fn, *args, **kwargs)
-        if self.wait_turn is not None:
-            await self.wait_turn()
-        return result
-
-    async def read_shared(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """A read that many ask for at once, e.g. the last entries under every `campaign 7`
-        of a burst: callers asking for the same (fn, arguments) while it is still queued or
-        running share it, and the answer goes to each of them as one object (not to be
-        mutated). Nothing is kept once it is answered. Reads only: the store thread runs
-        calls in order and run() ends the sharing, so a read asked for after a write was
-        queued is queued after it and sees it.
-
-        Shared, 1,050 of these reads during a 1,000-command burst became a handful, and
-        the thread they ran on stopped competing with the acks for the one core
-        (bench/ack_latency.py --command "campaign 1")."""
-        key = (fn, args, tuple(sorted(kwargs.items())))
-        read = self._shared.get(key)
-        if read is None:
-            read = asyncio.ensure_future(self._on_thread(fn, *args, **kwargs))
-            self._shared[key] = read
-            read.add_done_callback(lambda done: self._forget(key, done))
-        result = await asyncio.shield(read)  # one caller cancelled leaves the others theirs
-        if self.wait_turn is not None:
-            await self.wait_turn()
-        return result
-
-    def _forget(self, key: Any, done: asyncio.Future[Any]) -> None:
-        if self._shared.get(key) is done:
-            del self._shared[key]
-        if not done.cancelled():
-            done.exception()  # retrieved: each caller re-raises it, even if none is left
-
-    async def _on_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        The caller's context goes along, so the audit writer sees the request id (bot/logs)."""
         loop = asyncio.get_running_loop()
-        # The caller's context goes along, so the audit writer sees the request id (bot/logs).
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
         return await loop.run_in_executor(self._executor, call)
 

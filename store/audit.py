@@ -1,4 +1,5 @@
-"""The audit log: append-only, hash-chained, written ahead of every dialer call.
+"""The audit log: append-only, hash-chained, written ahead of every dialer call; its export,
+its anchors and its backup.
 
 Rows are never updated. A request is first written as ``pending``; its result
 is a second row (``ref_id`` = the pending row's id) so completing a request
@@ -8,19 +9,42 @@ view joins the two into one line per request for operators.
 Each row's ``hash`` is SHA-256 over the canonical JSON of all its other
 columns, ``prev_hash`` (the previous row's hash) included, so an edited,
 inserted or deleted row breaks the chain where it happened.
+
+A forger who rewrites the file can recompute every hash after an edit, so the chain alone
+cannot prove anything about itself. An *anchor*, a copy of entry N's hash kept elsewhere
+(a Slack message the bot posted, which the file's owner cannot edit), can: if entries up
+to N were rewritten, entry N's hash changes, because each hash covers the previous one.
+The bot records each post as an ``anchor`` row, so the chain also says where to find its
+anchors.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
+import json
+import os
+import re
+import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from store.audit_export import export_lines
-from store.db import parse_since
-from store.no_secrets import check_no_secrets
-from store.rows import Component, all_as, dump_json, each, first_as, json_field
+import sqlite_utils
+
+from store.db import (
+    BUSY_TIMEOUT_MS,
+    Component,
+    all_as,
+    check_no_secrets,
+    dump_json,
+    each,
+    first_as,
+    json_field,
+    parse_since,
+)
 
 GENESIS_HASH = "0" * 64
 OUTCOMES = ("pending", "ok", "failed", "denied", "unknown")
@@ -304,14 +328,6 @@ class AuditLog(Component):
         with self._read() as db:
             return int(db.conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0])
 
-    def head(self) -> tuple[int, str] | None:
-        """The chain's last entry as (id, hash): what an anchor records elsewhere."""
-        with self._read() as db:
-            row = db.conn.execute(
-                "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else (int(row[0]), str(row[1]))
-
     def get(self, entry_id: int) -> AuditEntry | None:
         """One request by its (pending or one-shot) row id."""
         with self._read() as db:
@@ -404,6 +420,168 @@ class AuditLog(Component):
             return VerifyResult(False, count, prev_id + 1, "deleted at the end")
         return VerifyResult(True, count)
 
+    # --- export (`dialer-bot audit export`) -------------------------------
+
     def export(self, fmt: str = "jsonl", since: str | None = None) -> Iterator[str]:
-        """Yield the raw log as CSV or JSON lines (store/audit_export.py)."""
-        return export_lines(self._raw_rows, COLUMNS, fmt, since)
+        """Yield the raw log (every column, chain included) as text lines ending in "\\n",
+        so an auditor can re-hash the rows.
+
+        ``csv``: a header line, then one record per row (a record may span lines
+        when a value contains a newline). ``jsonl``: one JSON object per row.
+        ``request`` stays the stored JSON text so exported rows can be re-hashed.
+        ``since`` is an ISO date or datetime; rows with ``ts >= since`` are kept.
+        """
+        if fmt not in ("csv", "jsonl"):
+            raise ValueError(f"format: expected 'csv' or 'jsonl', got {fmt!r}")
+        if since is not None:
+            parse_since(since)  # fail before the first line, not halfway through
+        return self._export_lines(fmt, since)
+
+    def _export_lines(self, fmt: str, since: str | None) -> Iterator[str]:
+        if fmt == "jsonl":
+            for row in self._raw_rows(since):
+                yield json.dumps(row, ensure_ascii=False) + "\n"
+            return
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+
+        def take(values: list[Any]) -> str:
+            writer.writerow(values)
+            line = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return line
+
+        yield take(list(COLUMNS))
+        for row in self._raw_rows(since):
+            yield take(["" if row[name] is None else row[name] for name in COLUMNS])
+
+
+# --- anchors ---------------------------------------------------------------------
+
+ANCHOR_ACTION = "anchor"
+_ANCHOR = re.compile(r"^\s*(\d+)\s*:\s*([0-9a-fA-F]{64})\s*$")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    entry: int
+    hash: str
+
+
+def parse_anchor(text: str) -> Anchor:
+    """`N:HASH` as typed on the command line (HASH: the 64 hex digits the bot posted)."""
+    match = _ANCHOR.match(text)
+    if match is None:
+        raise ValueError(
+            f"anchor: expected ENTRY:HASH such as 42:3f2a…(64 hex digits), got {text!r}"
+        )
+    return Anchor(int(match[1]), match[2].lower())
+
+
+def anchor_text(anchor: Anchor) -> str:
+    """The Slack message; `audit verify --anchor N:HASH` takes its two values."""
+    return f"audit head: entry {anchor.entry}, hash {anchor.hash}"
+
+
+class Anchors(Component):
+    """Check an anchor against the file; find the anchors the bot recorded."""
+
+    def check(self, anchor: Anchor) -> str | None:
+        """None when entry N still has the anchored hash; else what is wrong."""
+        with self._read() as db:
+            row = db.conn.execute(
+                "SELECT hash FROM audit_log WHERE id = ?", [anchor.entry]
+            ).fetchone()
+        if row is None:
+            return f"entry {anchor.entry} is missing: entries up to it were deleted"
+        if row[0] != anchor.hash:
+            return (
+                f"entry {anchor.entry} does not match the anchor: entries up to "
+                f"{anchor.entry} were rewritten"
+            )
+        return None
+
+    def head(self) -> Anchor | None:
+        with self._read() as db:
+            row = db.conn.execute(
+                "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else Anchor(int(row[0]), str(row[1]))
+
+    def head_is_anchored(self) -> bool:
+        """True when nothing was written since the last anchor row (no need to post again)."""
+        with self._read() as db:
+            row = db.conn.execute(
+                "SELECT action FROM audit_log ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return row is None or row[0] == ANCHOR_ACTION
+
+    def recorded(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The latest anchor rows' request JSON (entry, hash, channel, message_ts), newest first."""
+        with self._read() as db:
+            rows = db.conn.execute(
+                "SELECT id, ts, channel_id, request FROM audit_log"
+                " WHERE action = ? AND outcome = 'ok'"
+                " ORDER BY id DESC LIMIT ?",
+                [ANCHOR_ACTION, limit],
+            ).fetchall()
+        return [
+            {"row": r[0], "ts": r[1], "channel_id": r[2], **json.loads(r[3] or "{}")} for r in rows
+        ]
+
+
+# --- backup (`dialer-bot audit backup PATH`) -------------------------------------
+# SQLite's online backup API copies the file page by page through a read transaction of
+# its own; in WAL mode that transaction sees one snapshot and never blocks the bot's
+# writers, so the bot keeps running while the copy is made. The copy is written next to
+# PATH under a temporary name and renamed into place only once complete, so PATH is never
+# half a database.
+
+
+class BackupError(Exception):
+    """The copy could not be made; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    size: int
+    verify: VerifyResult
+
+
+def backup(source: str | Path, target: str | Path) -> BackupResult:
+    """Copy `source` to `target` (which must not exist yet) and verify the copy's chain."""
+    src, dst = Path(source), Path(target)
+    if not src.is_file():
+        raise BackupError(f"no database at {src}")
+    if dst.exists():
+        raise BackupError(f"{dst} already exists; choose a new file name")
+    if not dst.parent.is_dir():
+        raise BackupError(f"directory {dst.parent} does not exist")
+    partial = dst.with_name(f".{dst.name}.partial-{os.getpid()}")
+    # Read-only: a backup must never migrate or otherwise touch the live file.
+    reader = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        writer = sqlite3.connect(partial)
+        try:
+            reader.backup(writer)  # all pages in one step: one snapshot, no restarts
+            writer.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        finally:
+            writer.close()
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"the copy failed: {exc}") from None
+    finally:
+        reader.close()
+    os.replace(partial, dst)
+    return BackupResult(dst, dst.stat().st_size, verify_file(dst))
+
+
+def verify_file(path: str | Path) -> VerifyResult:
+    """Walk the chain of a database file without migrating or writing it."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return AuditLog(sqlite_utils.Database(conn)).verify()
+    finally:
+        conn.close()

@@ -1,9 +1,16 @@
-"""Single-use action tokens: a confirmation button runs its command exactly once.
+"""Decisions made exactly once: confirmation tokens and two-person approvals.
 
-The claim is a database fact, not a memory flag: one conditional UPDATE flips
-the token from ``open`` to ``used`` (or ``cancelled``), and SQLite's write lock
-guarantees that of any number of clicks, threads or processes only one sees a
-changed row.
+A decision is a database fact, not a memory flag: one conditional UPDATE moves the
+row out of ``open`` (``WHERE state = 'open' AND expires_at > now``), and SQLite's
+write lock guarantees that of any number of clicks, threads or processes only one
+sees a changed row.
+
+- A *claim* is a single-use action token: a confirmation button runs its command
+  exactly once (``open`` → ``used`` or ``cancelled``).
+- An *approval* is a dangerous command waiting until someone else decides. The rules
+  about *who* may decide live in bot/approvals.py; the SQL repeats the two that must
+  never be broken (the requester never approves, only the requester cancels) so a bug
+  above cannot bypass them.
 """
 
 from __future__ import annotations
@@ -12,11 +19,21 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from store.db import iso, iso_after
-from store.no_secrets import check_no_secrets
-from store.rows import Component, dump_json, first_as, json_field
+from store.db import (
+    Component,
+    all_as,
+    check_no_secrets,
+    dump_json,
+    each,
+    first_as,
+    iso,
+    iso_after,
+    json_field,
+)
 
 FINAL_STATES = ("used", "cancelled")
+APPROVAL_STATES = ("open", "approved", "rejected", "cancelled", "expired")
+DECISIONS = ("approved", "rejected", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -125,3 +142,168 @@ class Claims(Component):
             at=row.used_at,
             payload=row.payload,
         )
+
+
+# --- approvals -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One request for a second person's approval, as stored."""
+
+    id: int
+    command: str
+    campaign_id: int
+    campaign_name: str | None
+    previous_state: str | None
+    requested_by: str
+    requested_by_name: str | None
+    team_id: str | None
+    channel_id: str | None
+    message_ts: str | None
+    created_at: str
+    expires_at: str
+    state: str
+    decided_by: str | None
+    decided_at: str | None
+    # The copy posted in APPROVAL_CHANNEL when that is not the channel of origin.
+    copy_channel_id: str | None = None
+    copy_message_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a decide() call found: ``ok`` for the one caller whose decision counted.
+
+    ``expired_now`` is True for the one caller who noticed the expiry, so
+    exactly one audit row and one message update record it.
+    """
+
+    ok: bool
+    approval: Approval | None
+    expired_now: bool = False
+
+
+class Approvals(Component):
+    """Open, decide, expire and look up approval requests."""
+
+    def open(
+        self,
+        *,
+        command: str,
+        campaign_id: int,
+        requested_by: str,
+        ttl_s: float,
+        campaign_name: str | None = None,
+        previous_state: str | None = None,
+        requested_by_name: str | None = None,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+    ) -> Approval:
+        """Store a new open request that expires ``ttl_s`` seconds from now."""
+        now = self._clock()
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO approvals (command, campaign_id, campaign_name, previous_state,"
+                " requested_by, requested_by_name, team_id, channel_id, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    command,
+                    int(campaign_id),
+                    campaign_name,
+                    previous_state,
+                    str(requested_by),
+                    requested_by_name,
+                    team_id,
+                    channel_id,
+                    iso(now),
+                    iso_after(now, ttl_s),
+                ],
+            )
+            approval = self.get(int(cursor.lastrowid or 0))
+        assert approval is not None
+        return approval
+
+    def set_message(self, approval_id: int, channel_id: str, ts: str) -> None:
+        """Remember where the request was posted, so any later decision can update it."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE approvals SET channel_id = ?, message_ts = ? WHERE id = ?",
+                [channel_id, ts, int(approval_id)],
+            )
+
+    def set_copy(self, approval_id: int, channel_id: str, ts: str) -> None:
+        """Remember the copy in the approvers' channel, so a decision updates it too."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE approvals SET copy_channel_id = ?, copy_message_ts = ? WHERE id = ?",
+                [channel_id, ts, int(approval_id)],
+            )
+
+    def get(self, approval_id: int) -> Approval | None:
+        """One request by id, whatever its state."""
+        with self._read() as db:
+            return first_as(
+                Approval, db.query("SELECT * FROM approvals WHERE id = ?", [int(approval_id)])
+            )
+
+    def decide(self, approval_id: int, *, user_id: str, state: str) -> Decision:
+        """Move an open, unexpired request to ``state``; ok for exactly one caller.
+
+        Approving is refused for the requester, cancelling for anyone else,
+        here in SQL as well as in the service above.
+        """
+        if state not in DECISIONS:
+            raise ValueError(f"state: expected one of {DECISIONS}, got {state!r}")
+        now = self._now()
+        sql = (
+            "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?"
+            " WHERE id = ? AND state = 'open' AND expires_at > ?"
+        )
+        params: list[Any] = [state, str(user_id), now, int(approval_id), now]
+        if state == "approved":
+            sql += " AND requested_by != ?"
+            params.append(str(user_id))
+        elif state == "cancelled":
+            sql += " AND requested_by = ?"
+            params.append(str(user_id))
+        with self._write() as db:
+            won = db.execute(sql, params).rowcount == 1
+            expired_now = False
+            if not won:
+                expired_now = (
+                    db.execute(
+                        "UPDATE approvals SET state = 'expired', decided_at = ?"
+                        " WHERE id = ? AND state = 'open' AND expires_at <= ?",
+                        [now, int(approval_id), now],
+                    ).rowcount
+                    == 1
+                )
+            approval = self.get(approval_id)
+        return Decision(won, approval, expired_now)
+
+    def expire_due(self) -> list[Approval]:
+        """Mark every open request past its expiry as expired; returns those this call changed."""
+        now = self._now()
+        with self._write() as db:
+            ids = [
+                row["id"]
+                for row in db.query(
+                    "SELECT id FROM approvals WHERE state = 'open' AND expires_at <= ? ORDER BY id",
+                    [now],
+                )
+            ]
+            for approval_id in ids:
+                db.execute(
+                    "UPDATE approvals SET state = 'expired', decided_at = ?"
+                    " WHERE id = ? AND state = 'open'",
+                    [now, approval_id],
+                )
+            return each(self.get, ids)
+
+    def open_requests(self) -> list[Approval]:
+        """Every request still waiting, oldest first (for operators and tests)."""
+        with self._read() as db:
+            return all_as(
+                Approval, db.query("SELECT * FROM approvals WHERE state = 'open' ORDER BY id")
+            )

@@ -1,24 +1,42 @@
-"""Open the bot's SQLite file and bring its schema up to date.
+"""The bot's SQLite file: opening it, its migrations, transactions, and what every table's
+class shares.
 
-One file holds everything (audit log, claims, grants, subscriptions, outbox) so
+One file holds everything (audit log, claims, grants, subscriptions, outbox, ...) so
 an operator can inspect it with ``sqlite3`` or Datasette. Two bot processes may
 share the file, so every write runs in ``BEGIN IMMEDIATE`` and the connection
 waits (``busy_timeout``) instead of failing when the other process is writing.
+
+Each table has a small class (Claims, Grants, Outbox, ...) built on :class:`Component`:
+a write runs under the shared lock *and* a transaction, a read under the lock, and a
+row becomes its frozen dataclass by column name, with JSON columns (marked by
+:func:`json_field`) decoded on the way. The SQL itself stays at the call site, as a
+literal passed straight to ``db.execute``/``db.query``, where tests/test_hardening.py
+checks that no value is ever pasted into it.
+
+:class:`Health` reads across the tables (counts and ages, no names or payloads) for
+/metrics, and probes whether the file takes writes for /readyz.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlite_utils
 
-BUSY_TIMEOUT_MS = 5000
+from store.schema import MIGRATIONS, Migration
 
-Migration = Callable[[sqlite_utils.Database], None]
+R = TypeVar("R")
+K = TypeVar("K")
+
+BUSY_TIMEOUT_MS = 5000
 
 
 def utc_now() -> datetime:
@@ -77,280 +95,6 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("COMMIT")
 
 
-# --- migrations --------------------------------------------------------------
-# Append new steps at the end; never edit a step that has shipped. The schema
-# version is PRAGMA user_version = number of steps applied.
-
-
-def _v1_initial(db: sqlite_utils.Database) -> None:
-    """Every table of the first release."""
-    for sql in (
-        # Append-only, hash-chained. AUTOINCREMENT so ids are never reused: a
-        # deleted row always leaves a gap that verify() can name.
-        """CREATE TABLE audit_log (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            ts TEXT NOT NULL,
-            team_id TEXT,
-            user_id TEXT,
-            user_name TEXT,
-            channel_id TEXT,
-            action TEXT NOT NULL,
-            campaign_id INTEGER,
-            request TEXT,
-            outcome TEXT NOT NULL
-                CHECK (outcome IN ('pending', 'ok', 'failed', 'denied', 'unknown')),
-            detail TEXT,
-            duration_ms INTEGER,
-            ref_id INTEGER REFERENCES audit_log(id),
-            prev_hash TEXT NOT NULL,
-            hash TEXT NOT NULL UNIQUE
-        )""",
-        "CREATE INDEX audit_log_ref_id ON audit_log(ref_id)",
-        "CREATE INDEX audit_log_campaign ON audit_log(campaign_id, id)",
-        "CREATE INDEX audit_log_ts ON audit_log(ts)",
-        # One line per request: the pending (or one-shot) row, with the result
-        # taken from its latest completion row when there is one.
-        """CREATE VIEW audit_requests AS
-        SELECT r.id, r.ts, r.team_id, r.user_id, r.user_name, r.channel_id,
-               r.action, r.campaign_id, r.request,
-               COALESCE(c.outcome, r.outcome) AS outcome,
-               CASE WHEN c.id IS NULL THEN r.detail ELSE c.detail END AS detail,
-               CASE WHEN c.id IS NULL THEN r.duration_ms ELSE c.duration_ms END
-                   AS duration_ms,
-               c.id AS completion_id,
-               c.ts AS completed_ts
-        FROM audit_log AS r
-        LEFT JOIN audit_log AS c
-            ON c.id = (SELECT MAX(x.id) FROM audit_log AS x WHERE x.ref_id = r.id)
-        WHERE r.ref_id IS NULL""",
-        """CREATE TABLE claims (
-            token TEXT PRIMARY KEY,
-            action TEXT NOT NULL,
-            campaign_id INTEGER,
-            created_by TEXT NOT NULL,
-            channel_id TEXT,
-            payload TEXT,
-            created_at TEXT NOT NULL,
-            expires_at TEXT NOT NULL,
-            state TEXT NOT NULL DEFAULT 'open'
-                CHECK (state IN ('open', 'used', 'cancelled', 'expired')),
-            used_by TEXT,
-            used_at TEXT
-        )""",
-        "CREATE INDEX claims_expires_at ON claims(expires_at)",
-        """CREATE TABLE subscriptions (
-            channel_id TEXT PRIMARY KEY,
-            added_by TEXT,
-            added_at TEXT NOT NULL
-        )""",
-        """CREATE TABLE grants (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            user_id TEXT NOT NULL,
-            role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
-            channel_id TEXT,
-            granted_by TEXT,
-            granted_at TEXT NOT NULL
-        )""",
-        # NULL channel_id means "everywhere"; COALESCE so it is unique too.
-        "CREATE UNIQUE INDEX grants_unique ON grants(user_id, role, COALESCE(channel_id, ''))",
-        """CREATE TABLE outbox (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            channel_id TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            state TEXT NOT NULL DEFAULT 'pending'
-                CHECK (state IN ('pending', 'sent', 'failed')),
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            sent_at TEXT,
-            ts_slack TEXT
-        )""",
-        "CREATE INDEX outbox_state ON outbox(state, id)",
-    ):
-        db.execute(sql)
-
-
-def _v2_approvals(db: sqlite_utils.Database) -> None:
-    """Two-person approvals: a request waits here until a second person decides."""
-    for sql in (
-        """CREATE TABLE approvals (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            command TEXT NOT NULL,
-            campaign_id INTEGER NOT NULL,
-            campaign_name TEXT,
-            previous_state TEXT,
-            requested_by TEXT NOT NULL,
-            requested_by_name TEXT,
-            team_id TEXT,
-            channel_id TEXT,
-            message_ts TEXT,
-            created_at TEXT NOT NULL,
-            expires_at TEXT NOT NULL,
-            state TEXT NOT NULL DEFAULT 'open'
-                CHECK (state IN ('open', 'approved', 'rejected', 'cancelled', 'expired')),
-            decided_by TEXT,
-            decided_at TEXT
-        )""",
-        "CREATE INDEX approvals_open ON approvals(state, expires_at)",
-    ):
-        db.execute(sql)
-
-
-def _v3_outbox_lease(db: sqlite_utils.Database) -> None:
-    """A delivery claim gets its own column instead of borrowing ``sent_at``.
-
-    Until now a pending item's ``sent_at`` meant "a sender took it at"; those
-    stamps become leases ending 30 s later (the notifier's lease of that
-    release), so a claim held across the upgrade still lapses on time, and
-    ``sent_at`` is left meaning only "delivered at". The index serves the claim's
-    "is this the oldest pending item of its channel" check.
-    """
-    db.execute("ALTER TABLE outbox ADD COLUMN lease_until TEXT")
-    # strftime's %f is SS.SSS, so this is exactly iso()'s fixed-width format.
-    db.execute(
-        """UPDATE outbox
-        SET lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', sent_at, '+30 seconds'),
-            sent_at = NULL
-        WHERE state = 'pending' AND sent_at IS NOT NULL"""
-    )
-    db.execute("CREATE INDEX outbox_channel_pending ON outbox(channel_id, state, id)")
-
-
-def _v4_first_day(db: sqlite_utils.Database) -> None:
-    """Issue 12: a request's campaign may be named only by its completion row, and an
-    approval request may be posted twice (the channel of origin and APPROVAL_CHANNEL).
-
-    ``create_campaign`` learns the new id from the dialer's answer, after the pending
-    row is written; the view now takes the campaign from either row, so the new
-    campaign's history shows its creation.
-    """
-    db.execute("DROP VIEW audit_requests")
-    db.execute(
-        """CREATE VIEW audit_requests AS
-        SELECT r.id, r.ts, r.team_id, r.user_id, r.user_name, r.channel_id,
-               r.action, COALESCE(r.campaign_id, c.campaign_id) AS campaign_id, r.request,
-               COALESCE(c.outcome, r.outcome) AS outcome,
-               CASE WHEN c.id IS NULL THEN r.detail ELSE c.detail END AS detail,
-               CASE WHEN c.id IS NULL THEN r.duration_ms ELSE c.duration_ms END
-                   AS duration_ms,
-               c.id AS completion_id,
-               c.ts AS completed_ts
-        FROM audit_log AS r
-        LEFT JOIN audit_log AS c
-            ON c.id = (SELECT MAX(x.id) FROM audit_log AS x WHERE x.ref_id = r.id)
-        WHERE r.ref_id IS NULL"""
-    )
-    db.execute("ALTER TABLE approvals ADD COLUMN copy_channel_id TEXT")
-    db.execute("ALTER TABLE approvals ADD COLUMN copy_message_ts TEXT")
-
-
-def _v5_watch_home_threads(db: sqlite_utils.Database) -> None:
-    """Issue 13: the campaign watcher's lease and snapshot, App Home viewers, threads.
-
-    ``watch_state`` is one row: who holds the watcher lease, the snapshot's version
-    (bumped by every committed poll, so two processes never commit the same diff),
-    the dialer's ETag and the outage bookkeeping that must survive restarts.
-    An outbox item is now a post, a reply in a thread (``parent_id`` = the outbox id
-    of the thread's parent) or an update of that parent.
-    """
-    db.execute(
-        """CREATE TABLE watch_state (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            holder TEXT,
-            lease_until TEXT,
-            version INTEGER NOT NULL DEFAULT 0,
-            baseline_at TEXT,
-            polled_at TEXT,
-            etag TEXT,
-            failures INTEGER NOT NULL DEFAULT 0,
-            failing_since TEXT,
-            last_error TEXT,
-            down_announced INTEGER NOT NULL DEFAULT 0
-        )"""
-    )
-    db.execute("INSERT INTO watch_state (id) VALUES (1)")
-    db.execute(
-        """CREATE TABLE campaign_snapshot (
-            campaign_id INTEGER PRIMARY KEY,
-            data TEXT NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE threads (
-            channel_id TEXT NOT NULL,
-            subject TEXT NOT NULL,
-            day TEXT NOT NULL,
-            parent_id INTEGER NOT NULL,
-            PRIMARY KEY (channel_id, subject, day)
-        )"""
-    )
-    db.execute(
-        "ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'post'"
-        " CHECK (kind IN ('post', 'reply', 'update'))"
-    )
-    db.execute("ALTER TABLE outbox ADD COLUMN parent_id INTEGER")
-    db.execute(
-        "ALTER TABLE subscriptions ADD COLUMN mode TEXT NOT NULL DEFAULT 'threaded'"
-        " CHECK (mode IN ('threaded', 'flat'))"
-    )
-    db.execute(
-        """CREATE TABLE home_views (
-            user_id TEXT PRIMARY KEY,
-            opened_at TEXT NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE seen_events (
-            event_id TEXT PRIMARY KEY,
-            seen_at TEXT NOT NULL
-        )"""
-    )
-
-
-def _v6_schedules(db: sqlite_utils.Database) -> None:
-    """Scheduled commands (issue 14): a row waits here until its due time claims it once.
-
-    ``state``: awaiting (approval) → pending → running → done | failed; or cancelled,
-    missed (due longer than the grace period ago), revoked (the requester lost the role),
-    removed (the campaign was gone).
-    """
-    db.execute(
-        """CREATE TABLE schedules (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            command TEXT NOT NULL,
-            campaign_id INTEGER NOT NULL,
-            campaign_name TEXT,
-            due_at TEXT NOT NULL,
-            tz TEXT NOT NULL,
-            created_by TEXT NOT NULL,
-            created_by_name TEXT,
-            team_id TEXT,
-            channel_id TEXT,
-            created_at TEXT NOT NULL,
-            approved_by TEXT,
-            state TEXT NOT NULL DEFAULT 'pending'
-                CHECK (state IN ('awaiting', 'pending', 'running', 'done', 'failed',
-                                 'cancelled', 'missed', 'revoked', 'removed')),
-            claimed_at TEXT,
-            finished_at TEXT,
-            finished_by TEXT,
-            detail TEXT,
-            audit_id INTEGER
-        )"""
-    )
-    db.execute("CREATE INDEX schedules_due ON schedules(state, due_at)")
-
-
-MIGRATIONS: list[Migration] = [
-    _v1_initial,
-    _v2_approvals,
-    _v3_outbox_lease,
-    _v4_first_day,  # issue 12
-    _v5_watch_home_threads,  # issue 13
-    _v6_schedules,  # issue 14
-]
-
-
 def schema_version(db: sqlite_utils.Database) -> int:
     """The number of migration steps applied to this file."""
     return int(db.conn.execute("PRAGMA user_version").fetchone()[0])
@@ -402,3 +146,204 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
         conn.close()
         raise
     return db
+
+
+# --- JSON columns and rows -----------------------------------------------------
+# Audit requests and claim payloads are checked key by key before they are written:
+# a secret in the chained log could never be removed without breaking the chain.
+
+# Keys whose values are credentials; matched case-insensitively, '-' == '_'.
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "secret",
+        "client_secret",
+        "authorization",
+        "api_key",
+        "apikey",
+    }
+)
+
+
+def check_no_secrets(value: Any, where: str = "request") -> None:
+    """Refuse credentials anywhere in a JSON-like value (dict keys, recursively).
+
+    The log is meant to be read by operators and exported; a password that got
+    in could never be removed without breaking the chain.
+    """
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if str(key).lower().replace("-", "_") in SECRET_KEYS:
+                raise ValueError(f"{where}: refusing to store secret field {key!r}")
+            check_no_secrets(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            check_no_secrets(item, f"{where}[{index}]")
+
+
+_JSON = "store.json_column"
+
+
+def dump_json(value: Any) -> str:
+    """Canonical JSON: the same value always gives the same text (and audit hash)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_json(text: str | None) -> Any:
+    """The value :func:`dump_json` stored; SQL NULL stays None."""
+    return None if text is None else json.loads(text)
+
+
+def json_field() -> Any:
+    """Mark a dataclass field whose column holds JSON text, so :func:`from_row` parses it."""
+    return dataclasses.field(metadata={_JSON: True})
+
+
+def from_row(cls: type[R], row: Mapping[str, Any]) -> R:
+    """Build the dataclass ``cls`` from a row by column name.
+
+    A field the row lacks takes its dataclass default (e.g. columns only a view
+    has); without a default that is a KeyError, never a silent None.
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]  # R is a dataclass
+        if f.name not in row and (
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        ):
+            continue
+        value = row[f.name]
+        values[f.name] = load_json(value) if f.metadata.get(_JSON) else value
+    return cls(**values)
+
+
+def all_as(cls: type[R], rows: Iterable[Mapping[str, Any]]) -> list[R]:
+    """Every row of a query (fetched now, so call it while holding the lock), as ``cls``."""
+    return [from_row(cls, row) for row in rows]
+
+
+def first_as(cls: type[R], rows: Iterable[Mapping[str, Any]]) -> R | None:
+    """The row of a lookup by key, as ``cls``; None when there is none."""
+    found = all_as(cls, rows)
+    return found[0] if found else None
+
+
+def each(fetch: Callable[[K], R | None], keys: Iterable[K]) -> list[R]:
+    """``fetch`` (a lookup by key) for each key in turn, e.g. the rows a write just touched.
+
+    Keys that find nothing are left out.
+    """
+    found = (fetch(key) for key in keys)
+    return [row for row in found if row is not None]
+
+
+class Component:
+    """Base of the per-table classes: one connection, one lock shared by all, one clock.
+
+    The lock is shared (an RLock, so a read inside a write is fine) because the
+    sync API may be called directly while the store thread uses the connection.
+    """
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        lock: threading.RLock | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.db = db
+        self._lock = lock or threading.RLock()
+        self._clock = clock
+
+    def _now(self) -> str:
+        """The current time as stored (see :func:`iso`)."""
+        return iso(self._clock())
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite_utils.Database]:
+        """Hold the lock while a query runs and its rows are fetched."""
+        with self._lock:
+            yield self.db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite_utils.Database]:
+        """Hold the lock and a write transaction; everything inside commits or nothing."""
+        with self._lock, transaction(self.db):
+            yield self.db
+
+
+# --- health -------------------------------------------------------------------
+
+# Control commands whose outcomes are counted (the audit log's actions for bot/control.py).
+CONTROL_ACTIONS = ("start", "pause", "unpause", "reload", "remove")
+READY_WRITE_TIMEOUT_MS = 1000
+# The probe's PRAGMAs are literal SQL (tests/test_hardening.py); they must match these.
+assert BUSY_TIMEOUT_MS == 5000 and len(CONTROL_ACTIONS) == 5  # noqa: S101
+
+
+@dataclasses.dataclass(frozen=True)
+class Gauges:
+    """Counts and labels only: no campaign names, no payloads."""
+
+    outbox_depth: int
+    outbox_oldest_created_at: str | None
+    pending_approvals: int
+    pending_schedules: int
+    audit_entries: int
+    control_outcomes: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+
+
+class Health(Component):
+    """What an operator's metrics and readiness probe need: read-only gauges, plus the one
+    write probe /readyz uses."""
+
+    def snapshot(self) -> Gauges:
+        with self._read() as db:
+            conn = db.conn
+            depth, oldest = conn.execute(
+                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE state = 'pending'"
+            ).fetchone()
+            (approvals,) = conn.execute(
+                "SELECT COUNT(*) FROM approvals WHERE state = 'open'"
+            ).fetchone()
+            (entries,) = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()
+            outcomes = {
+                (action, outcome): n
+                for action, outcome, n in conn.execute(
+                    "SELECT action, outcome, COUNT(*) FROM audit_log"
+                    " WHERE action IN (?, ?, ?, ?, ?) AND outcome != 'pending'"
+                    " GROUP BY action, outcome",
+                    CONTROL_ACTIONS,
+                )
+            }
+            (schedules,) = conn.execute(
+                "SELECT COUNT(*) FROM schedules WHERE state = 'pending'"
+            ).fetchone()
+        return Gauges(depth, oldest, approvals, schedules, entries, outcomes)
+
+    def writable(self) -> str | None:
+        """None when the write lock can be taken within a second; else SQLite's reason."""
+        with self._lock:
+            conn = self.db.conn
+            conn.execute("PRAGMA busy_timeout = 1000")  # READY_WRITE_TIMEOUT_MS
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return str(exc)
+            finally:
+                conn.execute("PRAGMA busy_timeout = 5000")  # back to BUSY_TIMEOUT_MS
+        return None
+
+
+def age_seconds(iso_ts: str | None, now: datetime) -> float | None:
+    """How long ago a stored timestamp was (never negative); None stays None."""
+    if iso_ts is None:
+        return None
+    then = datetime.fromisoformat(iso_ts.replace("Z", "+00:00"))
+    return max(0.0, (now - then).total_seconds())

@@ -7,6 +7,9 @@ dies mid-post leaves a lease that simply runs out; the next claim after that
 (any process, e.g. after a restart) takes the item over, so nothing is lost and,
 while the lease holds, nothing is posted twice. ``sent_at`` is only ever the
 delivery time.
+
+An item is a post, a reply in a thread, or an update of that thread's parent; the
+``threads`` table remembers each campaign's parent message of the day per channel.
 """
 
 from __future__ import annotations
@@ -16,9 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from store import threads
-from store.db import iso, iso_after
-from store.rows import Component, all_as, dump_json, first_as, json_field
+from store.db import Component, all_as, dump_json, first_as, iso, iso_after, json_field
 
 KINDS = ("post", "reply", "update")
 
@@ -58,6 +59,31 @@ class Delivery:
     day: str = ""
 
 
+# --- thread parents: one message per subject (a campaign) per channel per day -----
+# Only used inside the outbox's transactions, so the parent's row and its first reply
+# are queued together or not at all.
+
+
+def _live_parent(db: sqlite_utils.Database, channel_id: str, subject: str, day: str) -> int | None:
+    """The outbox id of today's parent for this subject, unless its post failed for good."""
+    rows = db.conn.execute(
+        "SELECT t.parent_id FROM threads AS t JOIN outbox AS o ON o.id = t.parent_id"
+        " WHERE t.channel_id = ? AND t.subject = ? AND t.day = ? AND o.state != 'failed'",
+        [channel_id, subject, day],
+    ).fetchall()
+    return int(rows[0][0]) if rows else None
+
+
+def _set_parent(
+    db: sqlite_utils.Database, channel_id: str, subject: str, day: str, parent_id: int
+) -> None:
+    db.execute(
+        "INSERT INTO threads (channel_id, subject, day, parent_id) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (channel_id, subject, day) DO UPDATE SET parent_id = excluded.parent_id",
+        [channel_id, subject, day, parent_id],
+    )
+
+
 def insert_item(
     db: sqlite_utils.Database,
     now: str,
@@ -89,10 +115,10 @@ def insert_deliveries(db: sqlite_utils.Database, now: str, deliveries: list[Deli
         if not (d.threaded and d.subject and d.parent is not None):
             ids.append(insert_item(db, now, d.channel_id, d.payload))
             continue
-        parent_id = threads.live_parent(db, d.channel_id, d.subject, d.day)
+        parent_id = _live_parent(db, d.channel_id, d.subject, d.day)
         if parent_id is None:
             parent_id = insert_item(db, now, d.channel_id, d.parent)
-            threads.set_parent(db, d.channel_id, d.subject, d.day, parent_id)
+            _set_parent(db, d.channel_id, d.subject, d.day, parent_id)
         else:
             insert_item(db, now, d.channel_id, d.parent, "update", parent_id)
         ids.append(insert_item(db, now, d.channel_id, d.payload, "reply", parent_id))

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from store.db import iso
-from store.rows import Component, all_as, first_as
+from store.db import Component, all_as, first_as, iso
 
 OPEN_STATES = ("awaiting", "pending")
 FINAL_STATES = ("done", "failed", "cancelled", "missed", "revoked", "removed")

@@ -11,7 +11,7 @@ from handlers.access import views
 from handlers.blocks import plural
 from handlers.grammar import AccessCommand
 from handlers.request import Request
-from store.grants import Grant
+from store.workspace import Grant
 
 
 async def run(req: Request, cmd: AccessCommand) -> None:

@@ -25,7 +25,7 @@ from handlers.control.outcome import notify
 from handlers.control.views import result as result_view
 from handlers.guard import authorize
 from handlers.request import Request
-from store.approvals import Approval
+from store.claims import Approval
 
 log = logging.getLogger(__name__)
 
