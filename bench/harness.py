@@ -76,6 +76,20 @@ def load_note(when: str) -> str:
     return f"load average {when}: {one:.2f} over 1 min on {n} cores{busy}"
 
 
+def listen_overflows() -> int | None:
+    """Linux's count of connections dropped because a listen queue was full (system-wide).
+    A dropped SYN is sent again only after a second, so each shows as a ~1 s ack."""
+    try:
+        lines = Path("/proc/net/netstat").read_text().splitlines()
+    except OSError:
+        return None
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            row = dict(zip(names.split()[1:], values.split()[1:], strict=True))
+            return int(row.get("ListenOverflows", 0))
+    return None
+
+
 # ---------------------------------------------------------------------------- load
 
 
@@ -86,11 +100,15 @@ class Shots:
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    first_sent: float = math.inf  # time.perf_counter when the first / last request went out
+    last_sent: float = -math.inf
 
     def extend(self, other: Shots) -> None:
         self.latencies_ms += other.latencies_ms
         self.errors += other.errors
         self.wall_s += other.wall_s
+        self.first_sent = min(self.first_sent, other.first_sent)
+        self.last_sent = max(self.last_sent, other.last_sent)
 
     def row(self, name: str) -> str:
         lat = self.latencies_ms
@@ -145,6 +163,8 @@ async def fire(
         body, headers = signed[i]
         async with gate:
             start = time.perf_counter()
+            shots.first_sent = min(shots.first_sent, start)
+            shots.last_sent = max(shots.last_sent, start)
             try:
                 async with session.post(url, data=body, headers=headers) as resp:
                     await resp.read()
