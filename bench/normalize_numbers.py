@@ -1,6 +1,6 @@
 """Benchmark: prepare a 1,000,000-number CSV the way the bot does, and print the figures.
 
-    PYTHONPATH=. python bench/normalize_numbers.py [--count 1000000] [--post]
+    python bench/normalize_numbers.py [--count 1000000] [--post]
 
 Prints numbers/s for reading + normalizing + deduplicating (process pool), the peak RSS of
 the bot process and of the pool workers, the request body size, and with --post the time
@@ -78,15 +78,17 @@ async def post(body_path: Path, size: int) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
+        for _ in range(200):  # a child starting up cannot be awaited on: probe its port
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+            else:
+                writer.close()
+                break
         async with DialerClient(
             url, url + "/token", username="demo@example.com", password="demo", timeout=300
         ) as dialer:
-            for _ in range(100):
-                try:
-                    await dialer.list_call_lists()
-                    break
-                except Exception:
-                    await asyncio.sleep(0.1)
             started = time.perf_counter()
             result = await dialer.create_call_list_json(JsonFile(body_path, size))
             elapsed = time.perf_counter() - started

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from tests.conftest import NOTIFY, Bot
+from bot.config import Settings
+from bot.pause_all import CONCURRENCY
+from tests.conftest import NOTIFY, Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
 from tests.helpers_access import (
     audit_rows,
@@ -241,3 +244,46 @@ async def test_hostile_names_are_escaped_in_batch_and_schedule_messages(bot: Bot
     for text in texts:
         assert not contains_unescaped_mention(text, hostile), text
         assert not contains_unescaped_mention(text, "mystery <!here>"), text
+
+
+def control_arrivals(sim: Any) -> list[float]:
+    """When each pause reached the dialer (the simulator logs a request as it arrives)."""
+    return sorted(
+        r["ts"] for r in sim.requests if r["method"] == "PUT" and r["path"].endswith("/control")
+    )
+
+
+async def test_pause_all_concurrency_setting_is_honoured(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """PAUSE_ALL_CONCURRENCY=1: each pause is sent only after the one before was answered."""
+    latency = 0.1
+    bot = await start_bot(simulator, fake_slack, tmp_path / "bot.db", pause_all_concurrency=1)
+    try:
+        add_campaigns(bot, ["running"] * 4)
+        replies = await run_as(bot, "pause all", "UADMIN")
+        token = button_value(replies[-1].args, "pause_all:confirm")
+        # Only per-campaign calls are slow; the list was read already.
+        bot.sim.faults.set(latency=latency, path_prefix="/dialer/campaigns/")
+        bot.sim.requests.clear()
+        await click_as(bot, "pause_all:confirm", token, "UADMIN")
+    finally:
+        await stop_bot(bot)
+    arrivals = control_arrivals(simulator)
+    assert len(arrivals) == 4
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert min(gaps) >= latency * 0.9, gaps  # never two control calls at the dialer at once
+
+
+async def test_pause_all_runs_pauses_in_parallel_by_default(bot: Bot) -> None:
+    """The default lets a whole small batch out at once (the test above fails honestly)."""
+    assert Settings.model_fields["pause_all_concurrency"].default == CONCURRENCY
+    add_campaigns(bot, ["running"] * 4)
+    replies = await run_as(bot, "pause all", "UADMIN")
+    token = button_value(replies[-1].args, "pause_all:confirm")
+    bot.sim.faults.set(latency=0.1, path_prefix="/dialer/campaigns/")
+    bot.sim.requests.clear()
+    await click_as(bot, "pause_all:confirm", token, "UADMIN")
+    arrivals = control_arrivals(bot.sim)
+    assert len(arrivals) == 4
+    assert arrivals[-1] - arrivals[0] < 0.1, arrivals

@@ -29,7 +29,8 @@ CLAIM_ACTION = "pause all"
 
 
 def _pauser(req: Request) -> PauseAll:
-    return PauseAll(req.services.dialer, req.services.controller)
+    settings = req.services.settings
+    return PauseAll(req.services.dialer, req.services.controller, settings.pause_all_concurrency)
 
 
 def _targets(rows: Any) -> list[Target]:
