@@ -56,9 +56,9 @@ class Settings(BaseSettings):
     approver_group: str | None = None  # Slack usergroup ID (S…) mentioned in each request
     # Seconds between polls of the campaign list (bot/watch.py); 0 turns the watcher off.
     dialer_watch_interval: float = Field(30.0, ge=0)
-    # Pauses in flight at once during pause-all (bot/pause_all.py CONCURRENCY is the default).
-    # The dialer client lets a fifth of its connections write at once, so more gains nothing.
-    pause_all_concurrency: int = Field(16, ge=1)
+    # Pauses in flight at once during pause-all. The dialer client lets a fifth of its
+    # connections (20) write at once, so a higher value would only wait for them.
+    pause_all_concurrency: int = Field(16, ge=1, le=20)
 
     log_level: str = "INFO"
     log_format: str = "text"
