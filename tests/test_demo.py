@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.console.demo import CHANNEL_ID, USER_ID, DemoSession
-from bot.console.inputs import (
+from handlers.blocks import actions, button, context, header, message, section
+from simulator.demo.inputs import (
     AnswerError,
     describe_input,
     initial_state,
@@ -21,15 +21,15 @@ from bot.console.inputs import (
     parse_answer,
     state_display,
 )
-from bot.console.render import (
+from simulator.demo.render import (
     Names,
     confirm_question,
     mrkdwn,
     render_message,
     uploaded_file_line,
 )
-from bot.console.source import ScriptInput
-from handlers.blocks import actions, button, context, header, message, section
+from simulator.demo.session import CHANNEL_ID, USER_ID, DemoSession
+from simulator.demo.source import ScriptInput
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = Names(users={"U1": "alice"}, channels={"C1": "dialer-ops"})

@@ -32,7 +32,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "store", "simulator")
-NO_SLACK_OR_CONSOLE = ("slack_bolt", "slack_sdk", "handlers", "bot.console")
+NO_SLACK_OR_CONSOLE = ("slack_bolt", "slack_sdk", "handlers", "simulator")
 NOT_IN_VIEWS = ("store", "sqlite3", "sqlite_utils", "httpx")
 README_SECTION = "Modules"
 NOT_LISTED = ("__init__.py", "__main__.py")

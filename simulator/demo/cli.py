@@ -8,8 +8,8 @@ import logging
 import sys
 from collections.abc import Callable
 
-from bot.console.demo import DemoSession
-from bot.console.source import Out, ScriptInput, TerminalInput
+from simulator.demo.session import DemoSession
+from simulator.demo.source import Out, ScriptInput, TerminalInput
 
 
 def _parser() -> argparse.ArgumentParser:
