@@ -254,6 +254,14 @@ def test_store_and_dialer_know_no_slack(modules: dict[str, Path]) -> None:
     assert forbidden_imports(modules, applies, NO_SLACK_OR_CONSOLE) == []
 
 
+def test_runtime_never_imports_the_simulator(modules: dict[str, Path]) -> None:
+    """The demo and the simulators stay out of a production process; only the CLI loads them,
+    lazily, for `dialer-bot demo` and `dialer-bot simulator`."""
+    runtime = [n for n in modules if n.startswith(("bot", "handlers", "store")) and n != "bot.cli"]
+    assert "bot.app" in runtime and "store.db" in runtime
+    assert forbidden_imports(modules, runtime, ("simulator",)) == []
+
+
 def test_views_do_no_http_or_sql(modules: dict[str, Path]) -> None:
     applies = [n for n, p in modules.items() if n.startswith("handlers.") and is_views(p)]
     assert "handlers.campaign_form.views" in applies
