@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return simulator_main(argv[1:])
     if argv[:1] == ["demo"]:
-        from bot.console.cli import main as demo_main
+        from simulator.demo.cli import main as demo_main
 
         return demo_main(argv[1:])
     args = _parser().parse_args(argv)

@@ -1,7 +1,7 @@
 """The tests' fake Slack: the product's Slack stand-in plus what only tests need.
 
 Slack's behaviour (method answers, views, files, messages, recording every call without the
-token) lives in bot/console/standin.py, shared with `dialer-bot demo`. This layer adds fault
+token) lives in simulator/slack_standin.py, shared with `dialer-bot demo`. This layer adds fault
 injection (429 with Retry-After, 5xx, slow answers), awaiting calls, readable failure output,
 and a lenient directory: tests address any user or channel id and mint their own trigger_ids.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console.standin import DEFAULT_TZ, Call, Intercepted, SlackStandIn
+from simulator.slack_standin import DEFAULT_TZ, Call, Intercepted, SlackStandIn
 
 __all__ = ["Call", "FakeSlack"]
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.console.demo import DemoSession, ScriptInput
 from handlers.campaign_form import fields as f
+from simulator.demo.session import DemoSession, ScriptInput
 from tests.conftest import ADMIN, Bot
 from tests.fake_slack import FakeSlack
 from tests.helpers_access import audit_rows, click_as, grant, run_as, text_of

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.console.demo import CHANNEL_ID, USER_ID, DemoSession
-from bot.console.inputs import (
+from handlers.blocks import actions, button, context, header, message, section
+from simulator.demo.inputs import (
     AnswerError,
     describe_input,
     initial_state,
@@ -21,15 +21,15 @@ from bot.console.inputs import (
     parse_answer,
     state_display,
 )
-from bot.console.render import (
+from simulator.demo.render import (
     Names,
     confirm_question,
     mrkdwn,
     render_message,
     uploaded_file_line,
 )
-from bot.console.source import ScriptInput
-from handlers.blocks import actions, button, context, header, message, section
+from simulator.demo.session import CHANNEL_ID, USER_ID, DemoSession
+from simulator.demo.source import ScriptInput
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = Names(users={"U1": "alice"}, channels={"C1": "dialer-ops"})
@@ -494,6 +494,70 @@ def test_script_ending_inside_a_form_exits_non_zero(tmp_path: Path) -> None:
     done = _run_cli(tmp_path, "/dialer remove 1\n1\n")
     assert done.returncode == 1
     assert "input ended" in done.stderr
+
+
+# The bot logs a warning and an error while the demo runs (a lagging loop, a notification
+# given up): `home` is made to log them first, as those loggers would mid-session.
+NOISY_DEMO = """
+import logging, sys
+from simulator.demo.session import DemoSession
+home = DemoSession.open_home
+async def noisy_home(self):
+    logging.getLogger("bot.looplag").warning("event loop blocked for 1.2 s")
+    logging.getLogger("bot.notify").error("notification 7 to CDEMONOTIFY given up: timeout")
+    await home(self)
+DemoSession.open_home = noisy_home
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _run_noisy_demo(tmp_path: Path, *args: str) -> str:
+    """What the terminal shows (stdout and stderr, interleaved as a person sees them)."""
+    path = tmp_path / "script.txt"
+    path.write_text("/dialer campaigns\nhome\n/dialer help\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
+    for name in list(env):
+        if name.startswith(("SLACK_", "DIALER_")):
+            env.pop(name)
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", NOISY_DEMO, "demo", "--script", str(path), *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    return done.stdout
+
+
+def test_log_lines_stay_off_the_terminal_and_go_to_a_file(tmp_path: Path) -> None:
+    db = tmp_path / "kept.db"
+    terminal = _run_noisy_demo(tmp_path, "--db", str(db))
+    assert "alice> home" in terminal and "=== Campaigns (2) ===" in terminal
+    assert "WARNING bot." not in terminal and "ERROR bot." not in terminal
+    assert "blocked for 1.2 s" not in terminal
+    log = Path(f"{db}.log").read_text(encoding="utf-8")
+    assert "WARNING bot.looplag: event loop blocked for 1.2 s" in log
+    assert "ERROR bot.notify: notification 7 to CDEMONOTIFY given up" in log
+    assert f"{db}.log" in terminal.splitlines()[-1]  # said once, at the end: where they are
+
+
+def test_verbose_shows_log_lines_on_the_terminal(tmp_path: Path) -> None:
+    terminal = _run_noisy_demo(tmp_path, "--verbose", "--db", str(tmp_path / "kept.db"))
+    assert "WARNING bot.looplag: event loop blocked for 1.2 s" in terminal
+    assert "ERROR bot.notify: notification 7 to CDEMONOTIFY given up" in terminal
+
+
+def test_a_quiet_demo_leaves_no_log_file(tmp_path: Path) -> None:
+    db = tmp_path / "kept.db"
+    done = _run_cli(tmp_path, "/dialer campaigns\n", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert not Path(f"{db}.log").exists()
+    assert ".log" not in done.stdout
 
 
 def _has_subcommand(name: str) -> bool:

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from bot.console import sim_file
-from bot.console.demo import NOTIFY_ID, DemoSession
-from bot.console.source import ScriptInput
+from simulator.demo import sim_file
+from simulator.demo.session import NOTIFY_ID, DemoSession
+from simulator.demo.source import ScriptInput
 
 REPO = Path(__file__).resolve().parents[1]
 

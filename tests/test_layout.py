@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "store", "simulator")
-NO_SLACK_OR_CONSOLE = ("slack_bolt", "slack_sdk", "handlers", "bot.console")
+NO_SLACK_OR_CONSOLE = ("slack_bolt", "slack_sdk", "handlers", "simulator")
 NOT_IN_VIEWS = ("store", "sqlite3", "sqlite_utils", "httpx")
 
 Graph = Mapping[str, set[str]]
@@ -201,6 +201,14 @@ def test_store_and_dialer_know_no_slack(modules: dict[str, Path]) -> None:
     applies = [n for n in modules if n == "store" or n.startswith(("store.", "bot.dialer"))]
     assert "bot.dialer.client" in applies and "store.db" in applies
     assert forbidden_imports(modules, applies, NO_SLACK_OR_CONSOLE) == []
+
+
+def test_runtime_never_imports_the_simulator(modules: dict[str, Path]) -> None:
+    """The demo and the simulators stay out of a production process; only the CLI loads them,
+    lazily, for `dialer-bot demo` and `dialer-bot simulator`."""
+    runtime = [n for n in modules if n.startswith(("bot", "handlers", "store")) and n != "bot.cli"]
+    assert "bot.app" in runtime and "store.db" in runtime
+    assert forbidden_imports(modules, runtime, ("simulator",)) == []
 
 
 def test_views_do_no_http_or_sql(modules: dict[str, Path]) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.console.demo import DemoSession
-from bot.console.source import ScriptInput
+from simulator.demo.session import DemoSession
+from simulator.demo.source import ScriptInput
 
 
 class Transcript(list[str]):

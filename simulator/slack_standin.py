@@ -8,7 +8,7 @@ Slack's three steps (files.getUploadURLExternal, the POST of the bytes to the up
 files.completeUploadExternal). Every call is recorded in order (never the token) with an
 asyncio notification, so callers can show or await what the bot sent. Subclasses decide who
 is known (users, channels, triggers) and may intercept calls. The methods' answers live in
-bot/console/web_api.py; this module is the server, the state and the recording.
+simulator/slack_web_api.py; this module is the server, the state and the recording.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ import mimetypes
 import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 from aiohttp import web
 
-from bot.console.web_api import METHODS, PendingUpload, StoredFile, StoredMessage, WebApiMethods
+from simulator.slack_web_api import METHODS, PendingUpload, StoredFile, StoredMessage, WebApiMethods
 
 #: Fields slack_sdk may send as JSON strings inside a form body; decoded before recording.
 JSON_FIELDS = frozenset({"blocks", "view", "attachments", "metadata", "unfurls", "files"})
@@ -395,3 +396,35 @@ async def _read_args(request: web.Request) -> tuple[dict[str, Any], str | None]:
                 args[k] = json.loads(args[k])
     field_token = args.pop("token", None)
     return args, _bearer(request) or (str(field_token) if field_token else None)
+
+
+# ---------------------------------------------------------------------------- the demo's Slack
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class ConsoleSlack(SlackStandIn):
+    """The stand-in as `dialer-bot demo` uses it: strict, and knowing only the users and
+    channels the demo adds and the triggers it hands out. It knows the real bot token (and
+    compares it, never records it); the person attaches files from local paths."""
+
+    def __init__(self, bot_token: str, *, team_id: str = "TDEMO", bot_user_id: str = "UDEMOBOT"):
+        super().__init__(
+            bot_token=bot_token,
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            team_name="Demo",
+            team_url="https://demo.slack.com/",
+            app_id="ADEMO",
+        )
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> ConsoleSlack:
+        await self.listen(host, port)
+        return self
+
+    def add_file(self, path: Path) -> dict[str, Any]:
+        """Upload a local file, as a person would in a file input; returns Slack's file object."""
+        content = path.read_bytes()
+        if len(content) > MAX_FILE_BYTES:
+            raise ValueError(f"{path.name} is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+        return self.store_file(path.name, content)

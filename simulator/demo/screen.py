@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.console import payloads
-from bot.console.render import (
+from simulator.demo import payloads
+from simulator.demo.render import (
     Button,
     Names,
     render_message,
     uploaded_file_line,
 )
-from bot.console.slack import Call, ConsoleSlack
-from bot.console.source import Out
+from simulator.demo.source import Out
+from simulator.slack_standin import Call, ConsoleSlack
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Each line the user types becomes the signed request Slack would send and goes through the
 same Bolt app and listeners as Slack traffic; what the bot sends back to "Slack" lands in
-the in-process stand-in (bot/console/slack.py) and is printed as readable text.
+the in-process stand-in (simulator/slack_standin.py) and is printed as readable text.
 """
 
 from __future__ import annotations
@@ -17,18 +17,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.console import outside, payloads, sim_file
-from bot.console.forms import CANCEL, ModalButton, ModalConsole, bolt_json
-from bot.console.render import (
+from bot.ids import positive_int
+from simulator.demo import payloads, sim_file
+from simulator.demo.forms import CANCEL, ModalButton, ModalConsole, bolt_json
+from simulator.demo.render import (
     confirm_question,
 )
-from bot.console.screen import ConsoleScreen, Pressable, Shown
-from bot.console.slack import ConsoleSlack
-from bot.console.source import Out, ScriptEnded, ScriptInput, TerminalInput
-from bot.ids import positive_int
+from simulator.demo.screen import ConsoleScreen, Pressable, Shown
+from simulator.demo.source import Out, ScriptEnded, ScriptInput, TerminalInput
+from simulator.slack_standin import ConsoleSlack
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
         self._shown: dict[int, Shown] = {}
         self._by_ts: dict[tuple[str, str], int] = {}
         self._shown_seq = 0
-        self._next_button = 1  # never reused: see bot/console/screen.py
+        self._next_button = 1  # never reused: see simulator/demo/screen.py
         self._sim_file: Path | None = None  # with --db: the simulator's data is kept here
         self._keep_note: str | None = None
         self.buttons: dict[int, Pressable] = {}
@@ -238,9 +239,9 @@ class DemoSession(ConsoleScreen, ModalConsole):
         elif line == CANCEL:
             self.out("(no form is open: there is nothing to cancel)")
         elif line == "home":
-            await outside.open_home(self)
+            await self.open_home()
         elif line == "dialer" or line.startswith("dialer "):
-            await outside.portal(self, line.split()[1:])
+            await self.portal(line.split()[1:])
         else:
             self.out("Type a /dialer command (try /dialer help), a button's number, or quit.")
         if self.modals:
@@ -399,6 +400,36 @@ class DemoSession(ConsoleScreen, ModalConsole):
             if answer in ("n", "no", CANCEL):
                 return False
             self.out("  answer y or n")
+
+    # ------------------------------------------------------------------ outside Slack's messages
+
+    async def open_home(self) -> None:
+        """`home`: the Home tab opened, as Slack reports it (an app_home_opened event)."""
+        self.events_sent += 1
+        body = payloads.app_home_opened(self.who, f"EvDEMO{self.events_sent:06d}")
+        signed = payloads.signed_headers(self._secret, body)
+        headers = {**signed, "content-type": "application/json"}
+        await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+        await self.refresh()
+
+    async def portal(self, args: list[str]) -> None:
+        """`dialer <id> <state>`: a supervisor in the Voipex portal, i.e. the simulator's
+        PUT /_sim/campaigns/<id>/state (a change made outside Slack), then one watcher poll,
+        so its notification shows at once."""
+        campaign_id = positive_int(args[0]) if len(args) == 2 else None
+        if campaign_id is None:
+            self.out("Usage: dialer <campaign id> <state>, e.g. dialer 1 paused (as the portal).")
+            return
+        async with httpx.AsyncClient() as client:
+            resp = await client.put(
+                f"{self.sim.url}/_sim/campaigns/{campaign_id}/state", json={"state": args[1]}
+            )
+        if resp.status_code != 200:
+            self.out(f"(the portal answered {resp.status_code}: {resp.text[:200]})")
+            return
+        self.out(f"(in the Voipex portal, campaign #{campaign_id} is now {args[1]})")
+        await self.services.watcher.poll_once()
+        await self.refresh()
 
 
 CONSOLE_HELP = """\

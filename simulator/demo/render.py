@@ -1,7 +1,7 @@
 """Block Kit as plain text for `dialer-bot demo`: messages, buttons and confirmations.
 
 Pure functions only (no I/O), so that what the console shows is easy to test: the
-screen in bot/console/screen.py feeds them what the bot sent and prints what comes back.
+screen in simulator/demo/screen.py feeds them what the bot sent and prints what comes back.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Web API methods of the Slack stand-in (bot/console/standin.py), answered the way Slack
+"""The Web API methods of the Slack stand-in (simulator/slack_standin.py), answered the way Slack
 answers them: messages must exist to be edited, views need a fresh single-use trigger_id and
 the current hash, uploads go through Slack's three steps. No HTTP here: the stand-in's server
 reads the request, looks the method up in METHODS and sends back what it returns.

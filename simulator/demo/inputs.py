@@ -1,6 +1,6 @@
 """Modal inputs as console questions for `dialer-bot demo`: which inputs a view asks for,
 how each is described and shown, and how a typed answer becomes the view state Slack would
-send. Pure functions only (no I/O), like bot/console/render.py, whose text helpers it uses.
+send. Pure functions only (no I/O), like simulator/demo/render.py, whose text helpers it uses.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.console.render import Names, text_of
 from bot.ids import positive_int
+from simulator.demo.render import Names, text_of
 
 SELECTS = ("static_select", "external_select", "radio_buttons")
 MULTI_SELECTS = ("multi_static_select", "multi_external_select", "checkboxes")

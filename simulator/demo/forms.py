@@ -1,6 +1,6 @@
 """Modals in the demo console: a view's inputs asked in turn, then submitted like Slack does.
 
-DemoSession (bot/console/demo.py) mixes this in; it supplies the Slack stand-in, the input and
+DemoSession (simulator/demo/session.py) mixes this in; it supplies the Slack stand-in, the input and
 the dispatch into the bot. Forms are walked from the view JSON alone, so any modal the bot
 opens works without the console knowing it. `:cancel` at any question of a form abandons it:
 every open modal is closed as its close button would (view_closed where the view asks for
@@ -17,8 +17,9 @@ from typing import Any
 
 from slack_bolt.response import BoltResponse
 
-from bot.console import payloads
-from bot.console.inputs import (
+from bot.ids import positive_int
+from simulator.demo import payloads
+from simulator.demo.inputs import (
     AnswerError,
     InputSpec,
     describe_input,
@@ -33,14 +34,13 @@ from bot.console.inputs import (
     state_display,
     view_lines,
 )
-from bot.console.render import (
+from simulator.demo.render import (
     Button,
     Names,
     render_blocks,
     text_of,
 )
-from bot.console.slack import ConsoleSlack
-from bot.ids import positive_int
+from simulator.slack_standin import ConsoleSlack
 
 CANCEL = ":cancel"
 

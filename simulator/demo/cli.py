@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
-from bot.console.demo import DemoSession
-from bot.console.source import Out, ScriptInput, TerminalInput
+from simulator.demo.session import DemoSession
+from simulator.demo.source import Out, ScriptInput, TerminalInput
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="dialer-bot demo",
         description="Try dialer-bot in a terminal: Slack and the dialer are simulated in-process.",
         epilog="Interactive in a terminal; with --script FILE or piped input it reads one "
-        "input per line and prints the transcript (exit 1 if the input ends inside a form).",
+        "input per line and prints the transcript (exit 1 if the input ends inside a form). "
+        "The bot's warnings and errors go to a log file (PATH.log with --db, else a temporary "
+        "file), named at the end when there were any; --verbose also shows them here.",
     )
     p.add_argument(
         "--db",
@@ -43,7 +48,58 @@ def _parser() -> argparse.ArgumentParser:
         default="guide",
         help="how the simulated dialer answers (see `dialer-bot simulator --help`)",
     )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the bot's log lines (warnings, errors) in the terminal",
+    )
     return p
+
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+class DemoLog(logging.FileHandler):
+    """The demo's log file: the bot's warnings and errors would otherwise land between its
+    messages. Opened at the first record, so a quiet session leaves no file."""
+
+    def __init__(self, path: Path, *, temporary: bool) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+        self.path = path
+        self.temporary = temporary
+        self.records = 0
+        self.setFormatter(logging.Formatter("%(asctime)s " + LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        super().emit(record)
+
+    def finish(self) -> str | None:
+        """Close the file; a note saying where the lines are, or None (and no file) if none."""
+        self.close()
+        if self.records:
+            lines = f"{self.records} log line" + ("s" if self.records > 1 else "")
+            return f"(dialer-bot wrote {lines} to {self.path}; --verbose shows them here)"
+        if self.temporary:
+            self.path.unlink(missing_ok=True)
+        return None
+
+
+def _setup_logging(db_path: str | None, verbose: bool) -> DemoLog:
+    if db_path is not None:
+        log = DemoLog(Path(db_path + ".log"), temporary=False)
+    else:
+        fd, name = tempfile.mkstemp(prefix="dialer-bot-demo-", suffix=".log")
+        os.close(fd)
+        log = DemoLog(Path(name), temporary=True)
+    root = logging.getLogger()
+    root.setLevel(logging.WARNING)
+    root.addHandler(log)
+    if verbose:
+        terminal = logging.StreamHandler(sys.stderr)
+        terminal.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(terminal)
+    return log
 
 
 async def run_demo(
@@ -67,7 +123,6 @@ async def run_demo(
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not sys.stdout.isatty() and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
     elif hasattr(sys.stdout, "reconfigure"):
@@ -95,9 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         def make(o: Out) -> ScriptInput | TerminalInput:
             return TerminalInput()
 
+    log = _setup_logging(args.db, args.verbose)
     try:
         demo = run_demo(make, db_path=args.db, role=args.role, out=out, dialect=args.dialect)
         return asyncio.run(demo)
     except KeyboardInterrupt:
         print("\n(demo stopped)", file=sys.stderr)
         return 130
+    finally:
+        logging.getLogger().removeHandler(log)
+        if (note := log.finish()) is not None:
+            out(note)
