@@ -13,9 +13,8 @@ def register(app: AsyncApp, services: Services) -> None:
     # Imported here: handler modules import bot.services, which must not import handlers.
     from handlers import commands
     from handlers.approvals import listeners as approvals
-    from handlers.call_list import listeners as call_list_form
-    from handlers.call_list import views as call_list_views
     from handlers.call_lists import listeners as call_lists
+    from handlers.call_lists import views as call_list_views
     from handlers.campaign_form import input_views as campaign_form_inputs
     from handlers.campaign_form import listeners as campaign_form
     from handlers.campaign_form import views as campaign_form_view
@@ -48,9 +47,9 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("campaigns:page")(campaign_buttons.on_page)
     app.action("campaign:show")(campaign_buttons.on_details)
     app.action("campaign:history")(campaign_buttons.on_history)
-    app.action(call_lists.SHOW_ACTION)(call_lists.on_show)
-    app.action(call_lists.NUMBERS_ACTION)(call_lists.on_show_numbers)
-    app.action(call_lists.PAGE_ACTION)(call_lists.on_page)
+    app.action(call_list_views.SHOW_ACTION)(call_lists.on_show)
+    app.action(call_list_views.NUMBERS_ACTION)(call_lists.on_show_numbers)
+    app.action(call_list_views.PAGE_ACTION)(call_lists.on_page)
     app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
     app.view(approvals.views.DECIDE_CALLBACK)(approvals.on_decide_submit)
     app.action("history:older")(history.on_older)
@@ -78,9 +77,9 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(UPLOAD_ACTION)(home.on_upload)
 
     # Call-list modal
-    app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)
-    app.action(call_list_views.CREATE_ACTION)(call_list_form.on_create)
-    app.action(call_list_views.CANCEL_ACTION)(call_list_form.on_cancel)
+    app.view(call_list_views.CALLBACK_ID)(call_lists.on_submit)
+    app.action(call_list_views.CREATE_ACTION)(call_lists.on_create)
+    app.action(call_list_views.CANCEL_ACTION)(call_lists.on_cancel)
 
     # Campaign modal
     app.view(campaign_form_view.CALLBACK_ID)(campaign_form.on_submit)

@@ -20,7 +20,7 @@ from bot.find import Ref
 from handlers.access import commands as access_commands
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
-from handlers.call_list import listeners as call_list_form
+from handlers.call_lists import listeners as call_list_form
 from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
 from handlers.campaigns import listing as campaigns

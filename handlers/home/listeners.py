@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from handlers.call_list import listeners as call_list_form
+from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
 from handlers.guard import authorize
 from handlers.home.publisher import HomePublisher
@@ -47,6 +47,6 @@ async def on_upload(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
 
     async def run() -> None:
         if await authorize(req, "upload"):
-            await call_list_form.open_upload_modal(req, None)
+            await call_lists.open_upload_modal(req, None)
 
     req.spawn(run(), "open the call-list form")
