@@ -106,7 +106,7 @@ async def poll_cost(si: dict[str, Any], db: Path, polls: int) -> list[float]:
     """CPU (= event-loop) ms of each of `polls` watcher polls, in this process."""
     from bot.config import load_settings
     from bot.services import Services
-    from handlers.watch.views import Views
+    from handlers.subscriptions.views import Views
 
     settings = load_settings(
         _env_file=None,

@@ -30,7 +30,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
-    from handlers.watch.views import Views as WatchViews
+    from handlers.subscriptions.views import Views as WatchViews
 
     services.watcher.views = WatchViews()
     publisher = HomePublisher(services)

@@ -17,7 +17,7 @@ from bot.dialer import DialerError
 from bot.find import match
 from bot.pause_all import PauseAll, Summary, Target, survey
 from handlers.blocks import message
-from handlers.emergency import views
+from handlers.control import views
 from handlers.errors import dialer_error_text
 from handlers.guard import authorize
 from handlers.request import Request
@@ -59,7 +59,7 @@ async def open_confirmation(req: Request) -> None:
         },
         ttl_s=CONFIRM_TTL_S,
     )
-    await req.reply(views.confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60))
+    await req.reply(views.pause_all_confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60))
 
 
 async def pause_many(req: Request, ids: list[int], names: list[str] | None = None) -> None:
@@ -119,7 +119,7 @@ async def on_confirm(
 ) -> None:
     await ack()
     action = body["actions"][0]
-    include_unknown = action.get("action_id") == views.CONFIRM_UNKNOWN
+    include_unknown = action.get("action_id") == views.PAUSE_ALL_CONFIRM_UNKNOWN
     token = str(action.get("value", ""))[:64]
     req = Request.from_bolt(context, body, respond)
 

@@ -10,7 +10,7 @@ import logging
 from bot.control import Outcome
 from handlers.control import views
 from handlers.request import Request
-from handlers.watch.views import subject, thread_parent
+from handlers.subscriptions.views import subject, thread_parent
 
 # Dangerous commands are also shown in the channel, not only in the campaign's thread.
 BROADCAST_COMMANDS = frozenset({"start", "remove"})

@@ -15,7 +15,7 @@ from bot.dialer.api import RUNNING_STATES, canonical_state
 from handlers.blocks import Block, actions, button, context, divider, esc, header, section
 from handlers.emergency.views import OPEN as PAUSE_ALL_ACTION  # the emergency stop
 from handlers.history.views import entry_line, slack_time
-from handlers.watch.views import BUTTON_STYLE, allowed, hhmm, period_text, ref, state_text
+from handlers.subscriptions.views import BUTTON_STYLE, allowed, hhmm, period_text, ref, state_text
 
 HOME_BLOCKS_MAX = 100
 APPROVALS_SHOWN = 10
