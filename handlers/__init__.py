@@ -19,9 +19,9 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.campaign_form import listeners as campaign_form
     from handlers.campaign_form import views as campaign_form_view
     from handlers.campaigns import buttons as campaign_buttons
+    from handlers.control import emergency
     from handlers.control import listeners as control
-    from handlers.emergency import listeners as emergency
-    from handlers.emergency import views as emergency_views
+    from handlers.control import views as control_views
     from handlers.history import listeners as history
     from handlers.home import listeners as home
     from handlers.home.publisher import HomePublisher
@@ -55,11 +55,11 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action("history:older")(history.on_older)
 
     # Emergency stop: the shortcut and the App Home button open one confirmation
-    app.shortcut(emergency_views.SHORTCUT)(emergency.on_open)
-    app.action(emergency_views.OPEN)(emergency.on_open)
-    app.action(emergency_views.CONFIRM)(emergency.on_confirm)
-    app.action(emergency_views.CONFIRM_UNKNOWN)(emergency.on_confirm)
-    app.action(emergency_views.CANCEL)(emergency.on_cancel)
+    app.shortcut(control_views.PAUSE_ALL_SHORTCUT)(emergency.on_open)
+    app.action(control_views.PAUSE_ALL_OPEN)(emergency.on_open)
+    app.action(control_views.PAUSE_ALL_CONFIRM)(emergency.on_confirm)
+    app.action(control_views.PAUSE_ALL_CONFIRM_UNKNOWN)(emergency.on_confirm)
+    app.action(control_views.PAUSE_ALL_CANCEL)(emergency.on_cancel)
 
     # Scheduled commands
     app.action(schedule_views.CONFIRM)(schedules.on_confirm)

@@ -37,8 +37,8 @@ from handlers.command_args import (
     split_words,
     subscribe_mode,
 )
+from handlers.control import emergency
 from handlers.control import listeners as control
-from handlers.emergency import listeners as emergency
 from handlers.guard import authorize
 from handlers.history import listeners as history
 from handlers.request import Request

@@ -21,10 +21,10 @@ from bot.ids import positive_int
 from bot.services import Services
 from handlers.approvals import views
 from handlers.blocks import message
-from handlers.control.outcome import notify
 from handlers.control.views import result as result_view
 from handlers.guard import authorize
 from handlers.request import Request
+from handlers.subscriptions.listeners import notify
 from store.approvals import Approval
 
 log = logging.getLogger(__name__)

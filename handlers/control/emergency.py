@@ -59,7 +59,9 @@ async def open_confirmation(req: Request) -> None:
         },
         ttl_s=CONFIRM_TTL_S,
     )
-    await req.reply(views.pause_all_confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60))
+    await req.reply(
+        views.pause_all_confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60)
+    )
 
 
 async def pause_many(req: Request, ids: list[int], names: list[str] | None = None) -> None:

@@ -9,20 +9,26 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.control import CONFIRM_TTL_S, CommandNotAllowed
+from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome
 from bot.dialer import COMMANDS
 from bot.ids import positive_int
 from handlers.approvals.listeners import request_approval
 from handlers.blocks import message
 from handlers.control import views
-from handlers.control.outcome import finish
 from handlers.guard import authorize
 from handlers.request import Request
+from handlers.subscriptions.listeners import notify
 
 log = logging.getLogger(__name__)
 
 CONTROL_ACTION = re.compile(r"^control:(start|pause|unpause|reload|remove)$")
 RUNS_AT_ONCE = frozenset({"pause"})  # the safe direction needs no confirmation
+
+
+async def finish(req: Request, outcome: Outcome, *, replace: bool) -> None:
+    """Show the result, then tell the subscribed channels."""
+    await req.reply(views.result(outcome, req.actor.user_id), replace=replace)
+    await notify(req, outcome)
 
 
 async def control_command(

@@ -1,4 +1,5 @@
-"""Block Kit for control: the confirmation, the result replacing it, the notification."""
+"""Block Kit for control: the confirmation, the result replacing it, the notification, the
+recovery notice, and the emergency stop's one confirmation and one summary."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import time
 from typing import Any
 
 from bot.access import allowed_for_role
-from bot.control import Outcome, Prepared
+from bot.control import ClaimResult, Outcome, Prepared
 from bot.dialer.api import RUNNING_STATES, canonical_state
+from bot.find import Found
+from bot.pause_all import Summary, Survey, Target
+from handlers.args import plural
 from handlers.blocks import (
     actions,
     button,
@@ -21,22 +25,6 @@ from handlers.blocks import (
 )
 from handlers.campaigns.views import campaign_period
 from handlers.errors import dialer_error_text
-
-
-from typing import Any
-
-from handlers.args import plural
-from handlers.blocks import context, esc, message, section, slack_time, state_label
-
-
-from typing import Any
-
-from bot.control import ClaimResult
-from bot.find import Found
-from bot.pause_all import Summary, Survey, Target
-from handlers.blocks import actions, button, context, esc, header, message, section, state_label
-from handlers.errors import dialer_error_text
-
 
 PAST = {
     "start": "started",
@@ -210,9 +198,13 @@ def recovery_message(recovered: list[Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- pause all / many
 
 PAUSE_ALL_CONFIRM = "pause_all:confirm"  # pauses the running ones
-PAUSE_ALL_CONFIRM_UNKNOWN = "pause_all:confirm_unknown"  # also those in a state the bot does not know
+PAUSE_ALL_CONFIRM_UNKNOWN = (
+    "pause_all:confirm_unknown"  # also those in a state the bot does not know
+)
 PAUSE_ALL_CANCEL = "pause_all:cancel"
-PAUSE_ALL_OPEN = "pause_all:open"  # the App Home button: opens the same confirmation as the shortcut
+PAUSE_ALL_OPEN = (
+    "pause_all:open"  # the App Home button: opens the same confirmation as the shortcut
+)
 PAUSE_ALL_SHORTCUT = "pause_all"  # callback_id of the global shortcut in manifest.yml
 
 LIST_MAX = 40  # names shown per group; the count is always exact
@@ -231,7 +223,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def pause_all_confirmation(survey: Survey, token: str, user_id: str, ttl_min: int) -> dict[str, Any]:
+def pause_all_confirmation(
+    survey: Survey, token: str, user_id: str, ttl_min: int
+) -> dict[str, Any]:
     """One confirmation for the whole batch; unknown states are a separate, explicit choice."""
     n, k = len(survey.running), len(survey.unknown)
     title = f"Pause {_plural(n, 'running campaign')}?"
@@ -249,10 +243,14 @@ def pause_all_confirmation(survey: Survey, token: str, user_id: str, ttl_min: in
         )
     buttons = []
     if n:
-        buttons.append(button(f"Pause {_plural(n, 'campaign')}", PAUSE_ALL_CONFIRM, token, style="danger"))
+        buttons.append(
+            button(f"Pause {_plural(n, 'campaign')}", PAUSE_ALL_CONFIRM, token, style="danger")
+        )
     if k:
         label = f"Pause all {n + k}, unknown too" if n else f"Pause {_plural(k, 'campaign')}"
-        buttons.append(button(label, PAUSE_ALL_CONFIRM_UNKNOWN, token, style=None if n else "danger"))
+        buttons.append(
+            button(label, PAUSE_ALL_CONFIRM_UNKNOWN, token, style=None if n else "danger")
+        )
     buttons.append(button("Cancel", PAUSE_ALL_CANCEL, token))
     blocks.append(actions(*buttons, block_id="pause_all:confirm"))
     not_running = (

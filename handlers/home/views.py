@@ -13,7 +13,7 @@ from typing import Any
 from bot.access import REQUIRED_ROLE, rank
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from handlers.blocks import Block, actions, button, context, divider, esc, header, section
-from handlers.emergency.views import OPEN as PAUSE_ALL_ACTION  # the emergency stop
+from handlers.control.views import PAUSE_ALL_OPEN as PAUSE_ALL_ACTION  # the emergency stop
 from handlers.history.views import entry_line, slack_time
 from handlers.subscriptions.views import BUTTON_STYLE, allowed, hhmm, period_text, ref, state_text
 
@@ -65,7 +65,7 @@ def shortcuts(d: HomeData) -> list[Block]:
     buttons = [
         button("New campaign", NEW_CAMPAIGN_ACTION, "new", style="primary"),
         button("Upload call list", UPLOAD_ACTION, "upload"),
-        # The emergency stop: handlers/emergency opens its confirmation.
+        # The emergency stop: handlers/control/emergency.py opens its confirmation.
         button("Pause all", PAUSE_ALL_ACTION, "all", style="danger"),
     ]
     return [actions(*buttons, block_id="home:shortcuts")]
