@@ -12,26 +12,47 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import rank
 from bot.control import CONFIRM_TTL_S
 from bot.ids import positive_int
+from bot.schedule import Ran
+from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.guard import authorize, id_button
 from handlers.request import Request
 from handlers.schedules import views
 from handlers.schedules.grammar import SCHEDULABLE, Scheduled, parse_when
-from handlers.schedules.zones import user_zone
 
 log = logging.getLogger(__name__)
 
 CLAIM_PREFIX = "schedule "
 PICK = "schedule:pick"
+
+
+async def user_zone(client: AsyncWebClient, user_id: str, fallback: str) -> tuple[ZoneInfo, bool]:
+    """(zone, True) from the user's Slack profile (users.info `tz`, scope users:read), or
+    (BOT_TIMEZONE, False) when unknown. Asked once per scheduling command, not cached: a user
+    who just changed their zone in Slack gets the new one, and scheduling is rare."""
+    name = None
+    try:
+        resp = await client.users_info(user=user_id)
+        user = resp.get("user") or {}
+        name = user.get("tz") if isinstance(user.get("tz"), str) else None
+    except SlackApiError as exc:
+        log.info("users.info failed (%s): using BOT_TIMEZONE", exc.response.get("error"))
+    if name:
+        try:
+            return ZoneInfo(name), True
+        except (ZoneInfoNotFoundError, ValueError):
+            log.info("Slack time zone %r is unknown here: using BOT_TIMEZONE", name)
+    return ZoneInfo(fallback), False
 
 
 def _bot_zone(req: Request) -> ZoneInfo:
@@ -317,3 +338,15 @@ async def on_decision(
         )
 
     req.spawn(run(), "decide the schedule")
+
+
+async def announce(services: Services, ran: Ran) -> None:
+    """What a due schedule did (bot/schedule.py calls back): one message per channel
+    through the outbox, the origin first if not subscribed."""
+    msg = views.announcement(ran)
+    origin = ran.schedule.channel_id
+    channels = await services.notifier.channels()
+    if origin and origin not in channels:
+        await services.store.run(services.store.outbox.enqueue, origin, msg)
+        services.notifier.kick()
+    await services.notifier.publish(**msg)
