@@ -18,7 +18,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.campaign_form import input_views as campaign_form_inputs
     from handlers.campaign_form import listeners as campaign_form
     from handlers.campaign_form import views as campaign_form_view
-    from handlers.campaigns import buttons as campaign_buttons
+    from handlers.campaigns import listeners as campaigns
     from handlers.control import emergency
     from handlers.control import listeners as control
     from handlers.control import views as control_views
@@ -44,9 +44,9 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(control.CONTROL_ACTION)(control.on_control_button)
     app.action("control:confirm")(control.on_confirm)
     app.action("control:cancel")(control.on_cancel)
-    app.action("campaigns:page")(campaign_buttons.on_page)
-    app.action("campaign:show")(campaign_buttons.on_details)
-    app.action("campaign:history")(campaign_buttons.on_history)
+    app.action("campaigns:page")(campaigns.on_page)
+    app.action("campaign:show")(campaigns.on_details)
+    app.action("campaign:history")(campaigns.on_history)
     app.action(call_list_views.SHOW_ACTION)(call_lists.on_show)
     app.action(call_list_views.NUMBERS_ACTION)(call_lists.on_show_numbers)
     app.action(call_list_views.PAGE_ACTION)(call_lists.on_page)

@@ -23,7 +23,7 @@ from handlers.blocks import esc, header, message, section
 from handlers.call_lists import listeners as call_list_form
 from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
-from handlers.campaigns import listing as campaigns
+from handlers.campaigns import listeners as campaigns
 from handlers.campaigns.choose import campaign_id_or_ask
 from handlers.command_args import (
     ListNew,

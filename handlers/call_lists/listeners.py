@@ -38,7 +38,7 @@ from handlers.call_lists.upload import (
     upload_dir,
 )
 from handlers.campaigns.choose import call_list_id_or_ask
-from handlers.campaigns.listing import allowed_actions
+from handlers.campaigns.listeners import allowed_actions
 from handlers.errors import dialer_error_text
 from handlers.guard import authorize, id_button
 from handlers.request import Request
