@@ -15,7 +15,6 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.approvals import listeners as approvals
     from handlers.call_lists import listeners as call_lists
     from handlers.call_lists import views as call_list_views
-    from handlers.campaign_form import input_views as campaign_form_inputs
     from handlers.campaign_form import listeners as campaign_form
     from handlers.campaign_form import views as campaign_form_view
     from handlers.campaigns import listeners as campaigns
@@ -87,5 +86,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(campaign_form_view.REMOVE_RULE)(campaign_form.on_rule_button)
     app.action(campaign_form_view.EDIT_ACTION)(campaign_form.on_edit_button)
     app.action(campaign_form_view.CLONE_ACTION)(campaign_form.on_clone_button)
-    app.options(campaign_form_inputs.LISTS_ACTION)(campaign_form.on_options)
-    app.options(campaign_form_inputs.IVR_ACTION)(campaign_form.on_options)
+    app.options(campaign_form_view.LISTS_ACTION)(campaign_form.on_options)
+    app.options(campaign_form_view.IVR_ACTION)(campaign_form.on_options)
