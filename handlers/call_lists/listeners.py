@@ -17,7 +17,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.dialer import DialerError, JsonFile
@@ -41,7 +41,7 @@ from handlers.campaigns.choose import call_list_id_or_ask
 from handlers.campaigns.listeners import allowed_actions
 from handlers.errors import dialer_error_text
 from handlers.guard import authorize, id_button
-from handlers.request import Request
+from handlers.request import Request, listener
 
 log = logging.getLogger(__name__)
 
@@ -102,20 +102,14 @@ def _token(body: dict[str, Any]) -> str:
     return as_str(as_dict(first).get("value"))[:64]
 
 
-async def on_create(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-    req.spawn(create(req, _token(body)), "create the call list")
+@listener("create the call list")
+async def on_create(req: Request, body: dict[str, Any]) -> None:
+    await create(req, _token(body))
 
 
-async def on_cancel(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-    req.spawn(cancel(req, _token(body)), "cancel the call list")
+@listener("cancel the call list")
+async def on_cancel(req: Request, body: dict[str, Any]) -> None:
+    await cancel(req, _token(body))
 
 
 async def _origin_request(req: Request, token: str) -> tuple[Request, Any] | None:
@@ -298,18 +292,11 @@ on_show_numbers = id_button(
 )
 
 
-async def on_page(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
+@listener("list call lists")
+async def on_page(req: Request, body: dict[str, Any]) -> None:
     """Next/previous page of `/dialer lists`; the value keeps the filter."""
-    await ack()
-    req = Request.from_bolt(context, body, respond)
     asked = Filter.from_page_value(_value(body))
-
-    async def run() -> None:
-        if asked is None:
-            await req.reply(message(":warning: That page button is not valid."))
-        elif await authorize(req, "lists"):
-            await list_call_lists(req, asked, replace=True)
-
-    req.spawn(run(), "list call lists")
+    if asked is None:
+        await req.reply(message(":warning: That page button is not valid."))
+    elif await authorize(req, "lists"):
+        await list_call_lists(req, asked, replace=True)

@@ -6,9 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_bolt.context.async_context import AsyncBoltContext
-
 from bot.access import REQUIRED_ROLE
 from bot.find import Filter
 from handlers.blocks import message
@@ -17,7 +14,7 @@ from handlers.guard import authorize, id_button
 from handlers.history import listeners as history
 from handlers.history.query import HistoryQuery
 from handlers.history.views import entry_line
-from handlers.request import Request
+from handlers.request import Request, listener
 
 
 async def allowed_actions(req: Request) -> frozenset[str]:
@@ -74,21 +71,14 @@ async def list_ivr(req: Request, _: None) -> None:
 HISTORY_COUNT = 10
 
 
-async def on_page(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
+@listener("list campaigns")
+async def on_page(req: Request, body: dict[str, Any]) -> None:
     # Paging keeps the filter the list was asked with.
     asked = Filter.from_page_value(str(body["actions"][0].get("value", "")))
-
-    async def run() -> None:
-        if asked is None:
-            await req.reply(message(":warning: That page button is not valid."))
-        elif await authorize(req, "campaigns"):
-            await list_campaigns(req, asked, replace=True)
-
-    req.spawn(run(), "list campaigns")
+    if asked is None:
+        await req.reply(message(":warning: That page button is not valid."))
+    elif await authorize(req, "campaigns"):
+        await list_campaigns(req, asked, replace=True)
 
 
 on_details = id_button("campaign", "show the campaign", show_campaign, names_campaign=True)
