@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.anchor import AnchorPoster
 from tests.conftest import ADMIN, Bot
-from tests.test_audit_cli import make_history
 from tests.helpers_access import run_as, text_of
+from tests.test_audit_cli import make_history
 
 
 async def test_an_anchor_row_reads_as_an_anchor_not_as_a_person(bot: Bot) -> None:
