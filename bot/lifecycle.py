@@ -54,8 +54,8 @@ async def recover_pending(services: Services) -> list[Recovered]:
 async def startup(services: Services) -> None:
     from bot.slack_client import share_connections
     from handlers.approvals.listeners import update_expired
-    from handlers.control.recovery_views import recovery_message
-    from handlers.schedules.announce import announce
+    from handlers.control.views import recovery_message
+    from handlers.schedules.listeners import announce
 
     share_connections(services.client)  # also when no auth.test came first (the demo)
     recovered = await recover_pending(services)

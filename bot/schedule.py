@@ -5,7 +5,7 @@ schedule with one conditional UPDATE (store/schedules.py), and for each one re-c
 the requester's role, reads the campaign, and runs the command as that person through
 Controller.execute, so the audit row names who scheduled it, who approved it, and that it
 ran by schedule. Schedules missed by more than SCHEDULE_GRACE are marked missed, never
-run late. What happened goes to a callback (handlers/schedules/announce.py renders it):
+run late. What happened goes to a callback (handlers/schedules/listeners.py announce() renders it):
 no Block Kit here.
 """
 

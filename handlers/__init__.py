@@ -13,16 +13,14 @@ def register(app: AsyncApp, services: Services) -> None:
     # Imported here: handler modules import bot.services, which must not import handlers.
     from handlers import commands
     from handlers.approvals import listeners as approvals
-    from handlers.call_list import listeners as call_list_form
-    from handlers.call_list import views as call_list_views
     from handlers.call_lists import listeners as call_lists
-    from handlers.campaign_form import input_views as campaign_form_inputs
+    from handlers.call_lists import views as call_list_views
     from handlers.campaign_form import listeners as campaign_form
     from handlers.campaign_form import views as campaign_form_view
-    from handlers.campaigns import buttons as campaign_buttons
+    from handlers.campaigns import listeners as campaigns
+    from handlers.control import emergency
     from handlers.control import listeners as control
-    from handlers.emergency import listeners as emergency
-    from handlers.emergency import views as emergency_views
+    from handlers.control import views as control_views
     from handlers.history import listeners as history
     from handlers.home import listeners as home
     from handlers.home.publisher import HomePublisher
@@ -31,7 +29,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
-    from handlers.watch.views import Views as WatchViews
+    from handlers.subscriptions.views import Views as WatchViews
 
     services.watcher.views = WatchViews()
     publisher = HomePublisher(services)
@@ -45,22 +43,22 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(control.CONTROL_ACTION)(control.on_control_button)
     app.action("control:confirm")(control.on_confirm)
     app.action("control:cancel")(control.on_cancel)
-    app.action("campaigns:page")(campaign_buttons.on_page)
-    app.action("campaign:show")(campaign_buttons.on_details)
-    app.action("campaign:history")(campaign_buttons.on_history)
-    app.action(call_lists.SHOW_ACTION)(call_lists.on_show)
-    app.action(call_lists.NUMBERS_ACTION)(call_lists.on_show_numbers)
-    app.action(call_lists.PAGE_ACTION)(call_lists.on_page)
+    app.action("campaigns:page")(campaigns.on_page)
+    app.action("campaign:show")(campaigns.on_details)
+    app.action("campaign:history")(campaigns.on_history)
+    app.action(call_list_views.SHOW_ACTION)(call_lists.on_show)
+    app.action(call_list_views.NUMBERS_ACTION)(call_lists.on_show_numbers)
+    app.action(call_list_views.PAGE_ACTION)(call_lists.on_page)
     app.action(approvals.APPROVAL_ACTION)(approvals.on_approval_button)
     app.view(approvals.views.DECIDE_CALLBACK)(approvals.on_decide_submit)
     app.action("history:older")(history.on_older)
 
     # Emergency stop: the shortcut and the App Home button open one confirmation
-    app.shortcut(emergency_views.SHORTCUT)(emergency.on_open)
-    app.action(emergency_views.OPEN)(emergency.on_open)
-    app.action(emergency_views.CONFIRM)(emergency.on_confirm)
-    app.action(emergency_views.CONFIRM_UNKNOWN)(emergency.on_confirm)
-    app.action(emergency_views.CANCEL)(emergency.on_cancel)
+    app.shortcut(control_views.PAUSE_ALL_SHORTCUT)(emergency.on_open)
+    app.action(control_views.PAUSE_ALL_OPEN)(emergency.on_open)
+    app.action(control_views.PAUSE_ALL_CONFIRM)(emergency.on_confirm)
+    app.action(control_views.PAUSE_ALL_CONFIRM_UNKNOWN)(emergency.on_confirm)
+    app.action(control_views.PAUSE_ALL_CANCEL)(emergency.on_cancel)
 
     # Scheduled commands
     app.action(schedule_views.CONFIRM)(schedules.on_confirm)
@@ -78,9 +76,9 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(UPLOAD_ACTION)(home.on_upload)
 
     # Call-list modal
-    app.view(call_list_views.CALLBACK_ID)(call_list_form.on_submit)
-    app.action(call_list_views.CREATE_ACTION)(call_list_form.on_create)
-    app.action(call_list_views.CANCEL_ACTION)(call_list_form.on_cancel)
+    app.view(call_list_views.CALLBACK_ID)(call_lists.on_submit)
+    app.action(call_list_views.CREATE_ACTION)(call_lists.on_create)
+    app.action(call_list_views.CANCEL_ACTION)(call_lists.on_cancel)
 
     # Campaign modal
     app.view(campaign_form_view.CALLBACK_ID)(campaign_form.on_submit)
@@ -88,5 +86,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(campaign_form_view.REMOVE_RULE)(campaign_form.on_rule_button)
     app.action(campaign_form_view.EDIT_ACTION)(campaign_form.on_edit_button)
     app.action(campaign_form_view.CLONE_ACTION)(campaign_form.on_clone_button)
-    app.options(campaign_form_inputs.LISTS_ACTION)(campaign_form.on_options)
-    app.options(campaign_form_inputs.IVR_ACTION)(campaign_form.on_options)
+    app.options(campaign_form_view.LISTS_ACTION)(campaign_form.on_options)
+    app.options(campaign_form_view.IVR_ACTION)(campaign_form.on_options)

@@ -23,13 +23,13 @@ from handlers import grammar
 from handlers.access import commands as access_commands
 from handlers.blocks import context as context_block
 from handlers.blocks import esc, header, message, section
-from handlers.call_list import listeners as call_list_form
+from handlers.call_lists import listeners as call_list_form
 from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
-from handlers.campaigns import listing as campaigns
+from handlers.campaigns import listeners as campaigns
 from handlers.campaigns.choose import campaign_id_or_ask
+from handlers.control import emergency
 from handlers.control import listeners as control
-from handlers.emergency import listeners as emergency
 from handlers.grammar import Command, Control, History, Listing, split_words
 from handlers.guard import authorize
 from handlers.history import listeners as history

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_bolt.context.async_context import AsyncBoltContext
-
 from bot.access import REQUIRED_ROLE, Decision
 from bot.actor import Actor
 from bot.ids import positive_int
 from bot.recorded import record
 from handlers.blocks import esc, message
-from handlers.request import Request
+from handlers.request import BoltListener, Request, listener
 from store import Store
 
 
@@ -70,24 +67,17 @@ def id_button(
     *,
     names_campaign: bool = False,
     invalid: str = ":warning: That button is not valid.",
-) -> Callable[..., Awaitable[None]]:
-    """The listener of a button whose value is one id: ack, then, after the ack, refuse a
-    value that is not an id, check the role for `action` (naming the campaign in a refusal's
-    audit row when `names_campaign`), and `run`. `doing` completes "Could not <doing>"."""
+) -> BoltListener:
+    """The listener of a button whose value is one id: after the ack, refuse a value that is
+    not an id, check the role for `action` (naming the campaign in a refusal's audit row when
+    `names_campaign`), and `run`. `doing` completes "Could not <doing>"."""
 
-    async def listener(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-    ) -> None:
-        await ack()
-        req = Request.from_bolt(context, body, respond)
+    @listener(doing)
+    async def on_click(req: Request, body: dict[str, Any]) -> None:
         item_id = positive_int(body["actions"][0].get("value", ""))
+        if item_id is None:
+            await req.reply(message(invalid))
+        elif await authorize(req, action, campaign_id=item_id if names_campaign else None):
+            await run(req, item_id)
 
-        async def checked() -> None:
-            if item_id is None:
-                await req.reply(message(invalid))
-            elif await authorize(req, action, campaign_id=item_id if names_campaign else None):
-                await run(req, item_id)
-
-        req.spawn(checked(), doing)
-
-    return listener
+    return on_click

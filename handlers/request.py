@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,3 +110,31 @@ def actor_from(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
         team_id=context.team_id,
         user_name=name,
     )
+
+
+Work = Callable[[Request, dict[str, Any]], Coroutine[Any, Any, None]]
+BoltListener = Callable[[dict[str, Any], AsyncBoltContext], Coroutine[Any, Any, None]]
+
+
+def listener(doing: str | Callable[[dict[str, Any]], str]) -> Callable[[Work], BoltListener]:
+    """The prologue every button, shortcut and plain view submission shares: ack at once
+    (Slack allows 3 s), build the Request, and run the decorated `(req, body)` coroutine
+    after the ack through Request.spawn, so that any failure reaches the user as one
+    sentence. `doing` completes "Could not <doing>: …"; a function of the payload when the
+    sentence names what was clicked.
+
+    Bolt injects arguments by parameter name, so the listener it sees takes (body, context)
+    and reaches ack and respond through the context.
+    """
+
+    def decorate(work: Work) -> BoltListener:
+        async def bolt_listener(body: dict[str, Any], context: AsyncBoltContext) -> None:
+            await context.ack()
+            req = Request.from_bolt(context, body, context.respond)
+            req.spawn(work(req, body), doing if isinstance(doing, str) else doing(body))
+
+        bolt_listener.__name__ = bolt_listener.__qualname__ = work.__name__
+        bolt_listener.__doc__ = work.__doc__
+        return bolt_listener
+
+    return decorate

@@ -83,6 +83,9 @@ async def request_remove(bot: Bot, campaign_id: int = 1, user: str = REQUESTER) 
     ]
     assert len(requests) == 1, bot.slack.describe()
     assert "Your request is posted in <#C0001>" in text_of(replies)
+    waiting = text_of(replies)
+    assert waiting.startswith(":hourglass_flowing_sand: Removing campaign ")
+    assert f"(#{campaign_id}) needs a second person." in waiting
     return int(button_value(requests[0].args, "approval:approve"))
 
 

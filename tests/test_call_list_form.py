@@ -15,8 +15,8 @@ import httpx
 
 from bot.dialer import DialerClient
 from bot.numbers import Counts, Invalid, InvalidFile
-from handlers.call_list import views
-from handlers.call_list.views import CANCEL_ACTION, CREATE_ACTION
+from handlers.call_lists import views
+from handlers.call_lists.views import CANCEL_ACTION, CREATE_ACTION
 from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
 from tests.conftest import ADMIN, Bot, start_bot, stop_bot
 from tests.fake_slack import Call, FakeSlack

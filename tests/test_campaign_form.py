@@ -12,7 +12,7 @@ import pytest
 from handlers.campaign_form import fields as f
 from handlers.campaign_form import listeners as campaign_form
 from handlers.campaign_form import views as v
-from handlers.campaign_form.input_views import LISTS_ACTION
+from handlers.campaign_form.views import LISTS_ACTION
 from simulator.faults import FaultPlan
 from tests.block_checks import assert_escaped, assert_valid_blocks, assert_valid_view
 from tests.conftest import ADMIN, NOTIFY, Bot, start_bot, stop_bot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,13 @@ async def test_running_first_and_window_and_unknown_states(hbot: Bot) -> None:
     view = await open_home(hbot, ADMIN)
     text = FakeSlack.texts({"view": view})
     assert text.index("(#2)") < text.index("(#1)")
-    assert "(#2) — 🟢 running\nevery day 08:00–20:00 · inside its active period now" in text
+    # Inside or not is the clock's (BOT_TIMEZONE, here UTC): tests/test_home_window.py
+    window = (
+        "inside its active period now"
+        if 8 <= datetime.now(UTC).hour < 20
+        else "outside its active period; next window opens"
+    )
+    assert f"(#2) — 🟢 running\nevery day 08:00–20:00 · {window}" in text
     assert "(#1) — &lt;b&gt;WEIRD&lt;/b&gt;" in text
 
 

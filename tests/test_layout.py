@@ -214,7 +214,7 @@ def test_runtime_never_imports_the_simulator(modules: dict[str, Path]) -> None:
 def test_views_do_no_http_or_sql(modules: dict[str, Path]) -> None:
     applies = [n for n, p in modules.items() if n.startswith("handlers.") and is_views(p)]
     assert "handlers.campaign_form.views" in applies
-    assert "handlers.campaign_form.input_views" in applies
+    assert "handlers.call_lists.views" in applies
     assert forbidden_imports(modules, applies, NOT_IN_VIEWS) == []
 
 

@@ -104,7 +104,7 @@ async def test_a_parent_slack_refuses_leaves_its_replies_top_level(tbot: Bot) ->
 async def test_two_processes_deliver_threads_once_in_order(
     simulator: Any, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    from handlers.watch.views import subject, thread_parent
+    from handlers.subscriptions.views import subject, thread_parent
 
     db = tmp_path / "bot.db"
     bots = [await start_bot(simulator, fake_slack, db) for _ in range(2)]

@@ -11,8 +11,6 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.access import approval_action
@@ -21,10 +19,10 @@ from bot.ids import positive_int
 from bot.services import Services
 from handlers.approvals import views
 from handlers.blocks import message
-from handlers.control.outcome import notify
 from handlers.control.views import result as result_view
 from handlers.guard import authorize
-from handlers.request import Request
+from handlers.request import Request, listener
+from handlers.subscriptions.listeners import notify
 from store.claims import Approval
 
 log = logging.getLogger(__name__)
@@ -93,44 +91,48 @@ async def _post_copy(services: Services, approval: Approval, channel: str | None
     return str(resp["channel"])
 
 
-async def on_approval_button(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    """Approve, Reject or Cancel on a request in the channel."""
-    await ack()
+def _clicked(body: dict[str, Any]) -> tuple[str, int] | None:
+    """(verb, approval id) of an approval button, or None for a button not ours."""
     action = body["actions"][0]
     match = APPROVAL_ACTION.match(action.get("action_id", ""))
     approval_id = positive_int(action.get("value", ""))
-    req = Request.from_bolt(context, body, respond)
-    if not match or approval_id is None:
+    return (match.group(1), approval_id) if match and approval_id is not None else None
+
+
+def _doing_click(body: dict[str, Any]) -> str:
+    clicked = _clicked(body)
+    return f"{clicked[0]} request #{clicked[1]}" if clicked else "answer the request"
+
+
+@listener(_doing_click)
+async def on_approval_button(req: Request, body: dict[str, Any]) -> None:
+    """Approve, Reject or Cancel on a request in the channel."""
+    clicked = _clicked(body)
+    if clicked is None:
         await req.reply(message(":warning: That button is not valid. Nothing was sent."))
         return
-    verb = match.group(1)
-
-    async def run() -> None:
-        approvals = req.services.approvals
-        approval = await approvals.get(approval_id)
-        if approval is None:
-            await req.reply(views.answer("missing", None))
-            return
-        action_name = approval_action(verb, approval.command)
-        if not await authorize(req, action_name, campaign_id=approval.campaign_id):
-            return
-        refused = await approvals.refusal(req.actor, approval, verb)
-        if refused is not None:  # before any dialog: the requester never sees "Approve?"
-            await req.reply(views.answer(refused, approval))
-            return
-        if approval.state == "open" and await _ask_in_dialog(req, approval, verb):
-            return
-        if verb == "approve":
-            res = await approvals.approve(req.actor, approval_id)
-        elif verb == "reject":
-            res = await approvals.reject(req.actor, approval_id)
-        else:
-            res = await approvals.cancel(req.actor, approval_id)
-        await show(req, res)
-
-    req.spawn(run(), f"{verb} request #{approval_id}")
+    verb, approval_id = clicked
+    approvals = req.services.approvals
+    approval = await approvals.get(approval_id)
+    if approval is None:
+        await req.reply(views.answer("missing", None))
+        return
+    action_name = approval_action(verb, approval.command)
+    if not await authorize(req, action_name, campaign_id=approval.campaign_id):
+        return
+    refused = await approvals.refusal(req.actor, approval, verb)
+    if refused is not None:  # before any dialog: the requester never sees "Approve?"
+        await req.reply(views.answer(refused, approval))
+        return
+    if approval.state == "open" and await _ask_in_dialog(req, approval, verb):
+        return
+    if verb == "approve":
+        res = await approvals.approve(req.actor, approval_id)
+    elif verb == "reject":
+        res = await approvals.reject(req.actor, approval_id)
+    else:
+        res = await approvals.cancel(req.actor, approval_id)
+    await show(req, res)
 
 
 async def _ask_in_dialog(req: Request, approval: Approval, verb: str) -> bool:
@@ -153,35 +155,39 @@ async def _ask_in_dialog(req: Request, approval: Approval, verb: str) -> bool:
     return True
 
 
-async def on_decide_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-    """The Approve / Reject dialog was submitted: decide, with the reason if one was given."""
-    await ack()
+def _decide_meta(body: dict[str, Any]) -> views.DecideMeta | None:
     view = body.get("view") or {}
-    meta = views.DecideMeta.load(str(view.get("private_metadata") or ""))
-    req = Request.from_bolt(context, body, None)
+    return views.DecideMeta.load(str(view.get("private_metadata") or ""))
+
+
+def _doing_decide(body: dict[str, Any]) -> str:
+    meta = _decide_meta(body)
+    return f"{meta.verb} request #{meta.approval_id}" if meta else "answer the request"
+
+
+@listener(_doing_decide)
+async def on_decide_submit(req: Request, body: dict[str, Any]) -> None:
+    """The Approve / Reject dialog was submitted: decide, with the reason if one was given."""
+    meta = _decide_meta(body)
     if meta is None:
         await req.reply(message(":warning: That dialog is not valid. Nothing was sent."))
         return
     # A dialog has no channel: decide with the channel the button was clicked in.
     req = dataclasses.replace(req, actor=dataclasses.replace(req.actor, channel_id=meta.channel))
-    reason = views.reason_from(view)
-
-    async def run() -> None:
-        approvals = req.services.approvals
-        approval = await approvals.get(meta.approval_id)
-        if approval is None:
-            await req.reply(views.answer("missing", None))
-            return
-        action_name = approval_action(meta.verb, approval.command)
-        if not await authorize(req, action_name, campaign_id=approval.campaign_id):
-            return
-        if meta.verb == "approve":
-            res = await approvals.approve(req.actor, meta.approval_id)
-        else:
-            res = await approvals.reject(req.actor, meta.approval_id, reason)
-        await show(req, res)
-
-    req.spawn(run(), f"{meta.verb} request #{meta.approval_id}")
+    reason = views.reason_from(body.get("view") or {})
+    approvals = req.services.approvals
+    approval = await approvals.get(meta.approval_id)
+    if approval is None:
+        await req.reply(views.answer("missing", None))
+        return
+    action_name = approval_action(meta.verb, approval.command)
+    if not await authorize(req, action_name, campaign_id=approval.campaign_id):
+        return
+    if meta.verb == "approve":
+        res = await approvals.approve(req.actor, meta.approval_id)
+    else:
+        res = await approvals.reject(req.actor, meta.approval_id, reason)
+    await show(req, res)
 
 
 async def show(req: Request, res: ApprovalResult) -> None:

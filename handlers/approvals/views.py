@@ -166,6 +166,12 @@ def decided_message(
     )
 
 
+def _gerund(command: str) -> str:
+    """ "remove" → "Removing": the command as the subject of a sentence."""
+    stem = command[:-1] if command.endswith("e") and not command.endswith("ee") else command
+    return f"{stem}ing".capitalize()
+
+
 def waiting(approval: Approval, copy_in: str | None = None) -> dict[str, Any]:
     """Replaces the requester's confirmation: where the request went, and that it waits."""
     ref = campaign_ref(approval.campaign_name, approval.campaign_id)
@@ -173,7 +179,7 @@ def waiting(approval: Approval, copy_in: str | None = None) -> dict[str, Any]:
     if copy_in:
         where += f" and in <#{copy_in}>, where approvers watch"
     return message(
-        f":hourglass_flowing_sand: To {esc(approval.command)} campaign {ref} needs a second "
+        f":hourglass_flowing_sand: {esc(_gerund(approval.command))} campaign {ref} needs a second "
         f"person. Your request is posted in {where}; it runs once someone with the "
         f"*{REQUIRED_ROLE.get(approval.command) or 'admin'}* role approves it "
         f"(until {slack_time(approval.expires_at)}). You can cancel it there."

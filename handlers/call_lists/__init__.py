@@ -1,2 +1,4 @@
-"""`/dialer lists` and `/dialer list <id|name>`: call lists, what is in them and which
-campaigns use them. Numbers are masked; "Show numbers" (operator) is audited."""
+"""Call lists: `/dialer lists`, `/dialer list <id|name>` and the audited "Show numbers"
+(numbers masked otherwise), and the upload modal: pasted or uploaded numbers, the summary,
+Create/Cancel. Reading and normalising numbers is bot/numbers/; no SQL here, and the only
+HTTP is downloading the uploaded file from Slack (upload.py)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.dialer import COMMANDS
+from bot.dialer import COMMANDS, Campaign
 from bot.find import Found, Ref, find_call_list, find_campaign
 from handlers.blocks import (
     Block,
@@ -41,6 +41,11 @@ CALL_LIST_BUTTON = ("Details", "call_list:show")
 PickButton = tuple[str, str, Callable[[int], str]]
 
 
+def _allows(command: str) -> Callable[[Campaign], bool]:
+    """As listings do: a campaign whose state allows `command` (any, for an unknown state)."""
+    return lambda c: command in c.allowed_commands
+
+
 async def campaign_id_or_ask(
     req: Request,
     ref: Ref,
@@ -61,8 +66,11 @@ async def campaign_id_or_ask(
         return found.match.id
     label, action_id = CAMPAIGN_BUTTON.get(action, CAMPAIGN_BUTTON["campaign"])
     value: Callable[[int], str] = str
+    offers: Callable[[Campaign], bool] | None = None
     if button is not None:
         label, action_id, value = button
+    elif action in COMMANDS:
+        offers = _allows(action)
     await req.reply(
         choose_message(
             found,
@@ -73,6 +81,7 @@ async def campaign_id_or_ask(
             action_id,
             strict=word_for_word,
             value=value,
+            offers=offers,
         )
     )
     return None
@@ -110,8 +119,10 @@ def choose_message(
     *,
     strict: bool = False,
     value: Callable[[int], str] = str,
+    offers: Callable[[Any], bool] | None = None,
 ) -> dict[str, Any]:
-    """Candidates (or the nearest names), each with a button acting on its own id."""
+    """Candidates (or the nearest names), each with a button acting on its own id; with
+    ``offers``, only the items it accepts get one (the others say why not)."""
     query = esc(found.query)
     listing = "campaigns" if what == "campaign" else "lists"
     if found.candidates:
@@ -136,6 +147,9 @@ def choose_message(
         )
     blocks: list[Block] = [header(f"Which {what}?"), section(f":mag: {intro}")]
     for item in items:
+        if offers is not None and not offers(item):
+            blocks.append(section(f"{line(item)}\n_{action} does not apply in this state._"))
+            continue
         blocks.append(section(line(item)))
         blocks.append(
             actions(

@@ -6,23 +6,26 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_bolt.context.async_context import AsyncBoltContext
-
-from bot.control import CONFIRM_TTL_S, CommandNotAllowed
+from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome
 from bot.dialer import COMMANDS
 from bot.ids import positive_int
 from handlers.approvals.listeners import request_approval
 from handlers.blocks import message
 from handlers.control import views
-from handlers.control.outcome import finish
 from handlers.guard import authorize
-from handlers.request import Request
+from handlers.request import Request, listener
+from handlers.subscriptions.listeners import notify
 
 log = logging.getLogger(__name__)
 
 CONTROL_ACTION = re.compile(r"^control:(start|pause|unpause|reload|remove)$")
 RUNS_AT_ONCE = frozenset({"pause"})  # the safe direction needs no confirmation
+
+
+async def finish(req: Request, outcome: Outcome, *, replace: bool) -> None:
+    """Show the result, then tell the subscribed channels."""
+    await req.reply(views.result(outcome, req.actor.user_id), replace=replace)
+    await notify(req, outcome)
 
 
 async def control_command(
@@ -54,60 +57,52 @@ async def control_command(
     )
 
 
-async def on_control_button(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    """A Start/Pause/… button on a list, a detail view or a notification."""
-    await ack()
+def _clicked(body: dict[str, Any]) -> tuple[str, int] | None:
+    """(command, campaign id) of a control button, or None for a button not ours."""
     action = body["actions"][0]
     match = CONTROL_ACTION.match(action.get("action_id", ""))
-    req = Request.from_bolt(context, body, respond)
     campaign_id = positive_int(action.get("value", ""))
     if not match or campaign_id is None or match.group(1) not in COMMANDS:
+        return None
+    return match.group(1), campaign_id
+
+
+def _doing(body: dict[str, Any]) -> str:
+    clicked = _clicked(body)
+    return f"{clicked[0]} campaign #{clicked[1]}" if clicked else "run the command"
+
+
+@listener(_doing)
+async def on_control_button(req: Request, body: dict[str, Any]) -> None:
+    """A Start/Pause/… button on a list, a detail view or a notification."""
+    clicked = _clicked(body)
+    if clicked is None:
         await req.reply(message(":warning: That button is not valid. Nothing was sent."))
         return
-    command = match.group(1)
-
-    async def run() -> None:
-        if await authorize(req, command, campaign_id=campaign_id):
-            await control_command(req, campaign_id, command)
-
-    req.spawn(run(), f"{command} campaign #{campaign_id}")
+    command, campaign_id = clicked
+    if await authorize(req, command, campaign_id=campaign_id):
+        await control_command(req, campaign_id, command)
 
 
-async def on_confirm(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
+@listener("confirm the command")
+async def on_confirm(req: Request, body: dict[str, Any]) -> None:
     token = str(body["actions"][0].get("value", ""))[:64]
-
-    async def run() -> None:
-        store = req.services.store
-        claim = await store.run(store.claims.get, token)
-        if claim is None:
-            await req.reply(message(":warning: This confirmation is not known. Nothing was sent."))
-            return
-        if not await authorize(req, claim.action, campaign_id=claim.campaign_id):
-            return
-        if claim.action in req.services.settings.approval_commands:
-            await request_approval(req, token)
-            return
-        outcome = await req.services.controller.confirm(req.actor, token)
-        await finish(req, outcome, replace=outcome.result != "already")
-
-    req.spawn(run(), "confirm the command")
+    store = req.services.store
+    claim = await store.run(store.claims.get, token)
+    if claim is None:
+        await req.reply(message(":warning: This confirmation is not known. Nothing was sent."))
+        return
+    if not await authorize(req, claim.action, campaign_id=claim.campaign_id):
+        return
+    if claim.action in req.services.settings.approval_commands:
+        await request_approval(req, token)
+        return
+    outcome = await req.services.controller.confirm(req.actor, token)
+    await finish(req, outcome, replace=outcome.result != "already")
 
 
-async def on_cancel(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
+@listener("cancel the command")
+async def on_cancel(req: Request, body: dict[str, Any]) -> None:
     token = str(body["actions"][0].get("value", ""))[:64]
-
-    async def run() -> None:
-        outcome = await req.services.controller.cancel(req.actor, token)
-        await req.reply(views.result(outcome, req.actor.user_id), replace=True)
-
-    req.spawn(run(), "cancel the command")
+    outcome = await req.services.controller.cancel(req.actor, token)
+    await req.reply(views.result(outcome, req.actor.user_id), replace=True)

@@ -18,17 +18,30 @@ from handlers.blocks import (
 )
 from handlers.history.query import HistoryQuery
 
+ANCHOR_ACTION = "anchor"  # store/anchors.py writes it (views import no store)
 OUTCOME_ICON = {"ok": "✅", "failed": "❌", "unknown": "❓", "pending": "⏳", "denied": "🚫"}
 
 
 def entry_line(e: Any) -> str:
+    if e.action == ANCHOR_ACTION:
+        return anchor_line(e)
     target = f" #{e.campaign_id}" if e.campaign_id is not None else ""
     detail = f" — {esc(clip(e.detail, 300))}" if e.detail else ""
     icon = OUTCOME_ICON.get(e.outcome, "")
+    who = f"<@{e.user_id}>" if e.user_id else "the bot"  # a row no person asked for
     return (
-        f"{slack_time(e.ts)} <@{e.user_id}> *{esc(e.action)}*{target} → "
+        f"{slack_time(e.ts)} {who} *{esc(e.action)}*{target} → "
         f"{icon} {esc(e.outcome)}{detail}"
     )
+
+
+def anchor_line(e: Any) -> str:
+    """The bot's own post of the audit head (bot/anchor.py): where, and which entry."""
+    request = e.request if isinstance(e.request, dict) else {}
+    where = f" to <#{esc(e.channel_id)}>" if e.channel_id else ""
+    entry = request.get("entry")
+    what = f": entry {entry}" if isinstance(entry, int) else ""
+    return f"{slack_time(e.ts)} 🔗 audit anchor posted{where}{what}"
 
 
 def history_title(q: HistoryQuery) -> str:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
-
-from handlers.call_list import listeners as call_list_form
+from handlers.call_lists import listeners as call_lists
 from handlers.campaign_form import listeners as campaign_form
 from handlers.guard import authorize
 from handlers.home.publisher import HomePublisher
-from handlers.request import Request
+from handlers.request import Request, listener
 
 
 def on_home_opened(publisher: HomePublisher) -> Any:
@@ -30,23 +27,13 @@ def on_home_opened(publisher: HomePublisher) -> Any:
     return listener
 
 
-async def on_new_campaign(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, None)
-
-    async def run() -> None:
-        if await authorize(req, "new"):
-            await campaign_form.open_new(req)
-
-    req.spawn(run(), "open the campaign form")
+@listener("open the campaign form")
+async def on_new_campaign(req: Request, body: dict[str, Any]) -> None:
+    if await authorize(req, "new"):
+        await campaign_form.open_new(req)
 
 
-async def on_upload(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, None)
-
-    async def run() -> None:
-        if await authorize(req, "upload"):
-            await call_list_form.open_upload_modal(req, None)
-
-    req.spawn(run(), "open the call-list form")
+@listener("open the call-list form")
+async def on_upload(req: Request, body: dict[str, Any]) -> None:
+    if await authorize(req, "upload"):
+        await call_lists.open_upload_modal(req, None)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.dialer import DialerError
 from bot.services import Services
@@ -74,6 +76,7 @@ class HomePublisher:
             approvals=approvals,
             commands=commands,
             admins=s.access.admin_ids,
+            now=datetime.now(ZoneInfo(s.settings.bot_timezone)),
         )
 
     async def _snapshot(self) -> list[dict[str, Any]] | None:

@@ -8,14 +8,26 @@ more there are.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.access import REQUIRED_ROLE, rank
 from bot.dialer.api import RUNNING_STATES, canonical_state
-from handlers.blocks import Block, actions, button, context, divider, esc, header, section
-from handlers.emergency.views import OPEN as PAUSE_ALL_ACTION  # the emergency stop
+from bot.period import ActivePeriod
+from handlers.blocks import (
+    DAY_NAMES,
+    Block,
+    actions,
+    button,
+    context,
+    divider,
+    esc,
+    header,
+    section,
+)
+from handlers.control.views import PAUSE_ALL_OPEN as PAUSE_ALL_ACTION  # the emergency stop
 from handlers.history.views import entry_line, slack_time
-from handlers.watch.views import BUTTON_STYLE, allowed, hhmm, period_text, ref, state_text
+from handlers.subscriptions.views import BUTTON_STYLE, allowed, hhmm, period_text, ref, state_text
 
 HOME_BLOCKS_MAX = 100
 APPROVALS_SHOWN = 10
@@ -33,6 +45,7 @@ class HomeData:
     approvals: list[Any]  # store.Approval rows this user may decide
     commands: list[Any]  # store.AuditEntry rows of this user
     admins: frozenset[str] = frozenset()
+    now: datetime | None = None  # aware, in BOT_TIMEZONE: the active periods are read in it
 
 
 def may(role: str | None, action: str) -> bool:
@@ -65,7 +78,7 @@ def shortcuts(d: HomeData) -> list[Block]:
     buttons = [
         button("New campaign", NEW_CAMPAIGN_ACTION, "new", style="primary"),
         button("Upload call list", UPLOAD_ACTION, "upload"),
-        # The emergency stop: handlers/emergency opens its confirmation.
+        # The emergency stop: handlers/control/emergency.py opens its confirmation.
         button("Pause all", PAUSE_ALL_ACTION, "all", style="danger"),
     ]
     return [actions(*buttons, block_id="home:shortcuts")]
@@ -100,14 +113,25 @@ def command_blocks(d: HomeData) -> list[Block]:
     return [section("*Your last commands*\n" + ("\n".join(lines) or "_none yet_"))]
 
 
-def window_text(raw: str | None) -> str:
-    """Whether it is inside its active period now, where the state says so."""
-    canon = canonical_state(raw)
-    if canon == "wrong_time":
-        return " · outside its active period now"
-    if canon == "running":
+def window_text(record: dict[str, Any], now: datetime | None) -> str:
+    """For a campaign that runs: whether the clock is inside its active period now (read in
+    BOT_TIMEZONE), else when the next window opens. Said only when it is known."""
+    canon = canonical_state(record.get("state"))
+    if canon not in ("running", "wrong_time"):
+        return ""
+    start, end, days = record.get("period") or [None, None, []]
+    active = ActivePeriod.read(start, end, days)
+    if now is None or active is None:
+        return " · outside its active period now" if canon == "wrong_time" else ""
+    if active.contains(now):
         return " · inside its active period now"
-    return ""
+    opening = active.next_opening(now)
+    if opening is None:
+        return " · outside its active period (it has no week days)"
+    return (
+        " · outside its active period; next window opens "
+        f"{DAY_NAMES[opening.isoweekday() - 1]} {opening:%H:%M}"
+    )
 
 
 def ordered(campaigns: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -142,7 +166,7 @@ def campaign_blocks(d: HomeData, budget: int) -> list[Block]:
         blocks.append(
             section(
                 f"{ref(c.get('name'), cid)} — {state_text(c.get('state'))}\n"
-                f"{period_text(c)}{window_text(c.get('state'))}"
+                f"{period_text(c)}{window_text(c, d.now)}"
                 f" · {lists} call list{'s' if lists != 1 else ''}"
             )
         )

@@ -12,26 +12,45 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import rank
 from bot.control import CONFIRM_TTL_S
 from bot.ids import positive_int
+from bot.schedule import Ran
+from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize, id_button
-from handlers.request import Request
+from handlers.request import Request, listener
 from handlers.schedules import views
-from handlers.schedules.zones import user_zone
 
 log = logging.getLogger(__name__)
 
 CLAIM_PREFIX = "schedule "
 PICK = "schedule:pick"
+
+
+async def user_zone(client: AsyncWebClient, user_id: str, fallback: str) -> tuple[ZoneInfo, bool]:
+    """(zone, True) from the user's Slack profile (users.info `tz`, scope users:read), or
+    (BOT_TIMEZONE, False) when unknown. Asked once per scheduling command, not cached: a user
+    who just changed their zone in Slack gets the new one, and scheduling is rare."""
+    name = None
+    try:
+        resp = await client.users_info(user=user_id)
+        user = resp.get("user") or {}
+        name = user.get("tz") if isinstance(user.get("tz"), str) else None
+    except SlackApiError as exc:
+        log.info("users.info failed (%s): using BOT_TIMEZONE", exc.response.get("error"))
+    if name:
+        try:
+            return ZoneInfo(name), True
+        except (ZoneInfoNotFoundError, ValueError):
+            log.info("Slack time zone %r is unknown here: using BOT_TIMEZONE", name)
+    return ZoneInfo(fallback), False
 
 
 def _bot_zone(req: Request) -> ZoneInfo:
@@ -104,79 +123,65 @@ def _picked(raw: str) -> Scheduled | None:
     return Scheduled(command, campaign_id, when)
 
 
-async def on_pick(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
+@listener("schedule the command")
+async def on_pick(req: Request, body: dict[str, Any]) -> None:
     """A candidate chosen for a scheduled command given by name: confirm it as for an id."""
-    await ack()
-    req = Request.from_bolt(context, body, respond)
     parsed = _picked(str(body["actions"][0].get("value", ""))[:500])
-
-    async def run() -> None:
-        if parsed is None:
-            await req.reply(views.refused("That button is not valid. Nothing was scheduled."))
-        elif await authorize(req, parsed.command, campaign_id=int(parsed.campaign_id)):
-            await schedule_command(req, parsed)
-
-    req.spawn(run(), "schedule the command")
+    if parsed is None:
+        await req.reply(views.refused("That button is not valid. Nothing was scheduled."))
+    elif await authorize(req, parsed.command, campaign_id=int(parsed.campaign_id)):
+        await schedule_command(req, parsed)
 
 
 def _token(body: dict[str, Any]) -> str:
     return str(body["actions"][0].get("value", ""))[:64]
 
 
-async def on_confirm(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
+@listener("schedule the command")
+async def on_confirm(req: Request, body: dict[str, Any]) -> None:
     token = _token(body)
-
-    async def run() -> None:
-        services = req.services
-        store = services.store
-        known = await store.run(store.claims.get, token)
-        if known is None or not known.action.startswith(CLAIM_PREFIX):
-            await req.reply(views.refused("This confirmation is not known. Nothing was scheduled."))
-            return
-        command = known.action.removeprefix(CLAIM_PREFIX)
-        if command not in SCHEDULABLE or not await authorize(
-            req, command, campaign_id=known.campaign_id
-        ):
-            return
-        claim = await store.run(store.claims.claim, token, user_id=req.actor.user_id)
-        if not claim.ok:
-            by = f" by <@{claim.by_user}>" if claim.by_user else ""
-            await req.reply(
-                views.refused(f"This confirmation was already {claim.state}{by}. Nothing changed.")
-            )
-            return
-        payload = claim.payload or {}
-        due = datetime.fromisoformat(payload["due_at"])
-        if due <= datetime.now(UTC):
-            await req.reply(
-                views.refused(
-                    "That time passed while the confirmation was open. Nothing was scheduled; "
-                    f"run `/dialer {command} {claim.campaign_id} …` again with a later time."
-                ),
-                replace=True,
-            )
-            return
-        needs_approval = command in services.settings.approval_commands
-        sched = await services.scheduler.add(
-            req.actor,
-            command=command,
-            campaign_id=int(claim.campaign_id or 0),
-            campaign_name=payload.get("name"),
-            due_at=due,
-            tz=str(payload.get("tz") or "UTC"),
-            awaiting_approval=needs_approval,
+    services = req.services
+    store = services.store
+    known = await store.run(store.claims.get, token)
+    if known is None or not known.action.startswith(CLAIM_PREFIX):
+        await req.reply(views.refused("This confirmation is not known. Nothing was scheduled."))
+        return
+    command = known.action.removeprefix(CLAIM_PREFIX)
+    if command not in SCHEDULABLE or not await authorize(
+        req, command, campaign_id=known.campaign_id
+    ):
+        return
+    claim = await store.run(store.claims.claim, token, user_id=req.actor.user_id)
+    if not claim.ok:
+        by = f" by <@{claim.by_user}>" if claim.by_user else ""
+        await req.reply(
+            views.refused(f"This confirmation was already {claim.state}{by}. Nothing changed.")
         )
-        if needs_approval:
-            await _post_approval_request(req, sched)
-        await req.reply(views.scheduled(sched), replace=True)
-
-    req.spawn(run(), "schedule the command")
+        return
+    payload = claim.payload or {}
+    due = datetime.fromisoformat(payload["due_at"])
+    if due <= datetime.now(UTC):
+        await req.reply(
+            views.refused(
+                "That time passed while the confirmation was open. Nothing was scheduled; "
+                f"run `/dialer {command} {claim.campaign_id} …` again with a later time."
+            ),
+            replace=True,
+        )
+        return
+    needs_approval = command in services.settings.approval_commands
+    sched = await services.scheduler.add(
+        req.actor,
+        command=command,
+        campaign_id=int(claim.campaign_id or 0),
+        campaign_name=payload.get("name"),
+        due_at=due,
+        tz=str(payload.get("tz") or "UTC"),
+        awaiting_approval=needs_approval,
+    )
+    if needs_approval:
+        await _post_approval_request(req, sched)
+    await req.reply(views.scheduled(sched), replace=True)
 
 
 async def _post_approval_request(req: Request, sched: Any) -> None:
@@ -199,26 +204,19 @@ async def _post_approval_request(req: Request, sched: Any) -> None:
         )
 
 
-async def on_dismiss(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
+@listener("dismiss the schedule")
+async def on_dismiss(req: Request, body: dict[str, Any]) -> None:
     token = _token(body)
-
-    async def run() -> None:
-        store = req.services.store
-        known = await store.run(store.claims.get, token)
-        if known is None or not known.action.startswith(CLAIM_PREFIX):
-            await req.reply(views.refused("This confirmation is not known. Nothing changed."))
-            return
-        claim = await store.run(
-            store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
-        )
-        text = "Not scheduled." if claim.ok else f"This confirmation was already {claim.state}."
-        await req.reply(views.refused(text), replace=claim.ok)
-
-    req.spawn(run(), "dismiss the schedule")
+    store = req.services.store
+    known = await store.run(store.claims.get, token)
+    if known is None or not known.action.startswith(CLAIM_PREFIX):
+        await req.reply(views.refused("This confirmation is not known. Nothing changed."))
+        return
+    claim = await store.run(
+        store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
+    )
+    text = "Not scheduled." if claim.ok else f"This confirmation was already {claim.state}."
+    await req.reply(views.refused(text), replace=claim.ok)
 
 
 async def _may_cancel(req: Request, sched: Any) -> bool:
@@ -274,46 +272,49 @@ on_cancel_button = id_button(
 )
 
 
-async def on_decision(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
+@listener("decide the schedule")
+async def on_decision(req: Request, body: dict[str, Any]) -> None:
     """Approve / Reject on a schedule request in the channel; never by the requester."""
-    await ack()
-    req = Request.from_bolt(context, body, respond)
     action = body["actions"][0]
     approve = action.get("action_id") == views.APPROVE
     schedule_id = positive_int(action.get("value", ""))
+    services = req.services
+    sched = (
+        await services.store.run(services.store.schedules.get, schedule_id) if schedule_id else None
+    )
+    if sched is None:
+        await req.reply(views.refused("This schedule is not known."))
+        return
+    verb = "approve" if approve else "reject"
+    if not await authorize(req, f"{verb} {sched.command}", campaign_id=sched.campaign_id):
+        return
+    if sched.created_by == req.actor.user_id and approve:
+        await req.reply(views.refused("You cannot approve your own schedule."))
+        return
+    if sched.state != "awaiting":
+        await req.reply(views.refused(f"Schedule #{sched.id} is already {sched.state}."))
+        return
+    if approve:
+        done = await services.scheduler.approve(req.actor, sched)
+    else:
+        done = await services.scheduler.cancel(req.actor, sched, is_admin=True)
+    if not done:
+        await req.reply(views.refused(f"Schedule #{sched.id} was decided already."))
+        return
+    fresh = await services.store.run(services.store.schedules.get, sched.id)
+    verb_done = "approved" if approve else "rejected"
+    await req.reply(
+        views.approval_decided(fresh or sched, verb_done, req.actor.user_id), replace=True
+    )
 
-    async def run() -> None:
-        services = req.services
-        sched = (
-            await services.store.run(services.store.schedules.get, schedule_id)
-            if schedule_id
-            else None
-        )
-        if sched is None:
-            await req.reply(views.refused("This schedule is not known."))
-            return
-        verb = "approve" if approve else "reject"
-        if not await authorize(req, f"{verb} {sched.command}", campaign_id=sched.campaign_id):
-            return
-        if sched.created_by == req.actor.user_id and approve:
-            await req.reply(views.refused("You cannot approve your own schedule."))
-            return
-        if sched.state != "awaiting":
-            await req.reply(views.refused(f"Schedule #{sched.id} is already {sched.state}."))
-            return
-        if approve:
-            done = await services.scheduler.approve(req.actor, sched)
-        else:
-            done = await services.scheduler.cancel(req.actor, sched, is_admin=True)
-        if not done:
-            await req.reply(views.refused(f"Schedule #{sched.id} was decided already."))
-            return
-        fresh = await services.store.run(services.store.schedules.get, sched.id)
-        verb_done = "approved" if approve else "rejected"
-        await req.reply(
-            views.approval_decided(fresh or sched, verb_done, req.actor.user_id), replace=True
-        )
 
-    req.spawn(run(), "decide the schedule")
+async def announce(services: Services, ran: Ran) -> None:
+    """What a due schedule did (bot/schedule.py calls back): one message per channel
+    through the outbox, the origin first if not subscribed."""
+    msg = views.announcement(ran)
+    origin = ran.schedule.channel_id
+    channels = await services.notifier.channels()
+    if origin and origin not in channels:
+        await services.store.run(services.store.outbox.enqueue, origin, msg)
+        services.notifier.kick()
+    await services.notifier.publish(**msg)

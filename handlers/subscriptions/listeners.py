@@ -1,9 +1,21 @@
-"""`/dialer subscribe|unsubscribe|subscriptions`: which channels hear about control commands."""
+"""`/dialer subscribe|unsubscribe|subscriptions`: which channels hear about control commands,
+and telling them about a command that ran (control and approvals both do, so neither
+imports the other's listeners)."""
 
 from __future__ import annotations
 
+import logging
+
+from bot.control import Outcome
 from handlers.blocks import message
+from handlers.control.views import notification
 from handlers.request import Request
+from handlers.subscriptions.views import subject, thread_parent
+
+# Dangerous commands are also shown in the channel, not only in the campaign's thread.
+BROADCAST_COMMANDS = frozenset({"start", "remove"})
+
+log = logging.getLogger(__name__)
 
 MODE_TEXT = {
     "threaded": "one thread per campaign a day (the parent shows its current state; "
@@ -62,3 +74,23 @@ async def list_subscriptions(req: Request, _: None) -> None:
         else "No channel is subscribed. Run `/dialer subscribe` in a channel to add it."
     )
     await req.reply(message(text))
+
+
+async def notify(req: Request, outcome: Outcome) -> None:
+    """Tell the subscribed channels about a command that ran (or may have); a Slack failure
+    there changes nothing."""
+    if outcome.result in ("ok", "unknown"):
+        note = notification(outcome, req.actor.user_id, req.actor.channel_id)
+        state = outcome.new_state if outcome.result == "ok" else outcome.previous_state
+        if outcome.result == "ok" and outcome.command == "remove":
+            state = state or "removed"
+        parent = thread_parent(outcome.campaign_id, outcome.campaign_name, state, note["text"])
+        try:
+            await req.services.notifier.publish(
+                **note,
+                subject=subject(outcome.campaign_id),
+                parent=parent,
+                broadcast=outcome.command in BROADCAST_COMMANDS,
+            )
+        except Exception:
+            log.exception("could not queue the notification for audit entry %s", outcome.audit_id)

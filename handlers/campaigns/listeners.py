@@ -1,14 +1,20 @@
-"""Read-only listeners: campaigns (filtered, paged), one campaign, IVR applications."""
+"""Read-only listeners: campaigns (filtered, paged), one campaign, IVR applications, and the
+buttons on listings and the detail view: paging, details, history."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from bot.access import REQUIRED_ROLE
 from bot.find import Filter
+from handlers.blocks import message
 from handlers.campaigns import views
+from handlers.guard import authorize, id_button
+from handlers.history import listeners as history
+from handlers.history.query import HistoryQuery
 from handlers.history.views import entry_line
-from handlers.request import Request
+from handlers.request import Request, listener
 
 
 async def allowed_actions(req: Request) -> frozenset[str]:
@@ -60,3 +66,27 @@ async def show_campaign(req: Request, campaign_id: int) -> None:
 
 async def list_ivr(req: Request, _: None) -> None:
     await req.reply(views.ivr_message(await req.services.dialer.list_ivr()))
+
+
+HISTORY_COUNT = 10
+
+
+@listener("list campaigns")
+async def on_page(req: Request, body: dict[str, Any]) -> None:
+    # Paging keeps the filter the list was asked with.
+    asked = Filter.from_page_value(str(body["actions"][0].get("value", "")))
+    if asked is None:
+        await req.reply(message(":warning: That page button is not valid."))
+    elif await authorize(req, "campaigns"):
+        await list_campaigns(req, asked, replace=True)
+
+
+on_details = id_button("campaign", "show the campaign", show_campaign, names_campaign=True)
+
+
+async def _show_history(req: Request, campaign_id: int) -> None:
+    """History on the detail view: the campaign's last audit entries."""
+    await history.show_history(req, HistoryQuery(count=HISTORY_COUNT, campaign_id=campaign_id))
+
+
+on_history = id_button("history", "read the audit log", _show_history, names_campaign=True)

@@ -10,17 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_bolt.context.async_context import AsyncBoltContext
-
 from bot.dialer import DialerError
 from bot.find import match
 from bot.pause_all import PauseAll, Summary, Target, survey
 from handlers.blocks import message
-from handlers.emergency import views
+from handlers.control import views
 from handlers.errors import dialer_error_text
 from handlers.guard import authorize
-from handlers.request import Request
+from handlers.request import Request, listener
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +57,9 @@ async def open_confirmation(req: Request) -> None:
         },
         ttl_s=CONFIRM_TTL_S,
     )
-    await req.reply(views.confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60))
+    await req.reply(
+        views.pause_all_confirmation(found, token, req.actor.user_id, CONFIRM_TTL_S // 60)
+    )
 
 
 async def pause_many(req: Request, ids: list[int], names: list[str] | None = None) -> None:
@@ -100,70 +99,48 @@ async def _is_pause_all(req: Request, token: str) -> bool:
     return True
 
 
-async def on_open(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
+@listener("open the pause-all confirmation")
+async def on_open(req: Request, body: dict[str, Any]) -> None:
     """The global shortcut and the App Home button: no channel, so the answer goes to the
     user's Messages tab (Request.reply without a response_url)."""
-    await ack()
-    req = Request.from_bolt(context, body, respond)
-
-    async def run() -> None:
-        if await authorize(req, "pause"):
-            await open_confirmation(req)
-
-    req.spawn(run(), "open the pause-all confirmation")
+    if await authorize(req, "pause"):
+        await open_confirmation(req)
 
 
-async def on_confirm(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
+@listener("pause the running campaigns")
+async def on_confirm(req: Request, body: dict[str, Any]) -> None:
     action = body["actions"][0]
-    include_unknown = action.get("action_id") == views.CONFIRM_UNKNOWN
+    include_unknown = action.get("action_id") == views.PAUSE_ALL_CONFIRM_UNKNOWN
     token = str(action.get("value", ""))[:64]
-    req = Request.from_bolt(context, body, respond)
-
-    async def run() -> None:
-        if not await authorize(req, "pause"):
-            return
-        store = req.services.store
-        if not await _is_pause_all(req, token):
-            return
-        claim = await store.run(store.claims.claim, token, user_id=req.actor.user_id)
-        if not claim.ok:
-            await req.reply(views.claim_refused(claim))
-            return
-        payload = claim.payload or {}
-        targets = _targets(payload.get("running"))
-        if include_unknown:
-            targets += _targets(payload.get("unknown"))
-        summary = await _pauser(req).pause_targets(req.actor, targets)
-        await _finish(req, summary, replace=True)
-
-    req.spawn(run(), "pause the running campaigns")
+    if not await authorize(req, "pause"):
+        return
+    store = req.services.store
+    if not await _is_pause_all(req, token):
+        return
+    claim = await store.run(store.claims.claim, token, user_id=req.actor.user_id)
+    if not claim.ok:
+        await req.reply(views.claim_refused(claim))
+        return
+    payload = claim.payload or {}
+    targets = _targets(payload.get("running"))
+    if include_unknown:
+        targets += _targets(payload.get("unknown"))
+    summary = await _pauser(req).pause_targets(req.actor, targets)
+    await _finish(req, summary, replace=True)
 
 
-async def on_cancel(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
+@listener("cancel pause all")
+async def on_cancel(req: Request, body: dict[str, Any]) -> None:
     token = str(body["actions"][0].get("value", ""))[:64]
-    req = Request.from_bolt(context, body, respond)
-
-    async def run() -> None:
-        store = req.services.store
-        if not await _is_pause_all(req, token):
-            return
-        claim = await store.run(
-            store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
+    store = req.services.store
+    if not await _is_pause_all(req, token):
+        return
+    claim = await store.run(
+        store.claims.claim, token, user_id=req.actor.user_id, final_state="cancelled"
+    )
+    if claim.ok:
+        await req.reply(
+            message(":no_entry_sign: Pause all cancelled. Nothing was sent."), replace=True
         )
-        if claim.ok:
-            await req.reply(
-                message(":no_entry_sign: Pause all cancelled. Nothing was sent."),
-                replace=True,
-            )
-        else:
-            await req.reply(views.claim_refused(claim))
-
-    req.spawn(run(), "cancel pause all")
+    else:
+        await req.reply(views.claim_refused(claim))

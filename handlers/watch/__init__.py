@@ -1,1 +1,0 @@
-"""What the campaign watcher announces: its notifications and thread parents (Block Kit)."""
