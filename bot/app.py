@@ -11,7 +11,6 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot import metrics
-from bot.collector import ACKS
 from bot.logs import new_request_id, set_request_id
 from bot.services import Services
 from bot.slack_auth import prime_authorization
@@ -58,10 +57,9 @@ def build_web_app(app: AsyncApp, services: Services) -> web.Application:
         if services.tasks.closing:
             return web.Response(status=503, text="shutting down")
         set_request_id(new_request_id())  # this task's context: its logs and audit rows
-        with ACKS.acking():  # full GC passes wait while any ack is on its way
-            bolt_req = await to_bolt_request(request)
-            bolt_resp = await app.async_dispatch(bolt_req)
-            response = await to_aiohttp_response(bolt_resp)
+        bolt_req = await to_bolt_request(request)
+        bolt_resp = await app.async_dispatch(bolt_req)
+        response = await to_aiohttp_response(bolt_resp)
         metrics.observe_ack(metrics.ack_kind(bolt_req.body), time.perf_counter() - started)
         return response
 

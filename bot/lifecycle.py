@@ -70,17 +70,6 @@ async def startup(services: Services) -> None:
 
     services.loop_lag = LoopLag()
     services.loop_lag.start()
-    # Everything alive now (modules, Bolt, listeners) lives as long as the process: keep it
-    # out of the collector's full passes, whose pauses grow with the heap and hold the loop.
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    from bot.collector import QuietCollector
-
-    # and the full passes wait for a quiet moment, with few commands waiting
-    services.collector = QuietCollector(backlog=lambda: len(services.tasks))
-    services.collector.start()
     # Expire approval requests nobody answered, also those left from a previous run.
     services.approvals.start_sweeper(lambda expired: update_expired(services, expired))
     # Run due schedules; those missed while the bot was down run now if inside the grace.
@@ -100,8 +89,6 @@ async def shutdown(services: Services, grace_s: float = 10.0) -> None:
         await services.anchor.aclose()  # anchor what this run wrote, while Slack is open
     if services.loop_lag is not None:
         await services.loop_lag.aclose()
-    if services.collector is not None:
-        await services.collector.aclose()
     await services.aclose()
 
 

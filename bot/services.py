@@ -36,7 +36,6 @@ class Services:
     slack_auth: Any = None
     anchor: Any = None  # bot.anchor.AnchorPoster, started by bot.lifecycle.startup
     loop_lag: Any = None  # bot.looplag.LoopLag, likewise
-    collector: Any = None  # bot.collector.QuietCollector, likewise
     bolt_apps: list[Any] = field(default_factory=list)  # to prime once auth.test succeeds
     # handlers/home's HomePublisher, set by handlers.register (bot/ never imports handlers).
     home: Any = None
@@ -66,13 +65,11 @@ class Services:
                 connect_timeout=settings.dialer_connect_timeout,
                 timeout=settings.dialer_timeout,
                 paths=settings.paths,
+                on_response=metrics.observe_dialer,
             )
         store = store or Store(settings.database_path)
         client = client or make_client(settings)
         tasks = BackgroundTasks()
-        dialer.on_response = metrics.observe_dialer
-        dialer.wait_turn = tasks.turnstile.turn
-        store.wait_turn = tasks.turnstile.turn
         store.audit.request_id_source = current_request_id
         controller = Controller(dialer, store)
         access = Access(store, settings.admin_ids)
