@@ -101,7 +101,7 @@ def endpoint(path: str) -> str:
 
 
 def observe_dialer(method: str, path: str, status: int | str, seconds: float) -> None:
-    """Hooked into the dialer client (DialerClient.on_response): every request and token fetch."""
+    """Given to the dialer client (DialerClient(on_response=...)): every request and token fetch."""
     ep = endpoint(path)
     DIALER_REQUESTS.labels(method, ep, str(status)).inc()
     DIALER_SECONDS.labels(method, ep).observe(seconds)

@@ -10,9 +10,8 @@ from types import TracebackType
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_app
+from bot.app import build_app, shutdown
 from bot.config import ConfigError
-from bot.lifecycle import shutdown
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -20,7 +19,7 @@ log = logging.getLogger(__name__)
 
 class SocketMode:
     """`async with SocketMode(services, app_token):` connected inside; on the way out the
-    socket is closed for good, then in-flight work drains (bot.lifecycle.shutdown)."""
+    socket is closed for good, then in-flight work drains (bot.app.shutdown)."""
 
     def __init__(self, services: Services, app_token: str) -> None:
         self.services = services

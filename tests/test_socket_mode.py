@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 
-from bot.lifecycle import startup
+from bot.app import build_services, startup
 from bot.services import Services
 from bot.socket_mode import SocketMode
 from tests.block_checks import assert_valid_blocks
@@ -65,7 +65,7 @@ def socket_services(
         slack_api_url=socket_server.api_url,
         slack_signing_secret=None,
     )
-    return Services.build(settings)
+    return build_services(settings)
 
 
 async def test_socket_mode_help_confirm_start_notify(

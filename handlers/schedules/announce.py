@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 
+from bot.notify import Notifier
 from bot.schedule import Ran
-from bot.services import Services
 from handlers.schedules import views
+from store import Store
 
 log = logging.getLogger(__name__)
 
 
-async def announce(services: Services, ran: Ran) -> None:
+async def announce(notifier: Notifier, store: Store, ran: Ran) -> None:
     """One message per channel through the outbox, the origin first if not subscribed."""
     msg = views.announcement(ran)
     origin = ran.schedule.channel_id
-    channels = await services.notifier.channels()
+    channels = await notifier.channels()
     if origin and origin not in channels:
-        await services.store.run(services.store.outbox.enqueue, origin, msg)
-        services.notifier.kick()
-    await services.notifier.publish(**msg)
+        await store.run(store.outbox.enqueue, origin, msg)
+        notifier.kick()
+    await notifier.publish(**msg)
