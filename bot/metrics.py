@@ -74,7 +74,7 @@ _watcher_last_ok: float | None = None  # time.time() of the watcher's last succe
 
 
 def watcher_ok(at: float | None = None) -> None:
-    """bot/watch.py (issue 13) calls this after every successful poll of the dialer."""
+    """bot/watch.py calls this after every successful poll of the dialer."""
     global _watcher_last_ok
     _watcher_last_ok = time.time() if at is None else at
 
@@ -150,7 +150,7 @@ class _Scrape(Collector):
         yield _gauge(
             "dialer_bot_python_heap_blocks",
             "Memory blocks Python's allocator holds: a leak grows it; RSS also keeps pages "
-            "freed after a backlog (bench/soak.py)",
+            "freed after a backlog",
             sys.getallocatedblocks(),
         )
         controls = CounterMetricFamily(
