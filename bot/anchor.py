@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
+from store import Store
 from store.audit import ANCHOR_ACTION, anchor_text
 
 log = logging.getLogger(__name__)
@@ -19,10 +21,13 @@ log = logging.getLogger(__name__)
 class AnchorPoster:
     """One periodic task; post() is also called once at shutdown."""
 
-    def __init__(self, services: Any) -> None:
-        self.services = services
-        self.channel: str | None = services.settings.anchor_channel
-        self.interval_s = services.settings.audit_anchor_hours * 3600
+    def __init__(
+        self, store: Store, client: AsyncWebClient, channel: str | None, interval_s: float
+    ) -> None:
+        self._store = store
+        self._client = client
+        self.channel = channel
+        self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -42,14 +47,14 @@ class AnchorPoster:
         anchors off, or Slack failed: then the next anchor covers it)."""
         if self.channel is None:
             return None
-        store = self.services.store
+        store = self._store
         async with self._lock:
             if await store.run(store.anchors.head_is_anchored):
                 return None
             head = await store.run(store.anchors.head)
             assert head is not None
             try:
-                response = await self.services.client.chat_postMessage(
+                response = await self._client.chat_postMessage(
                     channel=self.channel, text=anchor_text(head)
                 )
             except Exception as exc:  # noqa: BLE001 - Slack down: the next anchor covers it

@@ -27,6 +27,8 @@ SWEEP_INTERVAL_S = 60.0
 SELF_APPROVAL = "the requester cannot approve their own request"
 NOT_REQUESTER = "only the requester can cancel a request"
 
+OnExpired = Callable[[list[Approval]], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class ApprovalResult:
@@ -47,10 +49,14 @@ class ApprovalResult:
 
 
 class ApprovalService:
-    def __init__(self, store: Store, controller: Controller, ttl_s: int) -> None:
+    def __init__(
+        self, store: Store, controller: Controller, ttl_s: int, *, on_expired: OnExpired
+    ) -> None:
+        """``on_expired`` shows the requests the sweeper expired (handlers, via bot.app)."""
         self._store = store
         self._controller = controller
         self.ttl_s = ttl_s
+        self._on_expired = on_expired
         self._sweeper: asyncio.Task[None] | None = None
 
     async def request(self, actor: Actor, token: str) -> ApprovalResult:
@@ -227,28 +233,22 @@ class ApprovalService:
 
     # --- the sweeper ------------------------------------------------------
 
-    def start_sweeper(
-        self,
-        on_expired: Callable[[list[Approval]], Awaitable[None]],
-        interval_s: float = SWEEP_INTERVAL_S,
-    ) -> None:
+    def start_sweeper(self, interval_s: float = SWEEP_INTERVAL_S) -> None:
         """Expire stale requests every ``interval_s`` even when nobody clicks."""
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.get_running_loop().create_task(
-                self._sweep_forever(on_expired, interval_s), name="approval sweeper"
+                self._sweep_forever(interval_s), name="approval sweeper"
             )
 
-    async def sweep(self, on_expired: Callable[[list[Approval]], Awaitable[None]]) -> None:
+    async def sweep(self) -> None:
         expired = await self.expire_due()
         if expired:
-            await on_expired(expired)
+            await self._on_expired(expired)
 
-    async def _sweep_forever(
-        self, on_expired: Callable[[list[Approval]], Awaitable[None]], interval_s: float
-    ) -> None:
+    async def _sweep_forever(self, interval_s: float) -> None:
         while True:
             try:
-                await self.sweep(on_expired)
+                await self.sweep()
             except Exception:
                 log.exception("expiring stale approval requests failed; trying again later")
             await asyncio.sleep(interval_s)  # a period, not a wait for something awaitable

@@ -152,14 +152,12 @@ def _log_database(services: Services, created: bool) -> None:
 
 async def _prepare(settings: Settings, created: bool) -> Services:
     """Build, log the database, prove the Slack token (the start's one auth.test), recover."""
-    from bot.lifecycle import startup
-    from bot.services import Services
-    from bot.slack_auth import check_slack_auth
+    from bot.app import build_services, startup
 
-    services = Services.build(settings)
+    services = build_services(settings)
     try:
         _log_database(services, created)
-        await check_slack_auth(services)
+        await services.slack_auth.check()
         await startup(services)
     except BaseException:
         await services.aclose()
@@ -168,8 +166,7 @@ async def _prepare(settings: Settings, created: bool) -> Services:
 
 
 async def _serve(settings: Settings, created: bool) -> None:
-    from bot.app import start_http, stop_http
-    from bot.lifecycle import install_signal_handlers
+    from bot.app import install_signal_handlers, start_http, stop_http
 
     services = await _prepare(settings, created)
     runner, port = await start_http(services, settings.host, settings.port)
@@ -182,7 +179,7 @@ async def _serve(settings: Settings, created: bool) -> None:
 
 
 async def _socket(settings: Settings, created: bool) -> None:
-    from bot.lifecycle import install_signal_handlers
+    from bot.app import install_signal_handlers
     from bot.socket_mode import SocketMode
 
     services = await _prepare(settings, created)

@@ -74,7 +74,7 @@ _watcher_last_ok: float | None = None  # time.time() of the watcher's last succe
 
 
 def watcher_ok(at: float | None = None) -> None:
-    """bot/watch.py (issue 13) calls this after every successful poll of the dialer."""
+    """bot/watch.py calls this after every successful poll of the dialer."""
     global _watcher_last_ok
     _watcher_last_ok = time.time() if at is None else at
 
@@ -101,7 +101,7 @@ def endpoint(path: str) -> str:
 
 
 def observe_dialer(method: str, path: str, status: int | str, seconds: float) -> None:
-    """Hooked into the dialer client (DialerClient.on_response): every request and token fetch."""
+    """Given to the dialer client (DialerClient(on_response=...)): every request and token fetch."""
     ep = endpoint(path)
     DIALER_REQUESTS.labels(method, ep, str(status)).inc()
     DIALER_SECONDS.labels(method, ep).observe(seconds)
@@ -150,7 +150,7 @@ class _Scrape(Collector):
         yield _gauge(
             "dialer_bot_python_heap_blocks",
             "Memory blocks Python's allocator holds: a leak grows it; RSS also keeps pages "
-            "freed after a backlog (bench/soak.py)",
+            "freed after a backlog",
             sys.getallocatedblocks(),
         )
         controls = CounterMetricFamily(

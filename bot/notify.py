@@ -25,7 +25,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.tasks import IN_CROWD
 from store import Delivery, OutboxItem, Store
 
 log = logging.getLogger(__name__)
@@ -163,9 +162,6 @@ class Notifier:
                 await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        # One sender, never a crowd: kicked from spawned work it would inherit the turns
-        # (bot.tasks), and a claim held while waiting for them outlives a crash for LEASE_S.
-        IN_CROWD.set(False)
         try:
             while self._again:
                 self._again = False

@@ -37,17 +37,16 @@ async def _database(services: Services) -> dict[str, Any]:
 
 
 async def _slack(services: Services) -> dict[str, Any]:
-    from bot.slack_auth import check_slack_auth
-
-    if services.slack_auth is None:
+    auth = services.slack_auth
+    if auth.answer is None:
         now = time.monotonic()
         if now - _last_slack_try.get(id(services), -SLACK_RETRY_S) >= SLACK_RETRY_S:
             _last_slack_try[id(services)] = now
             try:
-                await check_slack_auth(services)
+                await auth.check()
             except ConfigError:
                 return {"ok": False, "detail": "Slack refused SLACK_BOT_TOKEN"}
-    if services.slack_auth is None:
+    if auth.answer is None:
         return {"ok": False, "detail": "auth.test has not succeeded yet"}
     return {"ok": True}
 
@@ -56,8 +55,8 @@ def watch_interval(services: Services) -> float | None:
     """DIALER_WATCH_INTERVAL when this process's watcher is polling (it has polled): then an
     answer that recent is expected. A standby process (or a watcher not started) polls
     nothing, so its interval says nothing about the dialer."""
-    watcher = getattr(services, "watcher", None)
-    if watcher is None or not watcher.enabled or watcher.last_success_at is None:
+    watcher = services.watcher
+    if not watcher.enabled or watcher.last_success_at is None:
         return None
     return float(watcher.interval)
 

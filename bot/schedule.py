@@ -66,7 +66,10 @@ class Scheduler:
         controller: Controller,
         access: Access,
         grace_s: float,
+        *,
+        announce: Announce,
     ) -> None:
+        """``announce`` tells Slack what a due schedule did (handlers, via bot.app)."""
         self._store = store
         self._dialer = dialer
         self._controller = controller
@@ -74,7 +77,7 @@ class Scheduler:
         self.grace_s = grace_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._announce: Announce | None = None
+        self._announce = announce
         self._running: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ requests
@@ -154,9 +157,8 @@ class Scheduler:
 
     # ------------------------------------------------------------------ the runner
 
-    def start(self, announce: Announce) -> None:
+    def start(self) -> None:
         """Run due schedules from now on (at start-up, those missed while the bot was down)."""
-        self._announce = announce
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop(), name="schedules")
 
@@ -272,8 +274,6 @@ class Scheduler:
         return Ran(s, "ran", outcome=outcome, detail=outcome.detail)
 
     async def _tell(self, ran: Ran) -> None:
-        if self._announce is None:
-            return
         try:
             await self._announce(ran)
         except Exception:

@@ -32,7 +32,7 @@ def share_connections(client: AsyncWebClient) -> None:
     Without one, slack_sdk (and Bolt's respond) open a session, a TCP connection and, against
     the real Slack, a TLS handshake for every single call, then close it: the soak measured
     13% of the bot's CPU in that alone. Needs the running loop, so it is called at start
-    (bot.slack_auth.check_slack_auth, bot.lifecycle.startup); idempotent.
+    (bot.slack_auth.SlackAuth.check, bot.app.startup); idempotent.
     """
     if client.session is None or client.session.closed:
         client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_S))

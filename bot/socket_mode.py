@@ -8,14 +8,10 @@ import logging
 from types import TracebackType
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient as SocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import build_app
-from bot.collector import ACKS
+from bot.app import build_app, shutdown
 from bot.config import ConfigError
-from bot.lifecycle import shutdown
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -23,12 +19,12 @@ log = logging.getLogger(__name__)
 
 class SocketMode:
     """`async with SocketMode(services, app_token):` connected inside; on the way out the
-    socket is closed for good, then in-flight work drains (bot.lifecycle.shutdown)."""
+    socket is closed for good, then in-flight work drains (bot.app.shutdown)."""
 
     def __init__(self, services: Services, app_token: str) -> None:
         self.services = services
         self.app_token = app_token
-        self.handler = _CountedHandler(build_app(services), app_token)
+        self.handler = AsyncSocketModeHandler(build_app(services), app_token)
         _one_line_reconnects(self.handler)
 
     async def __aenter__(self) -> SocketMode:
@@ -53,15 +49,6 @@ class SocketMode:
         # monitor reconnects within ping_interval (while shutdown drains) and leaks its session.
         await self.handler.close_async()
         await shutdown(self.services)
-
-
-class _CountedHandler(AsyncSocketModeHandler):
-    """Each request is an ack in flight until its answer is sent (bot/collector.py), as
-    the web route counts them."""
-
-    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
-        with ACKS.acking():
-            await super().handle(client, req)
 
 
 MAX_BACKOFF_S = 60.0

@@ -156,15 +156,19 @@ class Watcher:
         notifier: Notifier,
         interval: float,
         *,
+        views: WatchViews,
+        on_events: Listener | None = None,
         holder: str | None = None,
     ) -> None:
+        """``views`` renders what is announced; ``on_events`` hears every change seen
+        (the App Home republishes on it). Both come from handlers, through bot.app."""
         self._dialer = dialer
         self._store = store
         self._notifier = notifier
         self.interval = interval
         self.holder = holder or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.views: WatchViews | None = None
-        self.listeners: list[Listener] = []
+        self._views = views
+        self._on_events = on_events
         # The latest list this process fetched (the Home publishes from it).
         self.campaigns: list[Campaign] | None = None
         self.campaigns_at: float | None = None  # time.monotonic() of that fetch
@@ -257,7 +261,7 @@ class Watcher:
             upserts.pop(cid, None)
             if cid in removed:
                 removed.remove(cid)
-        deliveries = await self._deliveries([self._views().event(e) for e in announce])
+        deliveries = await self._deliveries([self._views.event(e) for e in announce])
         recovery = await self._recovery(state)
         self.last_poll_ms = (time.perf_counter() - cpu) * 1000
         try:
@@ -286,20 +290,14 @@ class Watcher:
         self._succeeded.set()
         if deliveries or recovery:
             self._notifier.kick()
-        if events:
-            for listener in self.listeners:
-                try:
-                    await listener(events)
-                except Exception:
-                    log.exception("a watcher listener failed")
+        if events and self._on_events is not None:
+            try:
+                await self._on_events(events)
+            except Exception:
+                log.exception("a watcher listener failed")
         if baseline:
             return PollResult("baseline")
         return PollResult("events" if events else "unchanged", events, announce)
-
-    def _views(self) -> WatchViews:
-        if self.views is None:
-            raise RuntimeError("Watcher.views is not set (handlers.register sets it)")
-        return self.views
 
     async def _deliveries(self, notices: list[Notice]) -> list[Delivery]:
         out: list[Delivery] = []
@@ -311,7 +309,7 @@ class Watcher:
         if not state.down_announced or not state.failing_since:
             return None
         minutes = _minutes_since(state.failing_since)
-        return await self._deliveries([self._views().reachable(state.failing_since, minutes)])
+        return await self._deliveries([self._views.reachable(state.failing_since, minutes)])
 
     async def _failed(self, reason: str) -> None:
         store = self._store
@@ -319,7 +317,7 @@ class Watcher:
         state = await store.run(store.lease.record_failure, self.holder, reason)
         if state is None or state.down_announced or state.failures < 3:
             return
-        notice = self._views().unreachable(state.failing_since or "", reason)
+        notice = self._views.unreachable(state.failing_since or "", reason)
         deliveries = await self._deliveries([notice])
         if await store.run(store.lease.announce_down, self.holder, deliveries):
             self._notifier.kick()

@@ -1,6 +1,6 @@
 """The Slack side: register(app) is the one list of listeners; each feature is a package with
 its listeners and views. No SQL and no raw HTTP here: the store and the dialer client are
-reached through bot.services."""
+reached through bot.services, which bot.app (the composition root) builds."""
 
 from __future__ import annotations
 
@@ -23,18 +23,11 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.control import views as control_views
     from handlers.history import listeners as history
     from handlers.home import listeners as home
-    from handlers.home.publisher import HomePublisher
     from handlers.home.views import NEW_CAMPAIGN_ACTION, UPLOAD_ACTION
     from handlers.middleware import RequestContext
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
-    from handlers.subscriptions.views import Views as WatchViews
-
-    services.watcher.views = WatchViews()
-    publisher = HomePublisher(services)
-    services.home = publisher
-    services.watcher.listeners.append(publisher.on_events)
 
     app.middleware(RequestContext(services))
     app.command("/dialer")(commands.handle_dialer)
@@ -71,7 +64,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.view(schedule_form.CALLBACK_ID)(schedule_form.on_submit)
 
     # App Home (Events API; the manifest subscribes to app_home_opened)
-    app.event("app_home_opened")(home.on_home_opened(publisher))
+    app.event("app_home_opened")(home.on_home_opened(services.home))
     app.action(NEW_CAMPAIGN_ACTION)(home.on_new_campaign)
     app.action(UPLOAD_ACTION)(home.on_upload)
 

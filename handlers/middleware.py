@@ -19,9 +19,8 @@ log = logging.getLogger(__name__)
 
 class RequestContext(AsyncMiddleware):
     """The one middleware: a request id, malformed payloads dropped, services and actor in
-    the context. One, and a class: Bolt builds a function middleware's arguments for every
-    request (kwargs injection, some 30 entries), which was a measurable part of each ack
-    (bench/ack_latency.py --profile); a class is handed the request as it is."""
+    the context. A class: Bolt hands it the request as it is, where a function middleware
+    gets some 30 keyword arguments built for every request."""
 
     def __init__(self, services: Services) -> None:
         self._services = services

@@ -76,7 +76,7 @@ class Request:
 
         `doing` completes "Could not <doing>: …", e.g. "start campaign #12".
         """
-        self.services.tasks.queue(self._guarded(work, doing), name=doing)
+        self.services.tasks.spawn(self._guarded(work, doing), name=doing)
 
     async def _guarded(self, work: Coroutine[Any, Any, Any], doing: str) -> None:
         try:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.app import start_http
+from bot.app import build_services, start_http
 from bot.config import Settings, load_settings
 from bot.dialer import DialerClient
 from bot.services import Services
@@ -86,7 +86,7 @@ async def start_bot(
 ) -> Bot:
     """``dialer``: a client of the tests' own, e.g. over a transport that alters answers."""
     settings = make_settings(sim, fake, db_path, **overrides)
-    services = Services.build(settings, dialer=dialer)
+    services = build_services(settings, dialer=dialer)
     runner, port = await start_http(services, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
     driver = SlackDriver(url, SIGNING_SECRET, response_url=fake.response_url("default"))

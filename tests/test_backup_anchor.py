@@ -7,7 +7,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from bot.anchor import AnchorPoster
 from store import Store
 from store.audit import row_hash
 from tests.conftest import NOTIFY, Bot
@@ -84,7 +83,7 @@ def rewrite_and_rehash(db: Path, entry: int) -> None:
 async def test_anchor_is_posted_recorded_and_catches_a_rehashed_rewrite(bot: Bot) -> None:
     db = await make_history(bot)
     head = rows(db)[-1]
-    poster = AnchorPoster(bot.services)
+    poster = bot.services.anchor
     assert poster.channel == NOTIFY  # AUDIT_ANCHOR_CHANNEL defaults to NOTIFY_CHANNEL
     assert await poster.post() == head["id"]
     [post] = bot.slack.calls_to("chat.postMessage")[-1:]
@@ -111,9 +110,9 @@ async def test_anchor_is_posted_recorded_and_catches_a_rehashed_rewrite(bot: Bot
 
 async def test_anchor_at_shutdown_and_a_bad_anchor_argument(bot: Bot) -> None:
     db = await make_history(bot)
-    poster = AnchorPoster(bot.services)
+    poster = bot.services.anchor
     poster.start()
-    await poster.aclose()  # what bot.lifecycle.shutdown does
+    await poster.aclose()  # what bot.app.shutdown does
     assert rows(db)[-1]["action"] == "anchor"
     done = await acli(db, "audit", "verify", "--anchor", "7:nothex")
     assert done.returncode == 2 and "--anchor: expected ENTRY:HASH" in done.stderr

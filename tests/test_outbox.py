@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import bot.notify
-from bot.lifecycle import startup
+from bot.app import startup
 from handlers.blocks import message
 from store import Store
 from tests.conftest import NOTIFY, Bot, start_bot, stop_bot

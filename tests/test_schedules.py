@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import bot.services as services_module
-from bot.lifecycle import startup
+import bot.app as services_module
+from bot.app import startup
 from store import Store
 from tests.conftest import NOTIFY, Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack

@@ -1,4 +1,4 @@
-"""Start-up checks (issue 12.6) and the one auth.test that primes Bolt (issue 16.1)."""
+"""Start-up checks, and the one auth.test whose answer Bolt's authorize hands every request."""
 
 from __future__ import annotations
 

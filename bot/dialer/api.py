@@ -1,7 +1,7 @@
 """What the bot assumes about the real Voipex API, in one table.
 
 The guide documents four calls; every other path, the state names and what each state
-allows, and the shape of a list are *assumed* (facts.md §1). Correct them here, and only
+allows, and the shape of a list are *assumed*. Correct them here, and only
 here; the paths can also be overridden per deployment with DIALER_PATHS (validate_paths).
 """
 
@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 
 # Every API path in one place. The guide documents /ivr, POST call-lists, POST campaigns
-# and control; the list/detail/update paths are *assumed* conventional REST (facts.md §1).
+# and control; the list/detail/update paths are *assumed* conventional REST.
 PATHS: dict[str, str] = {
     "ivr": "/ivr",
     "call_lists": "/dialer/call-lists",
@@ -28,8 +28,8 @@ PATHS: dict[str, str] = {
 CALL_LIST_ENTRIES: tuple[str, ...] = ("numbers", "entries")
 
 
-# The campaign control vocabulary (guide, step 4) and the *assumed* state names
-# (facts.md §1): kept here, in one place, so they are easy to correct.
+# The campaign control vocabulary (guide, step 4) and the *assumed* state names, kept
+# here, in one place, so they are easy to correct.
 COMMANDS: tuple[str, ...] = ("start", "pause", "unpause", "reload", "remove")
 STATES: tuple[str, ...] = ("stopped", "running", "paused")
 # For the states the bot knows (by their canonical name), what the dialer is expected to
@@ -45,7 +45,7 @@ ALLOWED_COMMANDS: dict[str, tuple[str, ...]] = {
 
 
 # Synonyms of the state names, compared case-insensitively: the bot's own name for each
-# state the dialer may report. WombatDialer's run states (facts.md §1) are among them.
+# state the dialer may report. WombatDialer's run states are among them.
 STATE_SYNONYMS: dict[str, str] = {
     "running": "running",
     "active": "running",

@@ -48,7 +48,7 @@ class DialerClient(Transport):
 
     # ---- reads -----------------------------------------------------------------------
 
-    # The shared reads return a future to await (see Transport._shared), not a coroutine.
+    # Concurrent identical reads share one GET (see Transport._shared).
 
     def list_ivr(self) -> Awaitable[list[IvrApp]]:
         return self._list("ivr", IvrApp.from_api)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -25,21 +24,19 @@ from bot.dialer.api import PATHS
 from bot.dialer.auth import TokenInfo, TokenSource
 from bot.dialer.errors import error_fields, error_message, retry_after, transport_error
 from bot.dialer.models import DialerError
-from bot.dialer.sharing import SharedRead
 
 log = logging.getLogger("bot.dialer")
 
-# httpcore 1.0.x rescans every queued request against every pooled connection each time one
-# is queued or released, on the event loop (encode/httpcore#1035): with a thousand queued
-# requests that held acks for seconds (bench/ack_latency.py). Requests queue here instead,
-# where a wake-up costs O(1), and never outnumber the pool. A fifth of the pool is kept
-# for writes (controls, creates, token requests), so that a `pause` never waits behind a
-# burst of listings.
+# Requests wait for a connection slot here, and never outnumber the pool. A fifth of the
+# pool is kept for writes (controls, creates, token requests), so that a `pause` never
+# waits behind a burst of listings.
 MAX_CONNECTIONS = 100
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 Sleep = Callable[[float], Awaitable[None]]
+# Told of every request: method, path, status (or "error"), seconds (bot.metrics).
+OnResponse = Callable[[str, str, int | str, float], None]
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,7 @@ class Transport:
         sleep: Sleep = asyncio.sleep,
         max_connections: int = MAX_CONNECTIONS,
         paths: dict[str, str] | None = None,
+        on_response: OnResponse | None = None,
     ) -> None:
         self.paths = dict(PATHS) if paths is None else {**PATHS, **paths}
         self.base_url = base_url.rstrip("/")
@@ -98,16 +96,11 @@ class Transport:
         writes = max(1, max_connections // 5)
         self._read_slots = asyncio.Semaphore(max(1, max_connections - writes))
         self._write_slots = asyncio.Semaphore(writes)
-        self._shared_reads: dict[str, SharedRead] = {}
-        # Operations (issue 16): when the dialer last answered (below 500, credentials
-        # accepted; time.monotonic), for /readyz; and a hook told of every request
-        # (method, path, status or "error", seconds), for /metrics.
+        self._shared_reads: dict[str, asyncio.Future[Any]] = {}
+        # When the dialer last answered (below 500, credentials accepted; time.monotonic),
+        # for /readyz; and who is told of every request, for /metrics.
         self.last_ok_at: float | None = None
-        self.on_response: Callable[[str, str, int | str, float], None] | None = None
-        # Awaited after every answer, before it is read: answers that arrive together after a
-        # slow spell are then processed one per loop pass (bot.tasks.Turnstile), not all at
-        # once ahead of the acks waiting behind them.
-        self.wait_turn: Callable[[], Awaitable[None]] | None = None
+        self._on_response = on_response
         self._auth = TokenSource(
             self._post_form,
             auth_url,
@@ -159,25 +152,24 @@ class Transport:
         fetch: Callable[..., Awaitable[Any]],
         *args: Any,
         copy: Callable[[Any], Any] | None = None,
-    ) -> asyncio.Future[Any]:
-        """Identical reads asked for by many people at once share one fetch in flight: a
-        burst of `/dialer campaigns` or `/dialer campaign 7` costs the dialer one request
-        (and one parse), and each caller gets an answer requested no earlier than one round
-        trip before it asked. A failure reaches every waiter and is not kept: the next
-        caller asks again. Writes unshare what they touch (_writing), so no read after a
-        command joins an older GET.
+    ) -> Awaitable[Any]:
+        """Identical reads asked for by many people at once share one fetch in flight, so a
+        channel all opening the same listing or campaign (after an announcement, say) costs
+        the dialer one request, not one per person. Each caller gets an answer requested no
+        earlier than one round trip before it asked. A failure reaches every waiter and is
+        not kept: the next caller asks again. Writes unshare what they touch (_writing), so
+        no read after a command joins an older GET.
 
-        ``fetch(*args)`` reads and parses; each caller gets a future answered in its turn
-        (bot/dialer/sharing.py), so cancelling one caller spares the others."""
+        ``fetch(*args)`` reads and parses; ``copy`` gives each caller its own copy (a
+        listing's list). Cancelling one caller never cancels the fetch of the others."""
         shared = self._shared_reads.get(path)
         if shared is None:
-            task = asyncio.ensure_future(fetch(*args))
-            shared = self._shared_reads[path] = SharedRead(task, copy)
-            task.add_done_callback(functools.partial(self._forget, path, shared))
-        return shared.join()
+            shared = self._shared_reads[path] = asyncio.ensure_future(fetch(*args))
+            shared.add_done_callback(lambda done: self._forget(path, done))
+        return _join(shared, copy)
 
-    def _forget(self, path: str, shared: SharedRead, done: asyncio.Future[Any]) -> None:
-        if self._shared_reads.get(path) is shared:  # not a newer GET started after a write
+    def _forget(self, path: str, done: asyncio.Future[Any]) -> None:
+        if self._shared_reads.get(path) is done:  # not a newer GET started after a write
             del self._shared_reads[path]
         if not done.cancelled():
             done.exception()  # retrieved: every waiter re-raises it; none may be left to log
@@ -223,8 +215,6 @@ class Transport:
             try:
                 token = await self._authenticate()
                 response = await self._send(method, path, body, token, headers)
-                if self.wait_turn is not None:
-                    await self.wait_turn()
             except DialerError as err:
                 if retryable and err.kind != "http" and attempt < self._max_attempts:
                     await self._backoff(method, path, attempt, str(err.kind), None)
@@ -331,16 +321,16 @@ class Transport:
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - started) * 1000
             log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
-            if self.on_response is not None:
-                self.on_response(method, path, "error", ms / 1000)
+            if self._on_response is not None:
+                self._on_response(method, path, "error", ms / 1000)
             raise transport_error(exc, method, path, self.base_url, self._timeout) from None
         finally:
             slots.release()
         ms = (time.perf_counter() - started) * 1000
         if response.status_code < 500 and response.status_code not in (401, 403):
             self.last_ok_at = time.monotonic()
-        if self.on_response is not None:
-            self.on_response(method, path, response.status_code, ms / 1000)
+        if self._on_response is not None:
+            self._on_response(method, path, response.status_code, ms / 1000)
         log.debug(
             "dialer %s %s%s -> %d in %.0f ms",
             method,
@@ -373,6 +363,11 @@ class Transport:
             self._max_attempts,
         )
         await self._sleep(delay)
+
+
+async def _join(shared: asyncio.Future[Any], copy: Callable[[Any], Any] | None) -> Any:
+    result = await asyncio.shield(shared)  # a caller's cancel stays its own
+    return copy(result) if copy is not None else result
 
 
 def _body(response: httpx.Response) -> Any:

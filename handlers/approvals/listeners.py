@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import approval_action
 from bot.approvals import ApprovalResult
@@ -200,7 +201,7 @@ async def show(req: Request, res: ApprovalResult) -> None:
     if res.outcome is not None:
         outcome_text = result_view(res.outcome, req.actor.user_id)["text"]
     msg = views.decided_message(approval, outcome_text, reason=res.reason)
-    if not await _update(req.services, approval, msg):
+    if not await _update(req.services.client, approval, msg):
         await req.reply(msg, replace=True)  # from a dialog (no response_url): to the DM
     if res.result == "approved" and res.outcome is not None:
         await notify(req, res.outcome)
@@ -208,13 +209,13 @@ async def show(req: Request, res: ApprovalResult) -> None:
         await req.reply(views.answer("expired", approval))
 
 
-async def update_expired(services: Services, expired: list[Approval]) -> None:
+async def update_expired(client: AsyncWebClient, expired: list[Approval]) -> None:
     """For the sweeper: show every request it expired as expired."""
     for approval in expired:
-        await _update(services, approval, views.decided_message(approval))
+        await _update(client, approval, views.decided_message(approval))
 
 
-async def _update(services: Services, approval: Approval, msg: dict[str, Any]) -> bool:
+async def _update(client: AsyncWebClient, approval: Approval, msg: dict[str, Any]) -> bool:
     """Update the request where it was posted, and its copy in the approvers' channel."""
     updated = False
     for channel, ts in (
@@ -224,7 +225,7 @@ async def _update(services: Services, approval: Approval, msg: dict[str, Any]) -
         if not (channel and ts):
             continue
         try:
-            await services.client.chat_update(channel=channel, ts=ts, **msg)
+            await client.chat_update(channel=channel, ts=ts, **msg)
         except SlackApiError as exc:
             log.warning(
                 "approval request %s: message in %s not updated: %s",

@@ -19,7 +19,7 @@ def on_home_opened(publisher: HomePublisher) -> Any:
         if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
             return
         event_id = body.get("event_id")
-        publisher.services.tasks.spawn(
+        publisher.tasks.spawn(
             publisher.opened(user, event_id if isinstance(event_id, str) else None),
             name="app home",
         )

@@ -11,14 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.dialer import DialerError
-from bot.services import Services
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.access import Access
+from bot.dialer import DialerClient, DialerError
+from bot.tasks import BackgroundTasks
 from bot.watch import WatchEvent, record
 from handlers.home.views import HomeData, home_view, may
+from store import Store
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +30,29 @@ RECENT_S = 24 * 3600
 
 
 class HomePublisher:
-    def __init__(self, services: Services, per_minute: float = 90.0) -> None:
-        self.services = services
+    """Built by bot.app before the watcher, which tells it of changes (on_events); how
+    fresh the snapshot is, it reads from the snapshot's own poll time, whichever process
+    polled."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: AsyncWebClient,
+        access: Access,
+        dialer: DialerClient,
+        tasks: BackgroundTasks,
+        watch_interval: float,
+        timezone: str = "UTC",
+        per_minute: float = 90.0,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.timezone = timezone  # BOT_TIMEZONE: active periods are read in it
+        self.access = access
+        self.dialer = dialer
+        self.tasks = tasks
+        self.watch_interval = watch_interval
         self.spacing_s = 60.0 / per_minute
         self._queue: dict[str, None] = {}  # ordered set: each user at most once
         self._worker: asyncio.Task[Any] | None = None
@@ -37,13 +62,13 @@ class HomePublisher:
 
     async def opened(self, user_id: str, event_id: str | None) -> None:
         """app_home_opened: publish now from the snapshot, then refresh if it is stale."""
-        store = self.services.store
+        store = self.store
         if event_id and not await store.run(store.home.first_delivery, event_id):
             return  # a retried delivery (X-Slack-Retry-Num): already handled
         await store.run(store.home.opened, user_id)
         records = await self._snapshot()
         await self.publish(user_id, records)
-        if self._stale():
+        if await self._stale():
             fresh = await self._fetch()
             if fresh is not None and fresh != records:
                 await self.publish(user_id, fresh)
@@ -53,50 +78,52 @@ class HomePublisher:
             records = await self._snapshot()
         data = await self.gather(user_id, records)
         self._last_publish = time.monotonic()
-        await self.services.client.views_publish(user_id=user_id, view=home_view(data))
+        await self.client.views_publish(user_id=user_id, view=home_view(data))
 
     async def gather(self, user_id: str, records: list[dict[str, Any]] | None) -> HomeData:
-        s = self.services
-        store = s.store
-        role = await s.access.role_everywhere(user_id)
+        store, access = self.store, self.access
+        role = await access.role_everywhere(user_id)
         status = await store.run(store.lease.state)
         approvals = []
         for a in await store.run(store.approvals.open_requests):
             if a.requested_by == user_id:
                 continue
-            if may(await s.access.role_of(user_id, a.channel_id), f"approve {a.command}"):
+            if may(await access.role_of(user_id, a.channel_id), f"approve {a.command}"):
                 approvals.append(a)
         commands = await store.run(store.home.recent_commands, user_id, 5)
         return HomeData(
             user_id=user_id,
             role=role,
-            watching=s.watcher.enabled,
+            watching=self.watch_interval > 0,
             status=status,
             campaigns=records,
             approvals=approvals,
             commands=commands,
-            admins=s.access.admin_ids,
-            now=datetime.now(ZoneInfo(s.settings.bot_timezone)),
+            admins=access.admin_ids,
+            now=datetime.now(ZoneInfo(self.timezone)),
         )
 
     async def _snapshot(self) -> list[dict[str, Any]] | None:
         """The campaigns as the watcher last stored them (any process's watcher)."""
-        store = self.services.store
+        store = self.store
         version, known = await store.run(store.snapshot.load)
         if version == 0 and not known:
             return None
         return list(known.values())
 
-    def _stale(self) -> bool:
-        w = self.services.watcher
-        if not w.enabled:
+    async def _stale(self) -> bool:
+        """Nobody watches, or the last poll is older than two intervals: ask the dialer."""
+        if self.watch_interval <= 0:
             return True
-        age = w.last_success_age()
-        return age is None or age > 2 * w.interval
+        polled_at = (await self.store.run(self.store.lease.state)).polled_at
+        if not polled_at:
+            return True
+        then = datetime.fromisoformat(polled_at.replace("Z", "+00:00"))
+        return (datetime.now(UTC) - then).total_seconds() > 2 * self.watch_interval
 
     async def _fetch(self) -> list[dict[str, Any]] | None:
         try:
-            return [record(c) for c in await self.services.dialer.list_campaigns()]
+            return [record(c) for c in await self.dialer.list_campaigns()]
         except DialerError as exc:
             log.info("App Home: campaigns not refreshed: %s", exc)
             return None
@@ -105,14 +132,14 @@ class HomePublisher:
 
     async def on_events(self, events: list[WatchEvent]) -> None:
         """The watcher saw a change: queue every recent viewer's Home (once each)."""
-        store = self.services.store
+        store = self.store
         for user_id in await store.run(store.home.recent, RECENT_S):
             self._queue.setdefault(user_id, None)
         if self._queue and (self._worker is None or self._worker.done()):
-            self._worker = self.services.tasks.spawn(self._drain(), name="home republish")
+            self._worker = self.tasks.spawn(self._drain(), name="home republish")
 
     async def _drain(self) -> None:
-        while self._queue and not self.services.tasks.closing:
+        while self._queue and not self.tasks.closing:
             wait = self._last_publish + self.spacing_s - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)  # the rate limit's pace, not a test wait

@@ -20,13 +20,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.access import rank
 from bot.control import CONFIRM_TTL_S
 from bot.ids import positive_int
+from bot.notify import Notifier
 from bot.schedule import Ran
-from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize, id_button
 from handlers.request import Request, listener
 from handlers.schedules import views
+from store import Store
 
 log = logging.getLogger(__name__)
 
@@ -308,13 +309,13 @@ async def on_decision(req: Request, body: dict[str, Any]) -> None:
     )
 
 
-async def announce(services: Services, ran: Ran) -> None:
+async def announce(notifier: Notifier, store: Store, ran: Ran) -> None:
     """What a due schedule did (bot/schedule.py calls back): one message per channel
     through the outbox, the origin first if not subscribed."""
     msg = views.announcement(ran)
     origin = ran.schedule.channel_id
-    channels = await services.notifier.channels()
+    channels = await notifier.channels()
     if origin and origin not in channels:
-        await services.store.run(services.store.outbox.enqueue, origin, msg)
-        services.notifier.kick()
-    await services.notifier.publish(**msg)
+        await store.run(store.outbox.enqueue, origin, msg)
+        notifier.kick()
+    await notifier.publish(**msg)

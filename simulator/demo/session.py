@@ -87,10 +87,8 @@ class DemoSession(ConsoleScreen, ModalConsole):
         out: Out = print,
         dialect: str = "guide",
     ) -> DemoSession:
-        from bot.app import build_app
+        from bot.app import build_app, build_services, startup
         from bot.config import load_settings
-        from bot.lifecycle import startup
-        from bot.services import Services
         from simulator.server import SimulatorConfig, start_simulator
 
         self = cls(out, role)
@@ -132,7 +130,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
             # The watcher's first poll is awaited below; later ones come from `dialer …`.
             dialer_watch_interval=WATCH_INTERVAL_S,
         )
-        self.services = Services.build(settings)
+        self.services = build_services(settings)
         if role != "admin":
             grants = self.services.store.grants
             await self.services.store.run(grants.grant, USER_ID, role, None, ADMIN_ID)
@@ -159,7 +157,7 @@ class DemoSession(ConsoleScreen, ModalConsole):
         return f"(the dialer's campaigns and call lists are those of the last run, from {path})"
 
     async def close(self) -> None:
-        from bot.lifecycle import shutdown
+        from bot.app import shutdown
 
         try:
             if self.services is not None:
