@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.anchor import AnchorPoster
 from tests.conftest import ADMIN, Bot
 from tests.helpers_access import run_as, text_of
 from tests.test_audit_cli import make_history
@@ -10,7 +9,7 @@ from tests.test_audit_cli import make_history
 
 async def test_an_anchor_row_reads_as_an_anchor_not_as_a_person(bot: Bot) -> None:
     await make_history(bot)  # something to anchor
-    poster = AnchorPoster(bot.services)
+    poster = bot.services.anchor
     entry = await poster.post()
     assert entry is not None
     text = text_of(await run_as(bot, "history", ADMIN))
