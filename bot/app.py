@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 # One line per request (logger aiohttp.access): client, request line, status, bytes, seconds
 # taken, user agent. aiohttp's default adds its own timestamp (every log line has one) and
 # the Referer (Slack sends none).
+LISTEN_BACKLOG = 1024
+
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i"'
 
 
@@ -228,7 +230,10 @@ async def start_http(services: Services, host: str, port: int) -> tuple[web.AppR
         build_web_app(build_app(services), services), access_log_format=ACCESS_LOG_FORMAT
     )
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    # Slack opens a connection per request; right after a start (a deploy in a busy hour)
+    # aiohttp's default queue of 128 pending connections overflowed, and each dropped
+    # connection cost its sender a retry a second later.
+    await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
     return runner, int(runner.addresses[0][1])
 
 
