@@ -44,9 +44,10 @@ log = logging.getLogger(__name__)
 # One line per request (logger aiohttp.access): client, request line, status, bytes, seconds
 # taken, user agent. aiohttp's default adds its own timestamp (every log line has one) and
 # the Referer (Slack sends none).
-LISTEN_BACKLOG = 1024
-
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i"'
+
+# Pending connections the listening socket queues (see start_http).
+LISTEN_BACKLOG = 1024
 
 
 def build_services(
