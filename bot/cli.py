@@ -16,8 +16,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 
+def _version() -> str:
+    """The installed distribution's version: one number, from pyproject.toml."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dialer-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dialer-bot", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="dialer-bot",
+        description="Run Voipex dialer campaigns from Slack. Start with `dialer-bot demo` "
+        "(no Slack app, no Voipex account), then `dialer-bot doctor` against your own.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="cmd", required=True)
     serve = sub.add_parser(
         "serve", help="HTTP mode: POST /slack/events, GET /healthz, /readyz, /metrics on PORT"
@@ -40,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="try the bot in a terminal: /dialer lines, simulated Slack and dialer "
-        "([--db PATH] [--as viewer|operator|admin] [--script FILE])",
+        "(its options: dialer-bot demo --help)",
         add_help=False,
     )
     demo.add_argument("rest", nargs=argparse.REMAINDER)
