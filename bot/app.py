@@ -24,14 +24,14 @@ from bot import metrics
 from bot.access import Access
 from bot.anchor import AnchorPoster
 from bot.approvals import ApprovalService
+from bot.audit import close_interrupted
 from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient, DialerError
 from bot.logs import current_request_id, new_request_id, set_request_id
-from bot.looplag import LoopLag
 from bot.notify import Notifier
 from bot.readiness import check as readiness_check
-from bot.schedule import Scheduler
+from bot.schedules import Scheduler
 from bot.services import Services
 from bot.slack_auth import SlackAuth
 from bot.slack_client import make_client
@@ -130,7 +130,7 @@ def build_services(
         anchor=AnchorPoster(
             store, client, settings.anchor_channel, settings.audit_anchor_hours * 3600
         ),
-        loop_lag=LoopLag(),
+        loop_lag=metrics.LoopLag(),
         home=home,
     )
 
@@ -253,8 +253,7 @@ class Recovered:
 
 async def recover_pending(services: Services) -> list[Recovered]:
     """Mark leftover pending audit entries unknown and read each campaign's state now."""
-    audit = services.store.audit
-    entries = await services.store.run(audit.mark_unknown_pending)
+    entries = await close_interrupted(services.store)
     # One read per campaign, and none after the dialer proved unreachable: a crash with
     # hundreds of commands in flight must not hold start-up (and /healthz) for minutes.
     seen: dict[int, tuple[str | None, str | None]] = {}

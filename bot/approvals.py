@@ -15,9 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.access import approval_action
-from bot.actor import Actor
+from bot.audit import Actor, record
 from bot.control import Controller, Outcome
-from bot.recorded import record
 from store import Store
 from store.claims import Approval
 

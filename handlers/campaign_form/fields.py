@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.dialer import Campaign
-from bot.ids import positive_int
+from bot.find import positive_int
 from bot.numbers import normalize_number
 
 # ---- block ids (the view builder and the parser share them) --------------------------------

@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ids import positive_int
+from bot.find import positive_int
 from handlers.blocks import (
     DAY_NAMES,
     Block,
