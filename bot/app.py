@@ -77,10 +77,8 @@ def build_services(
             paths=settings.paths,
             on_response=metrics.observe_dialer,
         )
-    store = store or Store(settings.database_path)
-    # Audit rows name the request they came from. (Still set here, not passed to Store:
-    # store/ has no constructor argument for it yet.)
-    store.audit.request_id_source = current_request_id
+    # Audit rows name the request they came from.
+    store = store or Store(settings.database_path, request_id_source=current_request_id)
     client = client or make_client(settings)
     tasks = BackgroundTasks()
     controller = Controller(dialer, store)
