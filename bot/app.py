@@ -57,7 +57,7 @@ def build_services(
     """Everything, once, from settings; tests pass their own dialer, store or client.
 
     The Slack side comes in as constructor arguments: how the watcher's events read
-    (handlers/watch), the App Home publisher that hears them, how expired approvals and
+    (handlers/subscriptions), the App Home publisher that hears them, how expired approvals and
     due schedules are shown. Nothing is set on a part after it is built."""
     from handlers.approvals.listeners import update_expired
     from handlers.home.publisher import HomePublisher
