@@ -12,8 +12,9 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.audit import record_anchor
 from store import Store
-from store.audit import ANCHOR_ACTION, anchor_text
+from store.audit import anchor_text
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +61,7 @@ class AnchorPoster:
             except Exception as exc:  # noqa: BLE001 - Slack down: the next anchor covers it
                 log.warning("could not post the audit anchor (%s)", type(exc).__name__)
                 return None
-            await store.run(
-                lambda: store.audit.record(
-                    action=ANCHOR_ACTION,
-                    outcome="ok",
-                    user_id=None,
-                    channel_id=self.channel,
-                    request={
-                        "entry": head.entry,
-                        "hash": head.hash,
-                        "message_ts": response.get("ts"),
-                    },
-                    detail="audit head posted to Slack",
-                )
-            )
+            await record_anchor(store, self.channel, head, response.get("ts"))
         log.info("audit anchor: entry %d posted to %s", head.entry, self.channel)
         return head.entry
 

@@ -24,14 +24,14 @@ from bot import metrics
 from bot.access import Access
 from bot.anchor import AnchorPoster
 from bot.approvals import ApprovalService
+from bot.audit import close_interrupted
 from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient, DialerError
 from bot.logs import current_request_id, new_request_id, set_request_id
-from bot.looplag import LoopLag
 from bot.notify import Notifier
 from bot.readiness import check as readiness_check
-from bot.schedule import Scheduler
+from bot.schedules import Scheduler
 from bot.services import Services
 from bot.slack_auth import SlackAuth
 from bot.slack_client import make_client
@@ -60,7 +60,7 @@ def build_services(
     """Everything, once, from settings; tests pass their own dialer, store or client.
 
     The Slack side comes in as constructor arguments: how the watcher's events read
-    (handlers/watch), the App Home publisher that hears them, how expired approvals and
+    (handlers/subscriptions), the App Home publisher that hears them, how expired approvals and
     due schedules are shown. Nothing is set on a part after it is built."""
     from handlers.approvals.listeners import update_expired
     from handlers.home.publisher import HomePublisher
@@ -80,10 +80,8 @@ def build_services(
             paths=settings.paths,
             on_response=metrics.observe_dialer,
         )
-    store = store or Store(settings.database_path)
-    # Audit rows name the request they came from. (Still set here, not passed to Store:
-    # store/ has no constructor argument for it yet.)
-    store.audit.request_id_source = current_request_id
+    # Audit rows name the request they came from.
+    store = store or Store(settings.database_path, request_id_source=current_request_id)
     client = client or make_client(settings)
     tasks = BackgroundTasks()
     controller = Controller(dialer, store)
@@ -133,7 +131,7 @@ def build_services(
         anchor=AnchorPoster(
             store, client, settings.anchor_channel, settings.audit_anchor_hours * 3600
         ),
-        loop_lag=LoopLag(),
+        loop_lag=metrics.LoopLag(),
         home=home,
     )
 
@@ -259,8 +257,7 @@ class Recovered:
 
 async def recover_pending(services: Services) -> list[Recovered]:
     """Mark leftover pending audit entries unknown and read each campaign's state now."""
-    audit = services.store.audit
-    entries = await services.store.run(audit.mark_unknown_pending)
+    entries = await close_interrupted(services.store)
     # One read per campaign, and none after the dialer proved unreachable: a crash with
     # hundreds of commands in flight must not hold start-up (and /healthz) for minutes.
     seen: dict[int, tuple[str | None, str | None]] = {}

@@ -1,7 +1,7 @@
 """Two-person rule: a command in APPROVAL_REQUIRED runs only after a second person approves.
 
 The request is opened from a used confirmation token, so it exists once; every
-decision is one atomic UPDATE in store/approvals.py, so a second click changes
+decision is one atomic UPDATE in store/claims.py, so a second click changes
 nothing. Every step is audited with who took it. Role checks and Slack messages
 belong to handlers/approvals/listeners.py; this module decides and records.
 """
@@ -15,9 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.access import approval_action
-from bot.actor import Actor
+from bot.audit import Actor, record
 from bot.control import Controller, Outcome
-from bot.recorded import record
 from store import Store
 from store.claims import Approval
 

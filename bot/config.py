@@ -62,7 +62,7 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: str = "text"
-    # The audit chain's head is posted to Slack this often and at shutdown (issue 16).
+    # The audit chain's head is posted to Slack this often and at shutdown (audit anchors).
     audit_anchor_hours: float = Field(24.0, gt=0)
     audit_anchor_channel: str | None = None
 

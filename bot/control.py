@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.actor import Actor
+from bot.audit import Actor, recorded
 from bot.dialer import Campaign, DialerClient, DialerError
 from bot.dialer.api import canonical_state
-from bot.recorded import recorded
 from store import Store
 from store.claims import ClaimResult
 

@@ -12,6 +12,9 @@ Matching goes in tiers, and the first tier with any match decides:
 
 One match proceeds, several are candidates, none gives the nearest names. ``word_for_word``
 (used by `pause`, which runs at once) stops after tier 2 and proceeds only on exactly one.
+
+Also the one reading of a whole number from untrusted text (positive_int): slash-command
+words, button values and form fields all go through it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from bot.dialer.api import RUNNING_STATES, STATES, canonical_state
-from bot.ids import positive_int
 
 if TYPE_CHECKING:
     from bot.dialer import CallList, Campaign, DialerClient
@@ -33,6 +35,16 @@ NAME_MAX = 200  # longer "names" are typing accidents, not campaigns
 CANDIDATES_MAX = 10
 NEAREST_MAX = 3
 _WORD = re.compile(r"\w+")
+MAX_ID = 10**12 - 1
+
+
+def positive_int(raw: object, *, max_value: int = MAX_ID) -> int | None:
+    """The number, or None. ASCII digits only: str.isdigit() accepts '²', which int() refuses."""
+    text = str(raw).strip()
+    if not text or not text.isascii() or not text.isdigit() or len(text) > len(str(max_value)):
+        return None
+    value = int(text)
+    return value if 0 < value <= max_value else None
 
 
 class Named(Protocol):

@@ -13,7 +13,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 
-from bot.actor import Actor
+from bot.audit import Actor
 from bot.control import Controller, Outcome
 from bot.dialer import Campaign, DialerClient, DialerError
 from bot.dialer.api import RUNNING_STATES, canonical_state

@@ -14,9 +14,9 @@ from bot.approvals import ApprovalService
 from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient
-from bot.looplag import LoopLag
+from bot.metrics import LoopLag
 from bot.notify import Notifier
-from bot.schedule import Scheduler
+from bot.schedules import Scheduler
 from bot.slack_auth import SlackAuth
 from bot.tasks import BackgroundTasks
 from bot.watch import Watcher, WatchEvent

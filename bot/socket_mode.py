@@ -1,5 +1,18 @@
 """Socket Mode: the bot connected to Slack over a websocket, for workspaces without a
-public URL. One place for the wiring, used by `dialer-bot socket` and its tests."""
+public URL. One place for the wiring, used by `dialer-bot socket` and its tests.
+
+The one patch onto a library object in the bot is here (_one_line_reconnects). It serves
+the operator during a network or Slack outage: slack_sdk's SocketModeClient retries
+apps.connections.open every ping_interval for ever and logs a 35-line traceback each time,
+so an outage floods the log and hammers Slack. The bot logs one line per failed connect
+(a logging.Filter, public API) and backs off 1, 2, 4 … 60 s by wrapping the client's
+issue_new_wss_url. slack_sdk (3.48) offers no public hook for this: its on_message /
+on_error / on_close listeners see websocket messages, not failed connects;
+auto_reconnect_enabled only switches reconnecting off; the connect loop's sleep is the
+fixed ping_interval; and a retry handler on the Web API client would back off inside one
+call and hide the failures from the log. The first URL is fetched by the bot itself and
+handed over through the client's public ``wss_uri`` attribute (_socket_url).
+"""
 
 from __future__ import annotations
 

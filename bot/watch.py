@@ -1,10 +1,10 @@
 """The campaign watcher: see what the dialer does, not only what the bot did.
 
-Every DIALER_WATCH_INTERVAL seconds (jittered) the process holding the lease (store/lease.py)
+Every DIALER_WATCH_INTERVAL seconds (jittered) the process holding the lease (store/watch.py)
 GETs the campaign list through the one dialer client, with If-None-Match when the dialer
 sent an ETag, diffs it against the snapshot in SQLite, and commits the new snapshot with
 the events' notifications in one transaction that only succeeds while it still holds the
-lease and the snapshot is the version it diffed (store/snapshot.py). So: the first poll
+lease and the snapshot is the version it diffed (store/watch.py). So: the first poll
 of a fresh database is a silent baseline, a restart announces nothing twice, a change
 made while the bot was down is announced once, and two processes announce once.
 
@@ -125,7 +125,7 @@ def explained_by_bot(event: WatchEvent, own: set[tuple[int, str]]) -> bool:
 
 
 class WatchViews(Protocol):
-    """How events become messages (handlers/watch/views.py): no Block Kit in bot/."""
+    """How events become messages (handlers/subscriptions/views.py): no Block Kit in bot/."""
 
     def event(self, event: WatchEvent) -> Notice: ...
 

@@ -1,20 +1,24 @@
 """Block Kit helpers: plain dicts, in the shapes slack_sdk.models would produce.
 
 Built as literals because every ack and reply renders blocks: slack_sdk's models validate
-on each to_dict(), which cost more than the rest of a help ack (bench/ack_latency.py
---profile). The lengths are clipped here to Slack's limits, and the tests validate every
-message and view the bot sends with slack_sdk.models (tests/block_checks.py).
+on each to_dict(), which cost more than the rest of a help ack (measured with a profiler
+on a help ack). The lengths are clipped here to Slack's limits, and the tests validate
+every message and view the bot sends with slack_sdk.models (tests/block_checks.py).
 
 `esc` is the one escaping helper: every text that comes from a user or the dialer
-passes through it before it is put into mrkdwn.
+passes through it before it is put into mrkdwn. `dialer_error_text` is the one way a
+dialer error becomes a sentence a person can act on, in the dialer's own words, escaped.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.dialer.api import canonical_state
+from bot.dialer.api import PATHS, canonical_state
+from bot.dialer.models import DialerError
 
 Block = dict[str, Any]
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -162,3 +166,45 @@ def seconds_hint(seconds: int) -> str:
         return f"{minutes} min" + (f" {rest} s" if rest else "")
     hours, rest = divmod(seconds, 3600)
     return f"{hours} h" + (f" {rest // 60} min" if rest >= 60 else "")
+
+
+# ---- dialer errors as one sentence -----------------------------------------------------
+
+
+def missing_campaign(exc: DialerError, paths: Mapping[str, str] = PATHS) -> int | None:
+    """The campaign id a 404 was about (its detail or control path, as ``paths`` spells
+    them, DIALER_PATHS included), or None when the 404 was about something else."""
+    if exc.status != 404 or not exc.path:
+        return None
+    path = exc.path.split("?")[0]
+    for name in ("campaign", "control"):
+        template = paths.get(name, PATHS[name])
+        pattern = "^" + re.escape(template).replace(re.escape("{id}"), r"(\d+)") + "$"
+        m = re.match(pattern, path)
+        if m and m.groups():
+            return int(m.group(1))
+    return None
+
+
+def dialer_error_text(exc: DialerError, doing: str, paths: Mapping[str, str] = PATHS) -> str:
+    """The dialer's refusal (409, 400, ...) reaches the user word for word, escaped; a 404
+    of a campaign says there is no such campaign and where the list is."""
+    if exc.kind == "connection" and exc.sent is False:
+        return (
+            f":warning: Could not {doing}: the dialer could not be reached "
+            f"({esc(exc.message)}). Nothing was sent; try again when it is back."
+        )
+    if exc.kind in ("timeout", "connection"):
+        return (
+            f":warning: Could not {doing}: the dialer did not answer in time "
+            f"({esc(exc.message)}). Try again in a minute."
+        )
+    if exc.status is not None and 200 <= exc.status < 300:  # accepted, but the answer fell short
+        return f":warning: Tried to {doing}: {esc(exc.message)}"
+    missing = missing_campaign(exc, paths)
+    if missing is not None:
+        return (
+            f":warning: Could not {doing}: there is no campaign #{missing} "
+            f"(the dialer said: {esc(exc.message)}). `/dialer campaigns` lists them."
+        )
+    return f":warning: Could not {doing}: the dialer answered {exc.status}: {esc(exc.message)}"

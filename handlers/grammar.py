@@ -32,8 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.access import ROLES
-from bot.find import Filter, Ref
-from bot.ids import MAX_ID, positive_int
+from bot.find import MAX_ID, Filter, Ref, positive_int
 from handlers.blocks import esc
 
 # --- words ---------------------------------------------------------------------------------

@@ -6,9 +6,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.access import REQUIRED_ROLE, Decision
-from bot.actor import Actor
-from bot.ids import positive_int
-from bot.recorded import record
+from bot.audit import Actor, record
+from bot.find import positive_int
 from handlers.blocks import esc, message
 from handlers.request import BoltListener, Request, listener
 from store import Store

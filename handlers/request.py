@@ -10,12 +10,11 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.actor import Actor
+from bot.audit import Actor
 from bot.dialer import DialerError
 from bot.services import Services
 from bot.slack_client import post_to_response_url
-from handlers.blocks import message
-from handlers.errors import dialer_error_text
+from handlers.blocks import dialer_error_text, message
 
 log = logging.getLogger(__name__)
 

@@ -61,13 +61,22 @@ T = TypeVar("T")
 class Store:
     """Everything the bot keeps, behind one connection and one worker thread."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        request_id_source: Callable[[], str | None] | None = None,
+    ) -> None:
+        """``request_id_source``: the id of the Slack request being handled (the bot passes
+        bot.logs.current_request_id), added to each audit row it writes, so a log line and
+        an audit row can be joined."""
         self.path = str(path)
         self.db = open_db(path)
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._closed = False
-        self.audit = AuditLog(self.db, self._lock, clock)
+        self.audit = AuditLog(self.db, self._lock, clock, request_id_source=request_id_source)
         self.claims = Claims(self.db, self._lock, clock)
         self.subscriptions = Subscriptions(self.db, self._lock, clock)
         self.grants = Grants(self.db, self._lock, clock)

@@ -27,8 +27,10 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ from store.db import (
     first_as,
     json_field,
     parse_since,
+    utc_now,
 )
 
 GENESIS_HASH = "0" * 64
@@ -127,9 +130,18 @@ def _opt_int(value: Any, name: str) -> int | None:
 class AuditLog(Component):
     """Append-only chained audit log over one ``sqlite_utils.Database``."""
 
-    # Set by the bot (bot/logs.current_request_id): the id of the Slack request being handled,
-    # added to the request JSON so a log line and an audit row can be joined.
-    request_id_source: Callable[[], str | None] | None = None
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        lock: threading.RLock | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        request_id_source: Callable[[], str | None] | None = None,
+    ) -> None:
+        super().__init__(db, lock, clock)
+        # The id of the Slack request being handled (the bot passes bot.logs.current_request_id),
+        # added to the request JSON so a log line and an audit row can be joined.
+        self.request_id_source = request_id_source
 
     # --- writing ---------------------------------------------------------
 

@@ -25,7 +25,8 @@ from store.db import Component, dump_json, first_as, iso, iso_after, load_json
 from store.outbox import Delivery, insert_deliveries
 
 DOWN_AFTER_FAILURES = 3
-# How the campaign form's audit row names the campaign it created (handlers/campaign_form/save.py).
+# How the campaign form's audit row names the campaign it created
+# (handlers/campaign_form/listeners.py).
 CREATED_ID = re.compile(r"#(\d+):")
 
 

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-# Block Kit limits (facts.md section 2); kept here so a corrected limit is one edit.
+# Block Kit limits (Slack's documentation); kept here so a corrected limit is one edit.
 MAX_BLOCKS = {"message": 50, "modal": 100, "home": 100}
 MAX_VIEW_BUTTON_TEXT = 24  # modal title / submit / close
 MAX_PRIVATE_METADATA = 3000

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.find import Filter, Ref, fold, match
-from bot.privacy import mask_number
+from bot.numbers import mask_number
 from handlers.commands import UsageError, parse, split_words
 from tests.conftest import ADMIN, Bot
 from tests.fake_slack import FakeSlack

@@ -157,7 +157,7 @@ async def test_revoke_in_one_channel_keeps_the_others(bot: Bot) -> None:
 
 def test_a_404_names_the_campaign_whatever_the_paths() -> None:
     from bot.dialer import DialerError
-    from handlers.errors import missing_campaign
+    from handlers.blocks import missing_campaign
 
     def err(path: str, status: int = 404) -> DialerError:
         return DialerError("not found", status=status, method="GET", path=path)

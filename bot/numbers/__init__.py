@@ -1,5 +1,6 @@
 """Call-list numbers: reading pasted text and CSV files, E.164 normalisation in a process
-pool, and the request body and invalid-entries file it writes. No Slack and no dialer here.
+pool, the request body and invalid-entries file it writes, and masking a number for display.
+No Slack and no dialer here.
 
 This facade is what callers import; the parts are `model` (limits and data), `read` (sniffing
 and cutting a file), `normalize` (the workers' code), `pool` and `prepare` (the job).
@@ -9,12 +10,14 @@ from bot.numbers.model import (
     INVALID_SHOWN,
     MAX_INVALID_FILE_BYTES,
     NO_REGION_REASON,
+    VISIBLE_DIGITS,
     BadInput,
     Counts,
     Invalid,
     InvalidFile,
     Layout,
     Prepared,
+    mask_number,
 )
 from bot.numbers.normalize import normalize_number, split_pasted
 from bot.numbers.pool import current_pool, pool_workers, shutdown_pool
@@ -32,6 +35,7 @@ __all__ = [
     "INVALID_SHOWN",
     "MAX_INVALID_FILE_BYTES",
     "NO_REGION_REASON",
+    "VISIBLE_DIGITS",
     "BadInput",
     "Counts",
     "Invalid",
@@ -43,6 +47,7 @@ __all__ = [
     "describe",
     "detect_layout",
     "iter_blocks",
+    "mask_number",
     "new_body_path",
     "normalize_number",
     "pool_workers",

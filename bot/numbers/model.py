@@ -1,5 +1,6 @@
 """The shapes of call-list numbers work: limits, the error a user reads, the counts and
-the outcome of preparing a list. Plain data only; no parsing, files or processes here.
+the outcome of preparing a list, and the one rule for showing a number masked (phone
+numbers are personal data). Plain data only; no parsing, files or processes here.
 """
 
 from __future__ import annotations
@@ -106,3 +107,26 @@ class Prepared:
 def mb(n: int) -> str:
     """Bytes as megabytes for messages (one decimal)."""
     return f"{n / (1024 * 1024):.1f} MB"
+
+
+MASK = "•"
+VISIBLE_DIGITS = 3
+
+
+def mask_number(number: str, visible: int = VISIBLE_DIGITS) -> str:
+    """Every digit but the last ``visible`` replaced: ``+420601000001`` → ``+•••••••••001``.
+
+    Other characters (``+``, spaces, dashes) stay, so the shape still reads as a number.
+    """
+    digits = sum(ch.isdigit() for ch in number)
+    hide = max(0, digits - visible)
+    out: list[str] = []
+    for ch in number:
+        if ch.isdigit() and hide > 0:
+            out.append(MASK)
+            hide -= 1
+        elif ch.isdigit() or not ch.isalnum():
+            out.append(ch)
+        else:  # letters in a "number" could be anything: hide them too
+            out.append(MASK)
+    return "".join(out)

@@ -1,6 +1,6 @@
 """E.164 normalisation, run inside the process-pool workers: one number, a list of rows, or
 one block of CSV lines, each giving back ready-made JSON fragments and CSV rows of invalid
-entries (phonenumbers is CPU-bound, ≈72,000 numbers/s on one core, facts.md §4). No files,
+entries (phonenumbers is CPU-bound, ≈72,000 numbers/s on one core). No files,
 no pool and no Slack here.
 """
 

@@ -1,7 +1,7 @@
 """Preparing a call list: pasted text or a CSV file in, the dialer's request body out.
 
-No Slack and no dialer here. phonenumbers is CPU-bound (≈72,000 numbers/s on one core,
-facts.md §4), so a million numbers must not run on the event loop: the file is cut into
+No Slack and no dialer here. phonenumbers is CPU-bound (≈72,000 numbers/s on one
+core), so a million numbers must not run on the event loop: the file is cut into
 blocks of whole lines, each block is parsed *and* normalized in a process-pool worker, and
 the parent only deduplicates and appends the worker's ready-made JSON to the request body
 file (and its ready-made CSV rows to the invalid-entries file). Memory stays bounded: the

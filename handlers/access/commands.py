@@ -6,7 +6,7 @@ user or channel changes nothing); this grants, revokes and lists, with an audit 
 
 from __future__ import annotations
 
-from bot.recorded import record
+from bot.audit import record
 from handlers.access import views
 from handlers.blocks import plural
 from handlers.grammar import AccessCommand

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import approval_action
 from bot.approvals import ApprovalResult
-from bot.ids import positive_int
+from bot.find import positive_int
 from bot.services import Services
 from handlers.approvals import views
 from handlers.blocks import message

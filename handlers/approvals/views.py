@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, PlainText
 from bot.access import REQUIRED_ROLE
 from bot.approvals import Approval
 from bot.dialer.api import RUNNING_STATES, canonical_state
-from bot.ids import positive_int
+from bot.find import positive_int
 from handlers.blocks import actions, button, clip, context, esc, message, section, slack_time
 from handlers.control.views import campaign_ref
 from handlers.grammar import REASON_MAX

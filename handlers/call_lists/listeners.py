@@ -20,12 +20,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.audit import record, recorded
 from bot.dialer import DialerError, JsonFile
 from bot.find import Filter, Ref
 from bot.numbers import BadInput, resolve_body
-from bot.recorded import record, recorded
 from bot.services import Services
-from handlers.blocks import esc, message
+from handlers.blocks import dialer_error_text, esc, message
 from handlers.call_lists import views
 from handlers.call_lists.upload import (
     ACTION,
@@ -39,7 +39,6 @@ from handlers.call_lists.upload import (
 )
 from handlers.campaigns.choose import call_list_id_or_ask
 from handlers.campaigns.listeners import allowed_actions
-from handlers.errors import dialer_error_text
 from handlers.guard import authorize, id_button
 from handlers.request import Request, listener
 

@@ -19,8 +19,15 @@ from slack_sdk.models.views import View
 
 from bot.dialer import CallList, CallListEntry, Campaign
 from bot.find import Filter
-from bot.numbers import MAX_INVALID_FILE_BYTES, NO_REGION_REASON, Counts, Invalid, InvalidFile
-from bot.privacy import VISIBLE_DIGITS, mask_number
+from bot.numbers import (
+    MAX_INVALID_FILE_BYTES,
+    NO_REGION_REASON,
+    VISIBLE_DIGITS,
+    Counts,
+    Invalid,
+    InvalidFile,
+    mask_number,
+)
 from handlers.blocks import (
     Block,
     actions,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.dialer import Campaign
-from bot.ids import positive_int
+from bot.find import positive_int
 from bot.numbers import normalize_number
 
 # ---- block ids (the view builder and the parser share them) --------------------------------
@@ -37,7 +37,7 @@ MAX_NAME = 255  # the simulator's limit; the guide gives none
 MAX_TEXT = 255
 MAX_INT = 10**9
 
-# Call results a reschedule rule can apply to (facts.md §1, WombatDialer's RS_* results;
+# Call results a reschedule rule can apply to (WombatDialer's RS_* results;
 # *assumed* for Voipex: kept here, in one place, so that it is easy to correct).
 RESCHEDULE_STATUSES: dict[str, str] = {
     "RS_BUSY": "Busy",

@@ -37,14 +37,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.access import REQUIRED_ROLE
-from bot.actor import Actor
+from bot.audit import Actor, outcome_of, recorded
 from bot.dialer import DialerClient, DialerError
-from bot.recorded import outcome_of, recorded
 from bot.services import Services
-from handlers.blocks import esc, message
+from handlers.blocks import dialer_error_text, esc, message, missing_campaign
 from handlers.campaign_form import fields as f
 from handlers.campaign_form import views
-from handlers.errors import dialer_error_text, missing_campaign
 from handlers.guard import audit_denied, id_button
 from handlers.request import Request
 

@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ids import positive_int
+from bot.find import positive_int
 from handlers.blocks import (
     DAY_NAMES,
     Block,
@@ -51,7 +51,7 @@ from handlers.campaign_form import fields as f
 LISTS_ACTION = "campaign_form:call_lists"  # external select: the options listener answers it
 IVR_ACTION = "campaign_form:ivr"
 VALUE = "value"  # action_id of every other input (block ids tell them apart)
-STATIC_MAX = 100  # options in a static select (facts.md §2); beyond, an external select
+STATIC_MAX = 100  # options in a static select (Slack's limit); beyond, an external select
 OPTION_TEXT_MAX = 75
 
 

@@ -42,7 +42,7 @@ async def show_campaign(req: Request, campaign_id: int) -> None:
     services = req.services
     audit = services.store.audit
     allowed = await allowed_actions(req)  # in memory for DIALER_ADMINS; else a shared read
-    # The dialer's reads are futures of shared GETs (bot/dialer/sharing.py): gather makes
+    # The dialer's reads are futures of shared GETs (bot/dialer/transport.py): gather makes
     # no task for them.
     campaign, call_lists, ivr_apps, recent = await asyncio.gather(
         services.dialer.get_campaign(campaign_id),

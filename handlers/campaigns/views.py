@@ -122,7 +122,7 @@ def endpoint_text(c: Campaign) -> str:
     return esc(ep.type)
 
 
-# A field the bot models but the dialer's answer lacks (issue 11): shown, not hidden or guessed.
+# A field the bot models but the dialer's answer lacks: shown as missing, not hidden or guessed.
 MISSING = "—"
 
 

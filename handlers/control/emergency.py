@@ -13,9 +13,8 @@ from typing import Any
 from bot.dialer import DialerError
 from bot.find import match
 from bot.pause_all import PauseAll, Summary, Target, survey
-from handlers.blocks import message
+from handlers.blocks import dialer_error_text, message
 from handlers.control import views
-from handlers.errors import dialer_error_text
 from handlers.guard import authorize
 from handlers.request import Request, listener
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome
 from bot.dialer import COMMANDS
-from bot.ids import positive_int
+from bot.find import positive_int
 from handlers.approvals.listeners import request_approval
 from handlers.blocks import message
 from handlers.control import views

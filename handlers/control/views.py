@@ -15,6 +15,7 @@ from handlers.blocks import (
     actions,
     button,
     context,
+    dialer_error_text,
     esc,
     header,
     message,
@@ -24,7 +25,6 @@ from handlers.blocks import (
     state_label,
 )
 from handlers.campaigns.views import campaign_period
-from handlers.errors import dialer_error_text
 
 PAST = {
     "start": "started",

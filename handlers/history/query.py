@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, replace
 
-from bot.ids import positive_int
+from bot.find import positive_int
 from handlers.grammar import DEFAULT_COUNT, MAX_COUNT, OUTCOME_FILTERS, History, user_arg
 
 

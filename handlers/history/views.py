@@ -18,7 +18,7 @@ from handlers.blocks import (
 )
 from handlers.history.query import HistoryQuery
 
-ANCHOR_ACTION = "anchor"  # store/anchors.py writes it (views import no store)
+ANCHOR_ACTION = "anchor"  # as store/audit.py spells it (views import no store)
 OUTCOME_ICON = {"ok": "✅", "failed": "❌", "unknown": "❓", "pending": "⏳", "denied": "🚫"}
 
 

@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.ids import positive_int
+from bot.find import positive_int
 from bot.services import Services
 from handlers.blocks import message
 from handlers.grammar import SCHEDULABLE, Scheduled, parse_when

@@ -3,7 +3,7 @@
 Scheduling needs the role and the confirmation that running the command now needs: the
 confirmation is a single-use claim (store/claims.py). A command in APPROVAL_REQUIRED is
 approved when it is scheduled, by a second person in the channel; the runner
-(bot/schedule.py) then runs it at its time as the requester.
+(bot/schedules.py) then runs it at its time as the requester.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.access import rank
 from bot.control import CONFIRM_TTL_S
-from bot.ids import positive_int
+from bot.find import positive_int
 from bot.notify import Notifier
-from bot.schedule import Ran
+from bot.schedules import Ran
 from handlers.blocks import esc, message
 from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize, id_button
@@ -310,7 +310,7 @@ async def on_decision(req: Request, body: dict[str, Any]) -> None:
 
 
 async def announce(notifier: Notifier, store: Store, ran: Ran) -> None:
-    """What a due schedule did (bot/schedule.py calls back): one message per channel
+    """What a due schedule did (bot/schedules.py calls back): one message per channel
     through the outbox, the origin first if not subscribed."""
     msg = views.announcement(ran)
     origin = ran.schedule.channel_id

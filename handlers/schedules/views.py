@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.dialer import Campaign
-from bot.schedule import Ran, Schedule
+from bot.schedules import Ran, Schedule
 from handlers.blocks import actions, button, context, esc, header, message, section, state_label
 from handlers.campaigns.views import campaign_period
 from handlers.control.views import NEXT_COMMAND, PAST, campaign_ref

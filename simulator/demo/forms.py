@@ -17,7 +17,7 @@ from typing import Any
 
 from slack_bolt.response import BoltResponse
 
-from bot.ids import positive_int
+from bot.find import positive_int
 from simulator.demo import payloads
 from simulator.demo.inputs import (
     AnswerError,

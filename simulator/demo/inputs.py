@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.ids import positive_int
+from bot.find import positive_int
 from simulator.demo.render import Names, text_of
 
 SELECTS = ("static_select", "external_select", "radio_buttons")

@@ -21,7 +21,7 @@ import httpx
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.ids import positive_int
+from bot.find import positive_int
 from simulator.demo import payloads, sim_file
 from simulator.demo.forms import CANCEL, ModalButton, ModalConsole, bolt_json
 from simulator.demo.render import (

@@ -1,8 +1,9 @@
-"""Every request the bot acts on is recorded the same way: who asked, where, when, the answer.
+"""The audit trail as the bot writes it: who asked (Actor), where, when, and the answer.
 
-store/audit.py is the writer; this module is the one way the bot drives it. It spells out
-the Actor's columns once, times the dialer call, and is the only place that turns a
-DialerError into an outcome, so call sites say only what was asked and what the answer was.
+store/audit.py keeps the chained rows; this module is the one way the bot writes them. It
+spells out the Actor's columns once, times the dialer call, and is the only place that
+turns a DialerError into an outcome, so call sites say only what was asked and what the
+answer was.
 
     async with recorded(store, actor, "start", campaign_id=12, request={...}) as rec:
         result = await dialer.control(12, "start")
@@ -12,7 +13,10 @@ The pending row is written before the block runs (write-ahead: a crash leaves a 
 entry, never nothing). Leaving the block normally completes it ``ok``; a DialerError
 completes it ``failed`` (the dialer answered) or ``unknown`` (the answer was lost) with the
 error's sentence, then propagates. Any other exception leaves the row pending; start-up
-closes such rows as unknown (AuditLog.mark_unknown_pending).
+closes such rows as unknown (close_interrupted).
+
+The bot writes audit rows nowhere else: one-shot rows (record), the anchor row of a head
+posted to Slack (record_anchor) and start-up's recovery all go through here.
 """
 
 from __future__ import annotations
@@ -20,11 +24,23 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from bot.actor import Actor
 from bot.dialer import DialerError
-from store import Store
+from store import AuditEntry, Store
+from store.audit import ANCHOR_ACTION, Anchor
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked, from where: Slack IDs only; the name is kept for readable audit rows.
+    The one identity every service, audit row and handler passes on."""
+
+    user_id: str
+    channel_id: str | None = None
+    team_id: str | None = None
+    user_name: str | None = None
 
 
 def outcome_of(err: DialerError) -> str:
@@ -123,3 +139,25 @@ async def record(
             **_who(actor),
         )
     )
+
+
+async def record_anchor(store: Store, channel: str, head: Anchor, message_ts: Any) -> int:
+    """The bot's own row for an audit head it posted to Slack (bot/anchor.py): no person
+    asked, so no user; the channel and message say where the anchor can be found."""
+    audit = store.audit
+    return await store.run(
+        lambda: audit.record(
+            action=ANCHOR_ACTION,
+            outcome="ok",
+            user_id=None,
+            channel_id=channel,
+            request={"entry": head.entry, "hash": head.hash, "message_ts": message_ts},
+            detail="audit head posted to Slack",
+        )
+    )
+
+
+async def close_interrupted(store: Store) -> list[AuditEntry]:
+    """At start-up: every pending row left without a completion (the process stopped while
+    the dialer was asked) is completed ``unknown``; returns those requests for reporting."""
+    return await store.run(store.audit.mark_unknown_pending)

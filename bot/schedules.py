@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.access import REQUIRED_ROLE, Access, rank
-from bot.actor import Actor
+from bot.audit import Actor, record
 from bot.control import Controller, Outcome
 from bot.dialer import DialerClient, DialerError
-from bot.recorded import record
 from store import Store
 from store.schedules import Schedule
 
