@@ -687,7 +687,7 @@ def _number(session: Any, label: str) -> str:
 
 
 async def test_scheduled_start_pause_all_and_schedules_in_the_demo(session: Any) -> None:
-    """Issue 14's demo: start 1 in a few seconds (once, announced), list and cancel a
+    """The schedules demo: start 1 in a few seconds (once, announced), list and cancel a
     schedule, and pause every running campaign after one confirmation."""
     sim = session.sim
     assert await session.run(ScriptInput(["/dialer start 1 in 2s"], session.out)) == 0

@@ -36,7 +36,7 @@ from tests.slack_driver import (
     view_submission_body,
 )
 
-# Slack's worked example (facts.md section 2).
+# Slack's worked example of request signing.
 EXAMPLE_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 EXAMPLE_TS = "1531420618"
 EXAMPLE_BODY = (

@@ -427,7 +427,7 @@ async def test_streamed_body_is_sent_again_after_a_401(bot: Bot) -> None:
 
 class CreatedWithoutId(httpx.AsyncBaseTransport):
     """The simulator over real HTTP, with the id taken out of its answer to a call-list
-    create: an answer neither dialect gives (``{"message", "numbersCount"}``, issue 11)."""
+    create: an answer neither dialect gives (``{"message", "numbersCount"}``)."""
 
     def __init__(self, listing_fails: bool = False) -> None:
         self.inner = httpx.AsyncHTTPTransport()
