@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from bot.dialer import DialerClient
 from bot.numbers import Counts, Invalid, InvalidFile
@@ -394,6 +395,7 @@ async def test_only_the_uploader_and_only_operators(bot: Bot) -> None:
     assert posts(bot) == []
 
 
+@pytest.mark.slow
 async def test_commands_ack_fast_while_a_200k_upload_runs(bot: Bot) -> None:
     rnd = random.Random(3)
     rows = "".join(
