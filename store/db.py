@@ -10,7 +10,7 @@ Each table has a small class (Claims, Grants, Outbox, ...) built on :class:`Comp
 a write runs under the shared lock *and* a transaction, a read under the lock, and a
 row becomes its frozen dataclass by column name, with JSON columns (marked by
 :func:`json_field`) decoded on the way. The SQL itself stays at the call site, as a
-literal passed straight to ``db.execute``/``db.query``, where tests/test_hardening.py
+literal passed straight to ``db.execute``/``db.query``, where tests/test_secrets_and_escaping.py
 checks that no value is ever pasted into it.
 
 :class:`Health` reads across the tables (counts and ages, no names or payloads) for
@@ -280,7 +280,7 @@ class Component:
 # Control commands whose outcomes are counted (the audit log's actions for bot/control.py).
 CONTROL_ACTIONS = ("start", "pause", "unpause", "reload", "remove")
 READY_WRITE_TIMEOUT_MS = 1000
-# The probe's PRAGMAs are literal SQL (tests/test_hardening.py); they must match these.
+# The probe's PRAGMAs are literal SQL (tests/test_secrets_and_escaping.py); they must match these.
 assert BUSY_TIMEOUT_MS == 5000 and len(CONTROL_ACTIONS) == 5  # noqa: S101
 
 

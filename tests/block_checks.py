@@ -1,7 +1,7 @@
 """Check blocks and views against Block Kit's limits before Slack would reject them.
 
-slack_sdk.models validates much of Block Kit on `to_dict()`; the table in facts.md section 2
-is checked here as well, so a limit slack_sdk skips still fails a test, naming where.
+slack_sdk.models validates much of Block Kit on `to_dict()`; Slack's published limits
+are checked here as well, so a limit slack_sdk skips still fails a test, naming where.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-# Block Kit limits (Slack's documentation); kept here so a corrected limit is one edit.
+# Block Kit limits as Slack documents them; kept here so a corrected limit is one edit.
 MAX_BLOCKS = {"message": 50, "modal": 100, "home": 100}
 MAX_VIEW_BUTTON_TEXT = 24  # modal title / submit / close
 MAX_PRIVATE_METADATA = 3000

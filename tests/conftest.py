@@ -100,7 +100,7 @@ async def stop_bot(bot: Bot) -> None:
 
 
 def assert_everything_sent_is_valid(fake: FakeSlack) -> None:
-    """Every message and view the bot sent passes slack_sdk's models and Slack's limits."""
+    """Every message and view the bot sent passes slack_sdk's models and Block Kit's limits."""
     for call in fake.calls:
         if call.method in ("views.open", "views.update", "views.push", "views.publish") and (
             "view" in call.args

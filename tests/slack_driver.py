@@ -1,7 +1,7 @@
 """Build and sign Slack requests byte-for-byte the way Slack sends them, and post them to the bot.
 
-Uses one aiohttp.ClientSession: httpx collapses above ~10 concurrent connections
-(facts.md section 4), which would make concurrency tests measure the client.
+Uses one aiohttp.ClientSession: httpx collapses above ~10 concurrent connections,
+which would make concurrency tests measure the client.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def denied_rows(bot: Bot) -> list[dict[str, Any]]:
     return [r for r in audit_rows(bot) if r["outcome"] == "denied"]
 
 
-def test_the_role_map_is_the_issues_table() -> None:
+def test_the_role_map_gives_each_command_its_role() -> None:
     for cmd in VIEWER_CMDS - {"help"}:
         assert REQUIRED_ROLE[cmd] == "viewer", cmd
     for cmd in OPERATOR_CMDS:
@@ -135,7 +135,7 @@ async def test_button_matrix(bot: Bot, role: str | None) -> None:
 
 
 async def test_no_grant_start_is_refused_and_audited(bot: Bot) -> None:
-    """The issue's first 'done when'."""
+    """No grant, no command: refused in words, nothing sent, and the refusal audited."""
     replies = await run_as(bot, "start 1", "UNOBODY")
     said = text_of(replies)
     assert "`start` needs the *operator* role" in said and "<@UADMIN>" in said

@@ -1,4 +1,4 @@
-"""Issue 16: `audit backup` while the bot writes, and anchors that catch a rehashed rewrite."""
+"""`audit backup` while the bot writes, and anchors that catch a rehashed rewrite."""
 
 from __future__ import annotations
 

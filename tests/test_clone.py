@@ -1,4 +1,4 @@
-"""Issue 15: `/dialer clone <id|name>` and the Clone button open the campaign form filled
+"""`/dialer clone <id|name>` and the Clone button open the campaign form filled
 from the original, named "<name> (copy)"; submitting creates a new campaign."""
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def test_form_metadata_with_a_source_is_checked() -> None:
     assert "source" not in json.loads(plain.dump())
 
 
-async def test_the_issue_demo_script_in_the_console(tmp_path: Path) -> None:
+async def test_the_find_demo_script_in_the_console(tmp_path: Path) -> None:
     """`dialer-bot demo --script tests/demo_find_script.txt`, in process."""
     lines: list[str] = []
     session = await DemoSession.start(db_path=str(tmp_path / "demo.db"), out=lines.append)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.dialer import COMMANDS
 from bot.notify import LEASE_S
 from store import Store
@@ -78,6 +80,7 @@ def issue_token(db_path: Path, command: str, campaign_id: int, state: str) -> st
 # --- 1. SIGKILL with 200 commands in flight ------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_sigkill_with_200_commands_in_flight(
     simulator: Any, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:

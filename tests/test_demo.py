@@ -687,7 +687,7 @@ def _number(session: Any, label: str) -> str:
 
 
 async def test_scheduled_start_pause_all_and_schedules_in_the_demo(session: Any) -> None:
-    """The scheduling demo: start 1 in a few seconds (once, announced), list and cancel a
+    """The schedules demo: start 1 in a few seconds (once, announced), list and cancel a
     schedule, and pause every running campaign after one confirmation."""
     sim = session.sim
     assert await session.run(ScriptInput(["/dialer start 1 in 2s"], session.out)) == 0
@@ -715,22 +715,3 @@ async def test_scheduled_start_pause_all_and_schedules_in_the_demo(session: Any)
     assert await session.run(ScriptInput(script, session.out)) == 0
     assert "paused 2, already paused or not running 0, failed 0" in session.transcript.text
     assert [c["state"] for c in sim.state.campaigns.values()] == ["paused", "paused"]
-
-
-def test_version_and_help_agree_with_the_package_and_the_demo() -> None:
-    """`--version` is the installed version; the top-level help sends to the demo's own
-    help instead of a copy of its options that drifts."""
-    import subprocess
-    import sys
-    from importlib.metadata import version
-
-    run = [sys.executable, "-m", "bot"]
-    out = subprocess.run([*run, "--version"], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == f"dialer-bot {version('dialer-bot')}"
-    top = subprocess.run([*run, "--help"], capture_output=True, text=True, check=True).stdout
-    assert "dialer-bot demo --help" in top
-    demo = subprocess.run(
-        [*run, "demo", "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    for option in ("--db", "--as", "--script", "--dialect", "--verbose"):
-        assert option in demo

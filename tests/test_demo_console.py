@@ -1,4 +1,4 @@
-"""The demo console as a person meets it (issue 12, item 8): button numbers that cannot press
+"""The demo console as a person meets it: button numbers that cannot press
 an older message's button by accident, replies in the clicked message's channel, typing in
 another channel, abandoning a form, Ctrl-C after an upload, and `--db` keeping the dialer's
 data too. Driven like tests/test_demo.py: the real session, or `python -m bot demo`.

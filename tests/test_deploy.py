@@ -1,4 +1,4 @@
-"""Deploy files (issue 12.7): a Python buildpack can build the repo, the manifest is honest."""
+"""Deploy files: a Python buildpack can build the repo, the manifest is honest."""
 
 from __future__ import annotations
 

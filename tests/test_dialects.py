@@ -22,7 +22,7 @@ from tests.fake_slack import FakeSlack
 from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
 from tests.slack_driver import multi_select_value, text_value
 from tests.test_campaign_form import open_form, submit, valid_state, writes
-from tests.test_slack_surface import button_values, confirmation_token, last_reply, reply_text
+from tests.test_control import button_values, confirmation_token, last_reply, reply_text
 
 # The dialect's own names for the seed states: shown as given, never translated.
 IDLE = {"guide": "stopped", "v2": "IDLE"}

@@ -1,14 +1,18 @@
-"""The App Home: contents per role, the 100-block limit, retried events, republishing."""
+"""The App Home: contents per role, the 100-block limit, retried events, republishing, and a
+running campaign said inside its active period only when the clock (in BOT_TIMEZONE) is;
+otherwise when the next window opens."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.period import ActivePeriod
 from handlers.home.views import PAUSE_ALL_ACTION
 from tests.block_checks import assert_valid_view
 from tests.conftest import ADMIN, Bot, start_bot, stop_bot
@@ -82,7 +86,7 @@ async def test_running_first_and_window_and_unknown_states(hbot: Bot) -> None:
     view = await open_home(hbot, ADMIN)
     text = FakeSlack.texts({"view": view})
     assert text.index("(#2)") < text.index("(#1)")
-    # Inside or not is the clock's (BOT_TIMEZONE, here UTC): tests/test_home_window.py
+    # Inside or not is the clock's (BOT_TIMEZONE, here UTC): the active-period tests below
     window = (
         "inside its active period now"
         if 8 <= datetime.now(UTC).hour < 20
@@ -149,3 +153,51 @@ async def test_a_change_republishes_recent_viewers_once(hbot: Bot) -> None:
     published = [c.args["user_id"] for c in hbot.slack.calls_to("views.publish")]
     assert sorted(published) == [ADMIN, "UVIEW"]  # two changes, one publish each
     assert "(#1) — 🟢 running" in FakeSlack.texts(hbot.slack.calls_to("views.publish")[0].args)
+
+
+# --- the active period ----------------------------------------------------------------------
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+async def home_line(b: Bot, campaign_id: int, period: dict[str, object]) -> str:
+    b.sim.state.campaigns[campaign_id]["activePeriod"] = period
+    await portal_set_state(b.sim, campaign_id, "running")
+    await b.services.watcher.poll_once()
+    text = FakeSlack.texts({"view": await open_home(b, ADMIN)})
+    start = text.index(f"(#{campaign_id}) — ")
+    return text[start : text.index("\n", text.index("\n", start) + 1)]  # state, period
+
+
+async def test_running_outside_its_days_says_when_the_next_window_opens(hbot: Bot) -> None:
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    line = await home_line(
+        hbot, 2, {"startTime": "09:00", "endTime": "10:00", "weekDays": [tomorrow.isoweekday()]}
+    )
+    assert "inside its active period" not in line
+    assert f"outside its active period; next window opens {DAYS[tomorrow.weekday()]} 09:00" in line
+
+
+async def test_running_inside_its_window_says_so(hbot: Bot) -> None:
+    # 00:00–00:00 crosses midnight: the whole day, every day
+    line = await home_line(
+        hbot, 2, {"startTime": "00:00", "endTime": "00:00", "weekDays": [1, 2, 3, 4, 5, 6, 7]}
+    )
+    assert "every day 00:00–00:00 · inside its active period now" in line
+
+
+def test_the_period_reads_the_clock_in_its_zone() -> None:
+    prague = ZoneInfo("Europe/Prague")
+    weekdays = ActivePeriod.read("09:00", "17:00", [1, 2, 3, 4, 5])
+    assert weekdays is not None
+    monday_8 = datetime(2026, 12, 7, 8, 0, tzinfo=prague)  # a Monday
+    assert not weekdays.contains(monday_8)
+    assert weekdays.next_opening(monday_8) == datetime(2026, 12, 7, 9, 0, tzinfo=prague)
+    assert weekdays.contains(monday_8.replace(hour=16, minute=59))
+    friday_18 = datetime(2026, 12, 11, 18, 0, tzinfo=prague)
+    assert weekdays.next_opening(friday_18) == datetime(2026, 12, 14, 9, 0, tzinfo=prague)
+    night = ActivePeriod.read("22:00", "06:00", [5])  # Friday night into Saturday
+    assert night is not None
+    assert night.contains(datetime(2026, 12, 12, 5, 0, tzinfo=prague))  # Saturday 05:00
+    assert not night.contains(datetime(2026, 12, 13, 5, 0, tzinfo=prague))  # Sunday 05:00
+    assert ActivePeriod.read(None, "06:00", [5]) is None

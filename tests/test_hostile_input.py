@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -206,6 +207,7 @@ async def test_wrongly_typed_and_missing_payload_fields(bot: Bot) -> None:
     check_nothing_leaked(bot)
 
 
+@pytest.mark.slow
 async def test_random_view_submissions(bot: Bot) -> None:
     loop = asyncio.get_running_loop()
     block_ids = st.text(max_size=20) | st.sampled_from(

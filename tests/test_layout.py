@@ -1,4 +1,15 @@
-"""The package layout holds: no import cycles, and the boundaries docs/design.md describes.
+"""The package layout holds the boundaries docs/design.md states, exactly those:
+
+- no import cycles;
+- `store/` and `bot/dialer/` import nothing of Slack (`slack_bolt`, `slack_sdk`, `handlers`);
+- a views module of `handlers/` does no SQL or HTTP (`store`, `sqlite3`, `sqlite_utils`,
+  `httpx`, `aiohttp`);
+- `bot/` imports `handlers/` only in the composition root, `bot/app.py`;
+- the runtime (`bot/`, `handlers/`, `store/`) never imports `simulator/`, except `bot/cli.py`,
+  and that only lazily, inside a function.
+
+Each rule is a function over the modules, run on the real tree and, by its checker test, on
+a small synthetic tree holding a violation.
 
 How imports become edges between modules (read with `ast`, so nothing is imported):
 
@@ -25,8 +36,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "store", "simulator")
-NO_SLACK_OR_CONSOLE = ("slack_bolt", "slack_sdk", "handlers", "simulator")
-NOT_IN_VIEWS = ("store", "sqlite3", "sqlite_utils", "httpx")
+SLACK = ("slack_bolt", "slack_sdk", "handlers")
+SQL_OR_HTTP = ("store", "sqlite3", "sqlite_utils", "httpx", "aiohttp")
+COMPOSITION_ROOT = "bot.app"
+SIMULATOR_LOADER = "bot.cli"  # `dialer-bot demo` and `dialer-bot simulator`
 
 Graph = Mapping[str, set[str]]
 
@@ -49,13 +62,33 @@ def our_modules(root: Path = ROOT) -> dict[str, Path]:
     return found
 
 
-def imported_names(source: str, module: str, is_package: bool) -> list[tuple[str, str]]:
+def _inside_functions(tree: ast.AST) -> set[int]:
+    """The ids of the import statements that run only when a function is called."""
+    lazy: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            lazy.update(
+                id(inner)
+                for inner in ast.walk(node)
+                if isinstance(inner, ast.Import | ast.ImportFrom)
+            )
+    return lazy
+
+
+def imported_names(
+    source: str, module: str, is_package: bool, eager_only: bool = False
+) -> list[tuple[str, str]]:
     """Every import in `source` as (what it may name, the module it surely names):
     `import a.b` gives ("a.b", "a.b"); `from a import b` gives ("a.b", "a"), since b may be
-    a submodule of a or a name defined in a. Relative imports are resolved."""
+    a submodule of a or a name defined in a. Relative imports are resolved. `eager_only`:
+    only the imports that run when the module is imported (not inside a function)."""
     package = module if is_package else module.rpartition(".")[0]
     found: list[tuple[str, str]] = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    lazy = _inside_functions(tree) if eager_only else set()
+    for node in ast.walk(tree):
+        if id(node) in lazy:
+            continue
         if isinstance(node, ast.Import):
             found.extend((alias.name, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -165,16 +198,20 @@ def _cycle_through(group: set[str], graph: Graph) -> list[str]:
 
 
 def forbidden_imports(
-    modules: Mapping[str, Path], applies: Iterable[str], banned: Iterable[str]
+    modules: Mapping[str, Path],
+    applies: Iterable[str],
+    banned: Iterable[str],
+    eager_only: bool = False,
 ) -> list[str]:
     """ "module imports name" for each import in the `applies` modules of a banned name
-    (or a submodule of one)."""
+    (or a submodule of one); with `eager_only`, only imports outside functions count."""
     banned = tuple(banned)
     found = []
     for name in applies:
         path = modules[name]
         source = path.read_text(encoding="utf-8")
-        for item in sorted({surely for _, surely in imported_names(source, name, False)}):
+        imports = imported_names(source, name, False, eager_only=eager_only)
+        for item in sorted({surely for _, surely in imports}):
             if any(item == b or item.startswith(b + ".") for b in banned):
                 found.append(f"{name} imports {item}")
     return sorted(set(found))
@@ -182,6 +219,56 @@ def forbidden_imports(
 
 def is_views(path: Path) -> bool:
     return path.name == "views.py" or path.name.endswith("_views.py")
+
+
+def _in(name: str, *packages: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
+# ---------------------------------------------------------------------------- the rules
+# Each gives the modules it applies to and the violations it finds.
+
+
+def slack_scope(modules: Mapping[str, Path]) -> list[str]:
+    return sorted(n for n in modules if _in(n, "store", "bot.dialer"))
+
+
+def slack_violations(modules: Mapping[str, Path]) -> list[str]:
+    """`store/` and `bot/dialer/` import nothing of Slack, wherever the import is."""
+    return forbidden_imports(modules, slack_scope(modules), SLACK)
+
+
+def views_scope(modules: Mapping[str, Path]) -> list[str]:
+    return sorted(n for n, p in modules.items() if _in(n, "handlers") and is_views(p))
+
+
+def views_violations(modules: Mapping[str, Path]) -> list[str]:
+    """A views module builds Block Kit only: no SQL, no HTTP."""
+    return forbidden_imports(modules, views_scope(modules), SQL_OR_HTTP)
+
+
+def composition_scope(modules: Mapping[str, Path]) -> list[str]:
+    return sorted(n for n in modules if _in(n, "bot") and n != COMPOSITION_ROOT)
+
+
+def composition_violations(modules: Mapping[str, Path]) -> list[str]:
+    """`bot/` reaches `handlers/` only through the composition root, lazily or not."""
+    return forbidden_imports(modules, composition_scope(modules), ("handlers",))
+
+
+def simulator_scope(modules: Mapping[str, Path]) -> list[str]:
+    return sorted(n for n in modules if _in(n, "bot", "handlers", "store"))
+
+
+def simulator_violations(modules: Mapping[str, Path]) -> list[str]:
+    """The runtime never imports the simulator; the CLI may, inside the function that
+    runs `dialer-bot demo` or `dialer-bot simulator`, never at module level."""
+    scope = simulator_scope(modules)
+    found = forbidden_imports(modules, [n for n in scope if n != SIMULATOR_LOADER], ("simulator",))
+    if SIMULATOR_LOADER in scope:
+        eager = forbidden_imports(modules, [SIMULATOR_LOADER], ("simulator",), eager_only=True)
+        found += [f"{v} at module level" for v in eager]
+    return sorted(found)
 
 
 # ---------------------------------------------------------------------------- the checks
@@ -198,24 +285,31 @@ def test_no_import_cycles(modules: dict[str, Path]) -> None:
 
 
 def test_store_and_dialer_know_no_slack(modules: dict[str, Path]) -> None:
-    applies = [n for n in modules if n == "store" or n.startswith(("store.", "bot.dialer"))]
-    assert "bot.dialer.client" in applies and "store.db" in applies
-    assert forbidden_imports(modules, applies, NO_SLACK_OR_CONSOLE) == []
+    assert {"bot.dialer.client", "store.db", "store"} <= set(slack_scope(modules))
+    assert slack_violations(modules) == []
+
+
+def test_views_do_no_http_or_sql(modules: dict[str, Path]) -> None:
+    applies = views_scope(modules)
+    assert {"handlers.campaign_form.views", "handlers.call_lists.views"} <= set(applies)
+    assert views_violations(modules) == []
+
+
+def test_bot_reaches_handlers_only_through_the_composition_root(
+    modules: dict[str, Path],
+) -> None:
+    assert {"bot.cli", "bot.services", "bot.dialer.client"} <= set(composition_scope(modules))
+    assert COMPOSITION_ROOT in modules and COMPOSITION_ROOT not in composition_scope(modules)
+    assert composition_violations(modules) == []
 
 
 def test_runtime_never_imports_the_simulator(modules: dict[str, Path]) -> None:
     """The demo and the simulators stay out of a production process; only the CLI loads them,
     lazily, for `dialer-bot demo` and `dialer-bot simulator`."""
-    runtime = [n for n in modules if n.startswith(("bot", "handlers", "store")) and n != "bot.cli"]
-    assert "bot.app" in runtime and "store.db" in runtime
-    assert forbidden_imports(modules, runtime, ("simulator",)) == []
-
-
-def test_views_do_no_http_or_sql(modules: dict[str, Path]) -> None:
-    applies = [n for n, p in modules.items() if n.startswith("handlers.") and is_views(p)]
-    assert "handlers.campaign_form.views" in applies
-    assert "handlers.call_lists.views" in applies
-    assert forbidden_imports(modules, applies, NOT_IN_VIEWS) == []
+    assert {"bot.app", "handlers.commands", "store.db", SIMULATOR_LOADER} <= set(
+        simulator_scope(modules)
+    )
+    assert simulator_violations(modules) == []
 
 
 # ---------------------------------------------------------------------------- the checkers
@@ -268,17 +362,78 @@ def test_facade_is_a_cycle_only_when_a_submodule_imports_it(tmp_path: Path) -> N
     assert find_cycles(import_graph(bad)) == [["p", "p.m", "p"]]
 
 
-def test_forbidden_import_checker_sees_from_and_submodule_forms(tmp_path: Path) -> None:
+def test_slack_rule_catches_slack_in_store_and_dialer(tmp_path: Path) -> None:
     mods = _tree(
         tmp_path,
         {
             "store/x.py": "def f():\n    from slack_sdk.errors import SlackApiError\n",
             "store/y.py": "import handlers.blocks\n",
             "store/z.py": "import slack_sdkish\nimport json\n",
+            "bot/dialer/c.py": "from slack_bolt import App\n",
+            "bot/notify.py": "import slack_sdk\n",  # outside the rule's reach
         },
     )
-    found = forbidden_imports(mods, mods, NO_SLACK_OR_CONSOLE)
-    assert found == [
+    assert slack_violations(mods) == [
+        "bot.dialer.c imports slack_bolt",
         "store.x imports slack_sdk.errors",
         "store.y imports handlers.blocks",
+    ]
+
+
+def test_views_rule_catches_sql_and_http(tmp_path: Path) -> None:
+    mods = _tree(
+        tmp_path,
+        {
+            "handlers/a/views.py": "from store import Store\nimport sqlite3\n",
+            "handlers/a/list_views.py": "from aiohttp import ClientSession\n",
+            "handlers/b/views.py": "def f():\n    import httpx\n    import sqlite_utils\n",
+            "handlers/a/listeners.py": "import httpx\nfrom store import Store\n",  # not a view
+            "handlers/a/viewsy.py": "import httpx\n",  # not a views module either
+        },
+    )
+    assert views_violations(mods) == [
+        "handlers.a.list_views imports aiohttp",
+        "handlers.a.views imports sqlite3",
+        "handlers.a.views imports store",
+        "handlers.b.views imports httpx",
+        "handlers.b.views imports sqlite_utils",
+    ]
+
+
+def test_composition_rule_catches_bot_importing_handlers(tmp_path: Path) -> None:
+    mods = _tree(
+        tmp_path,
+        {
+            "bot/app.py": "from handlers import register\n",  # the composition root may
+            "bot/x.py": "def f():\n    from handlers.blocks import esc\n",  # lazy still counts
+            "bot/dialer/y.py": "import handlers\n",
+            "handlers/z.py": "import bot.app\n",  # the other direction is fine
+        },
+    )
+    assert composition_violations(mods) == [
+        "bot.dialer.y imports handlers",
+        "bot.x imports handlers.blocks",
+    ]
+
+
+def test_simulator_rule_allows_only_a_lazy_import_in_the_cli(tmp_path: Path) -> None:
+    lazy = "def main():\n    from simulator.server import main\n"
+    fine = _tree(tmp_path / "fine", {"bot/cli.py": lazy, "simulator/server.py": ""})
+    assert simulator_violations(fine) == []
+    bad = _tree(
+        tmp_path / "bad",
+        {
+            "bot/cli.py": "import simulator.server\n" + lazy,
+            "bot/app.py": "def f():\n    import simulator\n",  # lazy, but not the CLI
+            "handlers/x.py": "from simulator.demo import cli\n",
+            "store/y.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from simulator import state\n",
+            "simulator/server.py": "import store\n",
+        },
+    )
+    assert simulator_violations(bad) == [
+        "bot.app imports simulator",
+        "bot.cli imports simulator.server at module level",
+        "handlers.x imports simulator.demo",
+        "store.y imports simulator",
     ]

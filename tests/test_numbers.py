@@ -256,6 +256,7 @@ async def test_too_many_numbers_is_refused(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ the process pool
 
 
+@pytest.mark.slow
 async def test_200k_numbers_through_the_process_pool(tmp_path: Path) -> None:
     rnd = random.Random(7)
     src = tmp_path / "big.csv"

@@ -187,7 +187,7 @@ async def test_global_shortcut_and_app_home_button(bot: Bot) -> None:
     assert "paused 2" in text_of(replies)
     assert [bot.sim.state.campaigns[c]["state"] for c in running] == ["paused", "paused"]
 
-    # The App Home's emergency-stop button opens the same confirmation.
+    # The App Home's button opens the same confirmation.
     await set_state_outside(bot, running[0], "running")
     reply = await bot.driver.action(
         "pause_all:open",

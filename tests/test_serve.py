@@ -1,6 +1,6 @@
 """`dialer-bot serve` as a real process: Slack URL at the fake Slack, dialer at the simulator.
 
-Issue 3's acceptance flow, end to end over HTTP: /dialer start → Confirm → the dialer
+The acceptance flow, end to end over HTTP: /dialer start → Confirm → the dialer
 starts the campaign → the message is replaced → the notification reaches NOTIFY_CHANNEL →
 /dialer history shows who did it.
 """

@@ -1,4 +1,4 @@
-"""Hardening: no secret in logs, database or messages; every outside text escaped; SQL only
+"""No secret in logs, database or messages; every outside text escaped; SQL only
 with parameters."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 15: campaign filters and header counts, call-list details with masked numbers and
+"""Listings: campaign filters and header counts, call-list details with masked numbers and
 the audited "Show numbers", and the detail view's buttons per role."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Issue 12, item 3: approval requests reach approvers, refusals come before any dialog,
-announcements name both people, Reject takes a reason, a running campaign's removal is red."""
+"""Approval requests as approvers meet them: the request reaches the approvers' channel and
+group, refusals come before any dialog, announcements name both people, Reject takes a
+reason, a running campaign's removal is red."""
 
 from __future__ import annotations
 

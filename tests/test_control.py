@@ -1,4 +1,6 @@
-"""The Slack surface end to end: signed requests in, fake Slack and the simulator out."""
+"""Controlling campaigns end to end (confirm, run once, dialer errors, notifications), and the
+command surface around it: help and usage, listings, subscriptions, history, request
+signatures. Signed requests in, fake Slack and the simulator out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 16: /metrics moving, /readyz flipping for each dependency, JSON logs that join the
+"""Observability: /metrics moving, /readyz flipping for each dependency, JSON logs that join the
 audit log and hold no secret."""
 
 from __future__ import annotations

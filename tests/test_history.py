@@ -1,9 +1,11 @@
-"""Issue 12, item 1: `/dialer history` as a new user reads it (signed requests in, Slack out)."""
+"""`/dialer history` as a new user reads it: counts, paging, filters, names, and the audit
+anchors the bot posted shown as what they are. Signed requests in, what Slack shows out."""
 
 from __future__ import annotations
 
 from tests.conftest import Bot
 from tests.helpers_access import button_value, click_as, grant, run_as, text_of
+from tests.test_audit_cli import make_history
 
 ADMIN = "UADMIN"
 
@@ -112,3 +114,13 @@ async def test_completion_row_names_the_campaign_it_created(bot: Bot) -> None:
     [entry] = audit.history(campaign_id=7)
     assert entry.action == "create_campaign" and entry.outcome == "ok"
     assert audit.verify().ok
+
+
+async def test_an_anchor_row_reads_as_an_anchor_not_as_a_person(bot: Bot) -> None:
+    await make_history(bot)  # something to anchor
+    poster = bot.services.anchor
+    entry = await poster.post()
+    assert entry is not None
+    text = text_of(await run_as(bot, "history", ADMIN))
+    assert "<@None>" not in text
+    assert f"🔗 audit anchor posted to <#{poster.channel}>: entry {entry}" in text

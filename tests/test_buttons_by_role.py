@@ -1,5 +1,5 @@
-"""Issue 12, items 2 and 4: buttons by role and channel, help with the role, consistent
-"nothing sent" checks and friendly messages — signed requests in, what Slack shows out."""
+"""Buttons by role and channel, help that names your role, "nothing sent" when a command would
+change nothing, and friendly answers — signed requests in, what Slack shows out."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ async def test_help_names_your_role_and_marks_what_needs_more(bot: Bot) -> None:
     assert "Your role here: *admin*" in text and "_needs" not in text
 
 
-# --- item 4: the same "nothing sent" rule in both directions --------------------------------
+# --- the same "nothing sent" rule in both directions ----------------------------------------
 
 
 async def test_start_on_a_running_campaign_sends_nothing(bot: Bot) -> None:
