@@ -503,7 +503,7 @@ import logging, sys
 from simulator.demo.session import DemoSession
 home = DemoSession.open_home
 async def noisy_home(self):
-    logging.getLogger("bot.looplag").warning("event loop blocked for 1.2 s")
+    logging.getLogger("bot.metrics").warning("event loop blocked for 1.2 s")
     logging.getLogger("bot.notify").error("notification 7 to CDEMONOTIFY given up: timeout")
     await home(self)
 DemoSession.open_home = noisy_home
@@ -541,14 +541,14 @@ def test_log_lines_stay_off_the_terminal_and_go_to_a_file(tmp_path: Path) -> Non
     assert "WARNING bot." not in terminal and "ERROR bot." not in terminal
     assert "blocked for 1.2 s" not in terminal
     log = Path(f"{db}.log").read_text(encoding="utf-8")
-    assert "WARNING bot.looplag: event loop blocked for 1.2 s" in log
+    assert "WARNING bot.metrics: event loop blocked for 1.2 s" in log
     assert "ERROR bot.notify: notification 7 to CDEMONOTIFY given up" in log
     assert f"{db}.log" in terminal.splitlines()[-1]  # said once, at the end: where they are
 
 
 def test_verbose_shows_log_lines_on_the_terminal(tmp_path: Path) -> None:
     terminal = _run_noisy_demo(tmp_path, "--verbose", "--db", str(tmp_path / "kept.db"))
-    assert "WARNING bot.looplag: event loop blocked for 1.2 s" in terminal
+    assert "WARNING bot.metrics: event loop blocked for 1.2 s" in terminal
     assert "ERROR bot.notify: notification 7 to CDEMONOTIFY given up" in terminal
 
 
