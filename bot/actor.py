@@ -13,3 +13,7 @@ class Actor:
     channel_id: str | None = None
     team_id: str | None = None
     user_name: str | None = None
+    # Set when the person did not ask in Slack themselves but through something acting
+    # for them, e.g. "workflow Wx123 (step pause_campaign, run Fx456)": audit rows and
+    # notifications say so.
+    via: str | None = None

@@ -45,6 +45,17 @@ def _who(actor: Actor) -> dict[str, str | None]:
     }
 
 
+def _with_via(actor: Actor, request: Any) -> Any:
+    """The audited request, naming what acted for the person (a workflow) when something did."""
+    if actor.via is None:
+        return request
+    if request is None:
+        return {"via": actor.via}
+    if isinstance(request, dict):
+        return {**request, "via": actor.via}
+    return {"request": request, "via": actor.via}
+
+
 class Recording:
     """One request's pending row; the block fills in what the dialer answered."""
 
@@ -72,7 +83,12 @@ async def recorded(
     """Pending row before the block, completion row after it (see the module docstring)."""
     audit = store.audit
     pending_id = await store.run(
-        lambda: audit.begin(action=action, campaign_id=campaign_id, request=request, **_who(actor))
+        lambda: audit.begin(
+            action=action,
+            campaign_id=campaign_id,
+            request=_with_via(actor, request),
+            **_who(actor),
+        )
     )
     rec = Recording(pending_id)
     started = time.monotonic()
@@ -118,7 +134,7 @@ async def record(
             action=action,
             outcome=outcome,
             campaign_id=campaign_id,
-            request=request,
+            request=_with_via(actor, request),
             detail=detail,
             **_who(actor),
         )
