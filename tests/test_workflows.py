@@ -3,6 +3,7 @@ functions.completeSuccess / completeError, over HTTP and Socket Mode."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -162,6 +163,17 @@ async def test_a_repeated_delivery_runs_once_and_answers_the_same(wbot: Bot) -> 
     assert succeeded(again) == first
     starts = [e for e in await audit(wbot) if e.action == "start"]
     assert [e.outcome for e in starts] == ["ok"]  # the dialer got one start
+    # Two deliveries of one run at the same moment: one start reaches the dialer.
+    await run_step(wbot, "pause_campaign", inputs)
+    fx = "FxTWICE"
+    replies = await asyncio.gather(
+        *(wbot.driver.event(step_event("unpause_campaign", inputs, fx)) for _ in range(2))
+    )
+    assert [r.status for r in replies] == [200, 200]
+    await wbot.settle()
+    # The one that claimed the run answers; the other found it running and said nothing.
+    assert len(completions(wbot.slack, fx)) == 1
+    assert [e.outcome for e in await audit(wbot) if e.action == "unpause"] == ["ok"]
     # A failed run repeats its error too.
     err = failed(await run_step(wbot, "start_campaign", {"campaign": "1", "user": ADMIN}, "FxE"))
     assert failed(await run_step(wbot, "start_campaign", inputs, "FxE")) == err
