@@ -135,6 +135,7 @@ async def test_without_the_role_nothing_reaches_the_dialer(wbot: Bot) -> None:
     error = failed(await run_step(wbot, "pause_all_campaigns", {"user": NOBODY}))
     assert "has no role everywhere" in error
     assert wbot.sim.state.campaigns[1]["state"] == "stopped"
+    assert not [r for r in wbot.sim.requests if r["method"] != "GET"]  # nothing sent
     denied = [e for e in await audit(wbot) if e.outcome == "denied"]
     assert [(e.action, e.user_id) for e in denied] == [("pause", NOBODY), ("start", OPERATOR)]
     assert all("workflow step" in (e.detail or "") for e in denied)
@@ -233,3 +234,33 @@ async def test_socket_mode_step(
         assert simulator.state.campaigns[1]["state"] == "running"
         await fake_slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == NOTIFY)
     await services.aclose()
+
+
+async def test_the_demo_plays_a_workflow_run(tmp_path: Path) -> None:
+    from simulator.demo.session import DemoSession
+    from simulator.demo.source import ScriptInput
+
+    lines: list[str] = []
+    s = await DemoSession.start(db_path=str(tmp_path / "demo.db"), out=lines.append)
+    try:
+        script = [
+            'workflow start "Spring promo" as dana',
+            "workflow pause 1 because storm as bob",
+            "workflow status spring as alice",
+            "workflow pause-all as dana",
+            "workflow reboot 1 as dana",
+        ]
+        assert await s.run(ScriptInput(script, lines.append)) == 0
+    finally:
+        await s.close()
+    text = "\n".join(lines)
+    done = "(workflow step start_campaign completed: campaign_id = 1, "
+    assert done + "campaign_name = Spring promo, state = running)" in text
+    assert "via workflow WxDEMO000001" in text  # the notification in #dialer-ops
+    assert "(workflow step pause_campaign failed: pause needs the operator role" in text
+    assert "(workflow step campaign_status completed: campaign_id = 1," in text
+    assert (
+        "(workflow step pause_all_campaigns completed: paused_count = 1, failed_campaigns = )"
+        in (text)
+    )
+    assert "Usage: workflow pause|unpause|start|status" in text
