@@ -133,13 +133,19 @@ async def test_without_the_role_nothing_reaches_the_dialer(wbot: Bot) -> None:
     )
     assert "start needs the operator role" in error and "has no role in channel C9" in error
     error = failed(await run_step(wbot, "pause_all_campaigns", {"user": NOBODY}))
-    assert "has no role everywhere" in error
+    assert "has no role (the step was given no channel" in error
     assert wbot.sim.state.campaigns[1]["state"] == "stopped"
     assert not [r for r in wbot.sim.requests if r["method"] != "GET"]  # nothing sent
     denied = [e for e in await audit(wbot) if e.outcome == "denied"]
     assert [(e.action, e.user_id) for e in denied] == [("pause", NOBODY), ("start", OPERATOR)]
     assert all("workflow step" in (e.detail or "") for e in denied)
     assert all(e.request["via"].startswith(f"workflow {WORKFLOW}") for e in denied)
+    # /dialer history says who asked through a workflow
+    reply = await wbot.command("history denied", user_id=ADMIN, channel_id="C0001")
+    assert reply.status == 200
+    await wbot.settle()
+    shown = FakeSlack.texts(wbot.replies()[-1])
+    assert f"<@{NOBODY}> via workflow {WORKFLOW} (step pause_all_campaigns" in shown
 
 
 async def test_unknown_and_ambiguous_campaigns_are_errors(wbot: Bot) -> None:

@@ -44,11 +44,14 @@ def plain(text: str) -> str:
 
 
 def denied(decision: Decision, user_id: str, channel_id: str | None) -> str:
-    where = f"in channel {channel_id}" if channel_id else "everywhere (no channel was given)"
     has = decision.has or "no role"
+    if channel_id:
+        where = f"has {has} in channel {channel_id}"
+    else:
+        where = f"has {has} (the step was given no channel: only roles held everywhere count)"
     return (
         f"{decision.action} needs the {decision.needed} role; the person running the "
-        f"workflow ({user_id}) has {has} {where}. Nothing was sent to the dialer. "
+        f"workflow ({user_id}) {where}. Nothing was sent to the dialer. "
         "A dialer-bot admin can grant it with /dialer access grant."
     )
 
