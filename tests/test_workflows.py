@@ -153,6 +153,11 @@ async def test_unknown_and_ambiguous_campaigns_are_errors(wbot: Bot) -> None:
     assert "No campaign is called “winterx”" in error
     error = failed(await run_step(wbot, "unpause_campaign", {"campaign": "99", "user": ADMIN}))
     assert "there is no campaign #99" in error and "`" not in error
+    error = failed(await run_step(wbot, "campaign_status", {"campaign": "99", "user": ADMIN}))
+    assert error.startswith("Could not read the campaign: there is no campaign #99")
+    # A step runs at once: a name matching only in part is refused, as `/dialer pause` does.
+    error = failed(await run_step(wbot, "start_campaign", {"campaign": "sprin", "user": ADMIN}))
+    assert "“sprin” matches Spring promo (#1) only in part" in error
     error = failed(await run_step(wbot, "start_campaign", {"campaign": "", "user": ADMIN}))
     assert "The campaign input needs a campaign id or name" in error
     # Two campaigns share the word "promo": the step lists them, it cannot ask.

@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 CONTROL_STEPS = {views.PAUSE: "pause", views.UNPAUSE: "unpause", views.START: "start"}
 ACTION = {**CONTROL_STEPS, views.PAUSE_ALL: "pause", views.STATUS: "campaign"}
 STEPS = tuple(ACTION)
+# Completes "Could not <doing>: …" in a dialer error.
+DOING = {
+    **{step: f"{command} the campaign" for step, command in CONTROL_STEPS.items()},
+    views.PAUSE_ALL: "pause the running campaigns",
+    views.STATUS: "read the campaign",
+}
 
 
 class StepError(Exception):
@@ -71,7 +77,9 @@ class StepRun:
     @property
     def reason(self) -> str | None:
         reason = self.inputs.get("reason")
-        return reason.strip()[:500] or None if isinstance(reason, str) else None
+        if not isinstance(reason, str):
+            return None
+        return reason.strip()[:500] or None
 
 
 async def on_step(
@@ -119,8 +127,7 @@ async def run_step(
     except StepError as exc:
         error = str(exc)
     except DialerError as exc:
-        doing = f"{ACTION.get(run.step, run.step)} the campaign"
-        error = views.dialer_failed(exc, doing, services.dialer.paths)
+        error = views.dialer_failed(exc, DOING[run.step], services.dialer.paths)
     except Exception:
         log.exception("workflow step %s failed", run.step)
         error = views.BOT_FAILED
@@ -142,7 +149,7 @@ async def _answer(
 
 async def _perform(services: Services, run: StepRun) -> dict[str, Any]:
     """The role check, then the step; a StepError or DialerError ends it with a sentence."""
-    if run.step not in ACTION:
+    if run.step not in ACTION:  # only the registered callback ids reach here
         raise StepError(f"This app has no step {run.step!r}.")
     if run.user_id is None:
         raise StepError(views.NO_USER)
@@ -155,7 +162,13 @@ async def _perform(services: Services, run: StepRun) -> dict[str, Any]:
     action = ACTION[run.step]
     decision = await services.access.check(actor.user_id, actor.channel_id, action)
     if not decision.allowed:
-        await audit_denied(services.store, actor, decision, where="workflow step")
+        await audit_denied(
+            services.store,
+            actor,
+            decision,
+            campaign_id=_given_id(run.inputs.get("campaign")),
+            where="workflow step",
+        )
         raise StepError(views.denied(decision, actor.user_id, actor.channel_id))
     if run.step == views.PAUSE_ALL:
         return await _pause_all(services, actor, run.reason)
@@ -164,6 +177,14 @@ async def _perform(services: Services, run: StepRun) -> dict[str, Any]:
         campaign = await services.dialer.get_campaign(campaign_id)
         return {"campaign_id": campaign.id, "campaign_name": campaign.name, "state": campaign.state}
     return await _control(services, actor, CONTROL_STEPS[run.step], run)
+
+
+def _given_id(text: Any) -> int | None:
+    """The campaign id typed in the step's input, for a refusal's audit row (no lookup)."""
+    try:
+        return Ref.parse([str(text or "")]).id
+    except ValueError:
+        return None
 
 
 async def _resolve(services: Services, text: Any, *, word_for_word: bool) -> int:
@@ -182,11 +203,11 @@ async def _resolve(services: Services, text: Any, *, word_for_word: bool) -> int
 
 async def _control(services: Services, actor: Actor, command: str, run: StepRun) -> dict[str, Any]:
     """Pause, unpause or start at once: the workflow's author chose to run it, so no
-    confirmation; a command needing a second person ends here (see the module docstring)."""
-    # pause, which runs at once, acts on a name only when it matches word for word (as /dialer)
-    campaign_id = await _resolve(
-        services, run.inputs.get("campaign"), word_for_word=command == "pause"
-    )
+    confirmation; a command needing a second person ends here (see the module docstring).
+
+    Running at once, like `/dialer pause`, a step acts on a name only when exactly one
+    campaign has it word for word: nobody sees which campaign a looser match picked."""
+    campaign_id = await _resolve(services, run.inputs.get("campaign"), word_for_word=True)
     if command in services.settings.approval_commands:
         await record(
             services.store,

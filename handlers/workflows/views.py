@@ -70,9 +70,9 @@ def unclear(found: Found[Any], *, word_for_word: bool) -> str:
     if found.candidates:
         if len(found.candidates) == 1 and word_for_word:
             return (
-                f"“{query}” matches {names(found.candidates)} only in part; a pause acts on a "
-                "name only when it matches one campaign word for word. Use the id or the "
-                "whole name. Nothing was sent to the dialer."
+                f"“{query}” matches {names(found.candidates)} only in part; a step that "
+                "controls a campaign acts on a name only when it matches one campaign word "
+                "for word. Use the id or the whole name. Nothing was sent to the dialer."
             )
         more = " (and more)" if found.more else ""
         return (
