@@ -105,6 +105,9 @@ async def run_step(
     services: Services, run: StepRun, complete: AsyncComplete, fail: AsyncFail
 ) -> None:
     store = services.store
+    if not run.execution_id:  # nothing to claim, and nothing Slack could be told
+        log.warning("a function_executed event without its function_execution_id: ignored")
+        return
     claim = await store.run(
         store.workflow_runs.claim,
         run.execution_id,
@@ -127,7 +130,8 @@ async def run_step(
     except StepError as exc:
         error = str(exc)
     except DialerError as exc:
-        error = views.dialer_failed(exc, DOING[run.step], services.dialer.paths)
+        doing = DOING.get(run.step, "run the step")
+        error = views.dialer_failed(exc, doing, services.dialer.paths)
     except Exception:
         log.exception("workflow step %s failed", run.step)
         error = views.BOT_FAILED
