@@ -275,3 +275,17 @@ async def test_the_demo_plays_a_workflow_run(tmp_path: Path) -> None:
         in (text)
     )
     assert "Usage: workflow pause|unpause|start|status" in text
+
+
+async def test_a_dialer_refusal_and_a_lost_answer_end_the_step(wbot: Bot) -> None:
+    wbot.sim.faults.set(status=500, count=1, path_prefix="/dialer/campaigns/1/control")
+    error = failed(await run_step(wbot, "start_campaign", {"campaign": "1", "user": ADMIN}))
+    assert error.startswith("The dialer refused to start campaign Spring promo (#1):")
+    wbot.sim.faults.set(drop=1, path_prefix="/dialer/campaigns/1/control")
+    error = failed(await run_step(wbot, "start_campaign", {"campaign": "1", "user": ADMIN}))
+    assert "did not answer in time to start campaign Spring promo (#1)" in error
+    assert "result is unknown" in error
+    outcomes = [e.outcome for e in await audit(wbot) if e.action == "start"]
+    assert outcomes == ["unknown", "failed"]
+    # The unknown one is announced (it may have run), with the workflow named.
+    assert any("result is unknown" in n and "via workflow" in n for n in notes(wbot.slack))
