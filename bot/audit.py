@@ -41,6 +41,10 @@ class Actor:
     channel_id: str | None = None
     team_id: str | None = None
     user_name: str | None = None
+    # Set when the person did not ask in Slack themselves but through something acting
+    # for them, e.g. "workflow Wx123 (step pause_campaign, run Fx456)": audit rows and
+    # notifications say so.
+    via: str | None = None
 
 
 def outcome_of(err: DialerError) -> str:
@@ -59,6 +63,17 @@ def _who(actor: Actor) -> dict[str, str | None]:
         "channel_id": actor.channel_id,
         "team_id": actor.team_id,
     }
+
+
+def _with_via(actor: Actor, request: Any) -> Any:
+    """The audited request, naming what acted for the person (a workflow) when something did."""
+    if actor.via is None:
+        return request
+    if request is None:
+        return {"via": actor.via}
+    if isinstance(request, dict):
+        return {**request, "via": actor.via}
+    return {"request": request, "via": actor.via}
 
 
 class Recording:
@@ -88,7 +103,12 @@ async def recorded(
     """Pending row before the block, completion row after it (see the module docstring)."""
     audit = store.audit
     pending_id = await store.run(
-        lambda: audit.begin(action=action, campaign_id=campaign_id, request=request, **_who(actor))
+        lambda: audit.begin(
+            action=action,
+            campaign_id=campaign_id,
+            request=_with_via(actor, request),
+            **_who(actor),
+        )
     )
     rec = Recording(pending_id)
     started = time.monotonic()
@@ -134,7 +154,7 @@ async def record(
             action=action,
             outcome=outcome,
             campaign_id=campaign_id,
-            request=request,
+            request=_with_via(actor, request),
             detail=detail,
             **_who(actor),
         )

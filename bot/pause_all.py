@@ -94,14 +94,16 @@ class PauseAll:
         self._controller = controller
         self._concurrency = concurrency
 
-    async def pause_targets(self, actor: Actor, targets: list[Target]) -> Summary:
-        """Pause campaigns already read (from a confirmed survey)."""
+    async def pause_targets(
+        self, actor: Actor, targets: list[Target], *, reason: str | None = None
+    ) -> Summary:
+        """Pause campaigns already read (from a confirmed survey); ``reason`` is audited."""
         summary = Summary(batch_id=uuid.uuid4().hex[:12])
         gate = asyncio.Semaphore(self._concurrency)
 
         async def one(t: Target) -> None:
             async with gate:
-                await self._pause(actor, t, summary)
+                await self._pause(actor, t, summary, reason)
 
         await asyncio.gather(*(one(t) for t in targets))
         _sort(summary)
@@ -132,7 +134,9 @@ class PauseAll:
         _sort(summary)
         return summary
 
-    async def _pause(self, actor: Actor, t: Target, summary: Summary) -> None:
+    async def _pause(
+        self, actor: Actor, t: Target, summary: Summary, reason: str | None = None
+    ) -> None:
         outcome = await self._controller.execute(
             actor,
             t.id,
@@ -140,6 +144,7 @@ class PauseAll:
             campaign_name=t.name,
             previous_state=t.state,
             context={"batch_id": summary.batch_id},
+            reason=reason,
         )
         if outcome.result == "ok":
             summary.paused.append(outcome)

@@ -28,6 +28,7 @@ def register(app: AsyncApp, services: Services) -> None:
     from handlers.schedules import form as schedule_form
     from handlers.schedules import listeners as schedules
     from handlers.schedules import views as schedule_views
+    from handlers.workflows import listeners as workflows
 
     app.middleware(RequestContext(services))
     app.command("/dialer")(commands.handle_dialer)
@@ -67,6 +68,10 @@ def register(app: AsyncApp, services: Services) -> None:
     app.event("app_home_opened")(home.on_home_opened(services.home))
     app.action(NEW_CAMPAIGN_ACTION)(home.on_new_campaign)
     app.action(UPLOAD_ACTION)(home.on_upload)
+
+    # Workflow Builder custom steps (function_executed; manifest.yml `functions`)
+    for step in workflows.STEPS:
+        app.function(step)(workflows.on_step)
 
     # Call-list modal
     app.view(call_list_views.CALLBACK_ID)(call_lists.on_submit)

@@ -260,6 +260,12 @@ class WebApiMethods:
             out.append(obj)
         return {"ok": True, "files": out}
 
+    def _complete_function(self, args: dict[str, Any]) -> dict[str, Any]:
+        """functions.completeSuccess / completeError: a workflow step's run ends (recorded)."""
+        if not str(args.get("function_execution_id") or ""):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
     def _file_object(self, f: StoredFile) -> dict[str, Any]:
         return {
             "id": f.file_id,
@@ -289,4 +295,6 @@ METHODS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
     "files.info": WebApiMethods._files_info,
     "files.getUploadURLExternal": WebApiMethods._get_upload_url,
     "files.completeUploadExternal": WebApiMethods._complete_upload,
+    "functions.completeSuccess": WebApiMethods._complete_function,
+    "functions.completeError": WebApiMethods._complete_function,
 }

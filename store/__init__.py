@@ -25,6 +25,7 @@ from store.db import Health, open_db, utc_now
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
 from store.watch import LostLease, Snapshot, WatchLease, WatchState
+from store.workflow_runs import RunClaim, WorkflowRun, WorkflowRuns
 from store.workspace import Grant, Grants, HomeViews, Subscriptions
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "LostLease",
     "Outbox",
     "OutboxItem",
+    "RunClaim",
     "Schedule",
     "Schedules",
     "Snapshot",
@@ -52,6 +54,8 @@ __all__ = [
     "VerifyResult",
     "WatchLease",
     "WatchState",
+    "WorkflowRun",
+    "WorkflowRuns",
     "open_db",
 ]
 
@@ -88,6 +92,7 @@ class Store:
         self.lease = WatchLease(self.db, self._lock, clock)
         self.snapshot = Snapshot(self.db, self._lock, clock)
         self.home = HomeViews(self.db, self._lock, clock)
+        self.workflow_runs = WorkflowRuns(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.

@@ -270,6 +270,28 @@ def _v6_schedules(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX schedules_due ON schedules(state, due_at)")
 
 
+def _v7_workflow_runs(db: sqlite_utils.Database) -> None:
+    """Workflow Builder step runs: one row per ``function_execution_id``, claimed by the
+    INSERT that creates it, so a run Slack delivers twice acts once.
+
+    ``state``: running → done; ``outputs`` (JSON) or ``error`` is what Slack was told, so
+    a repeated delivery gets the same answer.
+    """
+    db.execute(
+        """CREATE TABLE workflow_runs (
+            execution_id TEXT PRIMARY KEY,
+            step TEXT NOT NULL,
+            user_id TEXT,
+            workflow_execution_id TEXT,
+            state TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'done')),
+            outputs TEXT,
+            error TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        )"""
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
@@ -277,4 +299,5 @@ MIGRATIONS: list[Migration] = [
     _v4_first_day,
     _v5_watch_home_threads,
     _v6_schedules,
+    _v7_workflow_runs,
 ]

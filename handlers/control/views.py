@@ -138,7 +138,10 @@ def result(outcome: Outcome, user_id: str) -> dict[str, Any]:
     return message(text)
 
 
-def notification(outcome: Outcome, user_id: str, origin_channel: str | None) -> dict[str, Any]:
+def notification(
+    outcome: Outcome, user_id: str, origin_channel: str | None, via: str | None = None
+) -> dict[str, Any]:
+    """``via``: what acted for the person (a workflow), said after the origin."""
     ref = campaign_ref(outcome.campaign_name, outcome.campaign_id)
     was = f", was {esc(outcome.previous_state)}" if outcome.previous_state else ""
     if outcome.result == "ok":
@@ -154,6 +157,8 @@ def notification(outcome: Outcome, user_id: str, origin_channel: str | None) -> 
         text += f" · because “{esc(outcome.reason)}”"
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     where = f" · from <#{origin_channel}>" if origin_channel else ""
+    if via:
+        where += f" · via {esc(via)}"
     blocks = [section(text), context(f"{slack_time(now)}{where}")]
     follow = NEXT_COMMAND.get(outcome.command) if outcome.result == "ok" else None
     # Many people read a notification: it shows what an operator may press, and a click

@@ -29,6 +29,9 @@ def entry_line(e: Any) -> str:
     detail = f" — {esc(clip(e.detail, 300))}" if e.detail else ""
     icon = OUTCOME_ICON.get(e.outcome, "")
     who = f"<@{e.user_id}>" if e.user_id else "the bot"  # a row no person asked for
+    via = e.request.get("via") if isinstance(e.request, dict) else None
+    if isinstance(via, str):  # asked for the person by a workflow
+        who += f" via {esc(clip(via, 120))}"
     return (
         f"{slack_time(e.ts)} {who} *{esc(e.action)}*{target} → "
         f"{icon} {esc(e.outcome)}{detail}"

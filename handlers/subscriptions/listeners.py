@@ -80,7 +80,7 @@ async def notify(req: Request, outcome: Outcome) -> None:
     """Tell the subscribed channels about a command that ran (or may have); a Slack failure
     there changes nothing."""
     if outcome.result in ("ok", "unknown"):
-        note = notification(outcome, req.actor.user_id, req.actor.channel_id)
+        note = notification(outcome, req.actor.user_id, req.actor.channel_id, req.actor.via)
         state = outcome.new_state if outcome.result == "ok" else outcome.previous_state
         if outcome.result == "ok" and outcome.command == "remove":
             state = state or "removed"

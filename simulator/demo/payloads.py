@@ -71,6 +71,32 @@ def app_home_opened(who: Who, event_id: str) -> str:
     )
 
 
+def function_executed(
+    step: str, inputs: dict[str, Any], *, team_id: str, execution_id: str, workflow_id: str
+) -> str:
+    """The Events API delivery Slack sends when a workflow reaches one of the bot's custom
+    steps (JSON): the step's callback_id, its inputs, the run's ids and its own token."""
+    return json.dumps(
+        {
+            "token": LEGACY_TOKEN,
+            "team_id": team_id,
+            "api_app_id": API_APP_ID,
+            "type": "event_callback",
+            "event_id": f"Ev{execution_id}",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "function_executed",
+                "function": {"id": f"Fn{step.upper()}", "callback_id": step, "type": "app"},
+                "inputs": inputs,
+                "function_execution_id": execution_id,
+                "workflow_execution_id": workflow_id,
+                "event_ts": f"{time.time():.6f}",
+                "bot_access_token": "xwfp-demo-" + execution_id.lower(),
+            },
+        }
+    )
+
+
 def _form(payload: dict[str, Any]) -> str:
     return urlencode([("payload", json.dumps(payload, separators=(",", ":")))])
 

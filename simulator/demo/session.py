@@ -240,6 +240,8 @@ class DemoSession(ConsoleScreen, ModalConsole):
             await self.open_home()
         elif line == "dialer" or line.startswith("dialer "):
             await self.portal(line.split()[1:])
+        elif line == "workflow" or line.startswith("workflow "):
+            await self.workflow(line.removeprefix("workflow").strip())
         else:
             self.out("Type a /dialer command (try /dialer help), a button's number, or quit.")
         if self.modals:
@@ -429,6 +431,70 @@ class DemoSession(ConsoleScreen, ModalConsole):
         await self.services.watcher.poll_once()
         await self.refresh()
 
+    async def workflow(self, text: str) -> None:
+        """`workflow <step> [<campaign>] [because <reason>] as <name>`: a Workflow Builder
+        workflow reaching one of the bot's steps, run by <name> in the current channel (the
+        function_executed event Slack sends); shows the step's outputs or its error."""
+        words = text.split()
+        if len(words) < 3 or words[-2] != "as" or words[0] not in WORKFLOW_STEPS:
+            self.out(WORKFLOW_USAGE)
+            return
+        step, name = WORKFLOW_STEPS[words[0]], words[-1].lstrip("@")
+        users = [uid for uid, known in self.slack.users.items() if known == name]
+        if not users:
+            self.out(f"No such person here. {WORKFLOW_USAGE}")
+            return
+        rest = " ".join(words[1:-2])
+        campaign, _, reason = rest.partition(" because ")
+        if rest.startswith("because "):
+            campaign, reason = "", rest.removeprefix("because ")
+        inputs: dict[str, Any] = {"user": users[0], "channel": self.who.channel_id}
+        if step not in ("pause_all_campaigns",):
+            inputs["campaign"] = campaign.strip().strip('"')
+        if reason.strip():
+            inputs["reason"] = reason.strip()
+        self.events_sent += 1
+        run_id = f"FxDEMO{self.events_sent:06d}"
+        body = payloads.function_executed(
+            step,
+            inputs,
+            team_id=TEAM_ID,
+            execution_id=run_id,
+            workflow_id=f"WxDEMO{self.events_sent:06d}",
+        )
+        signed = payloads.signed_headers(self._secret, body)
+        headers = {**signed, "content-type": "application/json"}
+        await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+        await self._settle()
+        done = [
+            c
+            for c in self.slack.calls
+            if c.method.startswith("functions.") and c.args.get("function_execution_id") == run_id
+        ]
+        if not done:
+            self.out(f"(workflow step {step}: no answer from dialer-bot)")
+        elif done[-1].method == "functions.completeSuccess":
+            outputs = done[-1].args.get("outputs") or {}
+            shown = ", ".join(f"{k} = {v}" for k, v in outputs.items())
+            self.out(f"(workflow step {step} completed: {shown})")
+        else:
+            self.out(f"(workflow step {step} failed: {done[-1].args.get('error')})")
+        await self.refresh()
+
+
+# The console's short names for the bot's Workflow Builder steps (manifest.yml `functions`).
+WORKFLOW_STEPS = {
+    "pause": "pause_campaign",
+    "unpause": "unpause_campaign",
+    "start": "start_campaign",
+    "pause-all": "pause_all_campaigns",
+    "status": "campaign_status",
+}
+WORKFLOW_USAGE = (
+    "Usage: workflow pause|unpause|start|status <id|name> [because <reason>] as <name>, "
+    "or workflow pause-all [because <reason>] as <name>; e.g. workflow start 1 as dana"
+)
+
 
 CONSOLE_HELP = """\
 Console help
@@ -440,6 +506,8 @@ Console help
                 s seconds (60); Enter alone shows what it sent meanwhile
   home          open the bot's App Home tab
   dialer <id> <state>   act as the Voipex portal: change a campaign's state outside Slack
+  workflow <step> … as <name>   a workflow runs one of the bot's steps (pause, unpause,
+                start, status <id|name>; pause-all) as that person, in this channel
   help          this text;  quit  leaves the demo (so does Ctrl-D)
 Each button keeps its number while its message is on screen; numbers are never reused.
 In forms: Enter takes the [default]; '..' takes the defaults of all remaining inputs;

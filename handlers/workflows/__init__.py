@@ -1,0 +1,1 @@
+"""Workflow Builder custom steps: pause, unpause, start, pause all, campaign status."""
