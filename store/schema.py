@@ -270,6 +270,16 @@ def _v6_schedules(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX schedules_due ON schedules(state, due_at)")
 
 
+def _v7_list_zones(db: sqlite_utils.Database) -> None:
+    """Numbers per time zone of each call list, for the calling-hours check: counts only."""
+    db.execute("""CREATE TABLE list_zones (
+            list_id INTEGER PRIMARY KEY,
+            counts TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('upload', 'dialer')),
+            counted_at TEXT NOT NULL
+        )""")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
@@ -277,4 +287,5 @@ MIGRATIONS: list[Migration] = [
     _v4_first_day,
     _v5_watch_home_threads,
     _v6_schedules,
+    _v7_list_zones,
 ]
