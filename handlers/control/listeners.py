@@ -45,7 +45,9 @@ async def control_command(
         await finish(req, outcome, replace=False)
         return
     admin = False
-    if reason and command == "start":  # an override of enforced calling hours: admins only
+    hours = controller.calling_hours
+    if command == "start" and hours is not None and hours.active and hours.enforce:
+        # Only an admin may start outside enforced calling hours (with a reason).
         role = await req.services.access.role_of(req.actor.user_id, req.actor.channel_id)
         admin = role == "admin"
     try:
