@@ -4,6 +4,7 @@ lists the bot did not upload (read once, or "cannot tell")."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from datetime import date, time
 from pathlib import Path
@@ -11,15 +12,18 @@ from typing import Any
 
 import pytest
 
+import bot.app as services_module
 from bot.calling_hours import Permitted, check, parse_days
 from bot.numbers.zones import count_numbers, zones_of
 from bot.period import ActivePeriod
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
+from store import Store
 from tests.conftest import Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
 from tests.helpers_access import audit_rows, button_value, click_as, grant, has_button, run_as
 from tests.helpers_access import text_of as texts
 from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
+from tests.test_schedules import Clock, schedule
 
 PRAGUE_NY = ActivePeriod(time(9), time(17), frozenset({1, 2, 3, 4, 5}))
 WINDOW = Permitted.parse("08:00-20:00")
@@ -239,3 +243,49 @@ async def test_unset_calling_hours_checks_nothing(bot: Bot) -> None:
     said = texts(await run_as(bot, f"start {cid}", ADMIN))
     assert "calling hours" not in said.lower()
     assert detail_reads(bot, bot.sim.state.campaigns[cid]["callLists"][0]) == 0
+
+
+# --- scheduled starts: checked again when due --------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(services_module, "Store", functools.partial(Store, clock=c))
+    return c
+
+
+@pytest.mark.parametrize("enforce", [True, False])
+async def test_a_scheduled_start_is_checked_again_when_due(
+    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path, clock: Clock, enforce: bool
+) -> None:
+    b = await hours_bot(simulator, fake_slack, tmp_path / "b.db", calling_hours_enforce=enforce)
+    try:
+        cid = add_mixed_campaign(simulator, numbers=PRAGUE)  # fine when scheduled
+        replies = await run_as(b, f"start {cid} in 10s", OPERATOR)
+        assert "calling hours" not in texts(replies).lower()
+        sid = await schedule(b, f"start {cid} in 10s", user=OPERATOR)
+        # Before it is due, someone adds the New York numbers in the dialer's portal.
+        mixed = simulator.state.add_call_list(
+            "New York", [{"number": n, "attributes": []} for n in NEW_YORK]
+        )
+        simulator.state.campaigns[cid]["callLists"].append(mixed["id"])
+        clock.advance(15)
+        [ran] = [r for r in await b.services.scheduler.run_due() if r.schedule.id == sid]
+        [note] = await fake_slack.wait_for(
+            "chat.postMessage", lambda c: f"Schedule #{sid}" in c.args["text"]
+        )
+        said = FakeSlack.texts(note.args)
+        assert "5 numbers in America/New_York would be called at" in said, said
+        sched = await b.services.store.run(b.services.store.schedules.get, sid)
+        assert sched is not None
+        if enforce:
+            assert ran.result == "outside_hours" and starts(b, cid) == []
+            assert "was *not run*: calling hours are enforced" in said
+            assert sched.state == "failed"
+            assert audit_rows(b)[-1]["outcome"] == "denied"
+        else:
+            assert ran.result == "ran" and len(starts(b, cid)) == 1
+            assert f"Schedule #{sid} started" in said
+    finally:
+        await stop_bot(b)
