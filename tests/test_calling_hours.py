@@ -16,6 +16,7 @@ import bot.app as services_module
 from bot.calling_hours import Permitted, check, parse_days
 from bot.numbers.zones import count_numbers, zones_of
 from bot.period import ActivePeriod
+from handlers.campaign_form import fields as f
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from store import Store
 from tests.conftest import Bot, start_bot, stop_bot
@@ -23,6 +24,9 @@ from tests.fake_slack import FakeSlack
 from tests.helpers_access import audit_rows, button_value, click_as, grant, has_button, run_as
 from tests.helpers_access import text_of as texts
 from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
+from tests.test_campaign_form import open_form, state_from_view, valid_state, writes
+from tests.test_campaign_form import submit as form_submit
+from tests.test_clone import opened_form
 from tests.test_schedules import Clock, schedule
 
 PRAGUE_NY = ActivePeriod(time(9), time(17), frozenset({1, 2, 3, 4, 5}))
@@ -287,5 +291,44 @@ async def test_a_scheduled_start_is_checked_again_when_due(
         else:
             assert ran.result == "ran" and len(starts(b, cid)) == 1
             assert f"Schedule #{sid} started" in said
+    finally:
+        await stop_bot(b)
+
+
+# --- the campaign form and clone: warned before saving -----------------------------------
+
+
+async def test_clone_warns_before_saving_and_saves_when_submitted_again(
+    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(simulator, fake_slack, tmp_path / "b.db")
+    try:
+        cid = add_mixed_campaign(simulator)
+        await run_as(b, f"clone {cid}", ADMIN)
+        view_id, view = await opened_form(b)
+        reply = await form_submit(b, view_id, view, state_from_view(view))
+        assert reply.status == 200 and reply.json["response_action"] == "errors", reply.json
+        said = reply.json["errors"][f.WEEK_DAYS]
+        assert "5 numbers in America/New_York would be called at" in said
+        assert "Submit again to save anyway" in said
+        assert [w for w in writes(b) if w["path"] == "/dialer/campaigns"] == []
+        reply = await form_submit(b, view_id, view, state_from_view(view))
+        await b.settle()
+        assert reply.json["response_action"] == "update", reply.json
+        assert len([w for w in writes(b) if w["path"] == "/dialer/campaigns"]) == 1
+    finally:
+        await stop_bot(b)
+
+
+async def test_a_new_campaign_within_the_hours_is_saved_at_once(
+    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(simulator, fake_slack, tmp_path / "b.db")
+    try:
+        view_id, view = await open_form(b)
+        reply = await form_submit(b, view_id, view, valid_state())  # Prague lists, 09:00-17:30
+        await b.settle()
+        assert reply.json["response_action"] == "update", reply.json
+        assert len([w for w in writes(b) if w["path"] == "/dialer/campaigns"]) == 1
     finally:
         await stop_bot(b)
