@@ -16,6 +16,7 @@ import bot.app as services_module
 from bot.calling_hours import Permitted, check, parse_days
 from bot.numbers.zones import count_numbers, zones_of
 from bot.period import ActivePeriod
+from handlers.call_lists.views import CREATE_ACTION
 from handlers.campaign_form import fields as f
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from store import Store
@@ -24,6 +25,11 @@ from tests.fake_slack import FakeSlack
 from tests.helpers_access import audit_rows, button_value, click_as, grant, has_button, run_as
 from tests.helpers_access import text_of as texts
 from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
+from tests.test_call_list_form import click as upload_click
+from tests.test_call_list_form import form as upload_form
+from tests.test_call_list_form import last_update as upload_last
+from tests.test_call_list_form import submit as upload_submit
+from tests.test_call_list_form import token_of as upload_token
 from tests.test_campaign_form import open_form, state_from_view, valid_state, writes
 from tests.test_campaign_form import submit as form_submit
 from tests.test_clone import opened_form
@@ -330,5 +336,36 @@ async def test_a_new_campaign_within_the_hours_is_saved_at_once(
         await b.settle()
         assert reply.json["response_action"] == "update", reply.json
         assert len([w for w in writes(b) if w["path"] == "/dialer/campaigns"]) == 1
+    finally:
+        await stop_bot(b)
+
+
+# --- lists the bot uploads: counted at upload, counts only -------------------------------
+
+
+async def test_an_uploaded_list_keeps_its_zone_counts_and_is_never_read_back(
+    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(simulator, fake_slack, tmp_path / "b.db")
+    try:
+        pasted = "\n".join(["+1 212 555 0101", "+1 212 555 0102", "601 000 001", "601 000 002"])
+        await upload_submit(b, upload_form(name="Mixed upload", numbers=pasted))
+        await b.settle()
+        await upload_click(b, CREATE_ACTION, upload_token(upload_last(b)))
+        await b.settle()
+        [created] = [c for c in simulator.state.call_lists.values() if c["name"] == "Mixed upload"]
+        list_id = created["id"]
+        assert b.services.store.list_zones.get(list_id) == {
+            "America/New_York": 2,
+            "Europe/Prague": 2,
+        }
+        with b.services.store._lock:
+            row = b.services.store.db.execute("SELECT * FROM list_zones").fetchone()
+        assert "2125550101" not in str(row) and "601000001" not in str(row)  # counts only
+        cid = add_mixed_campaign(simulator, numbers=[])
+        simulator.state.campaigns[cid]["callLists"] = [list_id]
+        said = texts(await run_as(b, f"start {cid}", OPERATOR))
+        assert "2 numbers in America/New_York would be called at" in said, said
+        assert detail_reads(b, list_id) == 0
     finally:
         await stop_bot(b)
