@@ -18,6 +18,7 @@ from bot.numbers.zones import count_numbers, zones_of
 from bot.period import ActivePeriod
 from handlers.call_lists.views import CREATE_ACTION
 from handlers.campaign_form import fields as f
+from handlers.grammar import control
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from store import Store
 from tests.conftest import Bot, start_bot, stop_bot
@@ -369,3 +370,11 @@ async def test_an_uploaded_list_keeps_its_zone_counts_and_is_never_read_back(
         assert detail_reads(b, list_id) == 0
     finally:
         await stop_bot(b)
+
+
+def test_start_takes_a_reason_after_because() -> None:
+    cmd = control("start", ["12", "because", "checked", "with", "legal"])
+    assert (cmd.campaign_id, cmd.reason) == (12, "checked with legal")
+    assert control("start", ["spring", "promo", "because", "ok"]).reason == "ok"
+    with pytest.raises(ValueError, match="needs a reason after `because`"):
+        control("start", ["12", "because"])
