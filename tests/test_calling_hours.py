@@ -19,6 +19,7 @@ from bot.period import ActivePeriod
 from handlers.call_lists.views import CREATE_ACTION
 from handlers.campaign_form import fields as f
 from handlers.grammar import control
+from simulator.demo.session import DemoSession, ScriptInput
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from store import Store
 from tests.conftest import Bot, start_bot, stop_bot
@@ -378,3 +379,24 @@ def test_start_takes_a_reason_after_because() -> None:
     assert control("start", ["spring", "promo", "because", "ok"]).reason == "ok"
     with pytest.raises(ValueError, match="needs a reason after `because`"):
         control("start", ["12", "because"])
+
+
+async def test_the_demo_script_in_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`CALLING_HOURS=08:00-20:00 BOT_TIMEZONE=Europe/Prague dialer-bot demo --script …`."""
+    monkeypatch.setenv("CALLING_HOURS", "08:00-20:00")
+    monkeypatch.setenv("BOT_TIMEZONE", "Europe/Prague")
+    lines: list[str] = []
+    session = await DemoSession.start(db_path=str(tmp_path / "demo.db"), out=lines.append)
+    try:
+        script = (Path(__file__).parent / "demo_calling_hours_script.txt").read_text("utf-8")
+        code = await session.run(ScriptInput(script.splitlines(), session.out))
+        text = "\n".join(lines)
+        assert code == 0, text[-3000:]
+        assert "Week days: Calling hours: 2 numbers in America/New_York" in text
+        assert "Campaign Morning NY created (#3)" in text
+        assert "2 numbers would be called outside 08:00–20:00 at their local time" in text
+        assert session.sim.state.campaigns[3]["state"] == "stopped"  # nothing sent
+    finally:
+        await session.close()
