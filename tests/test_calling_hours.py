@@ -14,6 +14,7 @@ import pytest
 
 import bot.app as services_module
 from bot.calling_hours import Permitted, check, parse_days
+from bot.config import ConfigError, load_settings
 from bot.numbers.zones import count_numbers, zones_of
 from bot.period import ActivePeriod
 from handlers.call_lists.views import CREATE_ACTION
@@ -400,3 +401,13 @@ async def test_the_demo_script_in_the_console(
         assert session.sim.state.campaigns[3]["state"] == "stopped"  # nothing sent
     finally:
         await session.close()
+
+
+def test_bad_settings_name_the_variable() -> None:
+    with pytest.raises(ConfigError, match="CALLING_HOURS: expected a window such as 08:00-20:00"):
+        load_settings(_env_file=None, calling_hours="8-20")
+    with pytest.raises(ConfigError, match="CALLING_DAYS: week days run from 1"):
+        load_settings(_env_file=None, calling_days="1-9")
+    ok = load_settings(_env_file=None, calling_hours="08:00-20:00", calling_days="1-5")
+    assert ok.permitted_hours == Permitted(time(8), time(20), frozenset(range(1, 6)))
+    assert load_settings(_env_file=None).permitted_hours is None
