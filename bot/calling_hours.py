@@ -264,6 +264,9 @@ class CallingHours:
         self._zone = bot_zone
         self.enforce = enforce
         self._clock = clock
+        # Lists whose detail read carries not all their numbers: read once per process,
+        # then "cannot tell" without asking again (a read that failed is tried next time).
+        self._untellable: set[int] = set()
 
     @property
     def active(self) -> bool:
@@ -299,6 +302,8 @@ class CallingHours:
         kept = await self._store.run(self._store.list_zones.get, list_id)
         if kept is not None:
             return kept
+        if list_id in self._untellable:
+            return None
         from bot.dialer import DialerError
 
         try:
@@ -307,10 +312,10 @@ class CallingHours:
             log.info("calling hours: call list %s not readable: %s", list_id, exc.message)
             return None
         numbers = [e.number for e in detail.entries if e.number]
-        if not numbers:
-            return None  # the detail carries no numbers: cannot tell
-        if detail.numbers_count is not None and detail.numbers_count > len(numbers):
-            return None  # only the first ones: the rest's zones are unknown
+        partial = detail.numbers_count is not None and detail.numbers_count > len(numbers)
+        if not numbers or partial:  # no numbers, or only the first ones: cannot tell
+            self._untellable.add(list_id)
+            return None
         from bot.numbers.pool import get_pool
 
         loop = asyncio.get_running_loop()

@@ -209,6 +209,10 @@ async def test_a_list_whose_numbers_cannot_be_read_says_cannot_tell(
         said = texts(replies)
         assert "Cannot tell the zones of the numbers of call list" in said, said
         assert has_button(replies[-1].args, "control:confirm"), "cannot tell is not refused"
+        said = texts(await run_as(b, f"start {cid}", OPERATOR))
+        assert "Cannot tell the zones of the numbers of call list" in said
+        list_id = simulator.state.campaigns[cid]["callLists"][0]
+        assert detail_reads(b, list_id) == 1, "read once, then cannot tell without asking"
     finally:
         await stop_bot(b)
 
