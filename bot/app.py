@@ -25,6 +25,7 @@ from bot.access import Access
 from bot.anchor import AnchorPoster
 from bot.approvals import ApprovalService
 from bot.audit import close_interrupted
+from bot.calling_hours import CallingHours
 from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient, DialerError
@@ -84,7 +85,14 @@ def build_services(
     store = store or Store(settings.database_path, request_id_source=current_request_id)
     client = client or make_client(settings)
     tasks = BackgroundTasks()
-    controller = Controller(dialer, store)
+    calling_hours = CallingHours(
+        store,
+        dialer,
+        permitted=settings.permitted_hours,
+        bot_zone=settings.bot_timezone,
+        enforce=settings.calling_hours_enforce,
+    )
+    controller = Controller(dialer, store, calling_hours)
     access = Access(store, settings.admin_ids)
     notifier = Notifier(client, store, settings.notify_channel)
     home = HomePublisher(

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.calling_hours import Permitted
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DIALER_API_URL = "https://ipbxapi.voipex.io"
@@ -59,6 +63,13 @@ class Settings(BaseSettings):
     # Pauses in flight at once during pause-all. The dialer client lets a fifth of its
     # connections (20) write at once, so a higher value would only wait for them.
     pause_all_concurrency: int = Field(16, ge=1, le=20)
+
+    # Calling hours at the called person's local time (bot/calling_hours.py): the permitted
+    # window, e.g. 08:00-20:00 (unset: no check), its week days (1 = Monday … 7 = Sunday,
+    # e.g. 1-5; unset: every day), and whether a start outside it is refused.
+    calling_hours: str | None = None
+    calling_days: str | None = None
+    calling_hours_enforce: bool = False
 
     log_level: str = "INFO"
     log_format: str = "text"
@@ -192,6 +203,35 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Europe/Prague or UTC") from None
         return value
+
+    @field_validator("calling_hours")
+    @classmethod
+    def _calling_hours(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        from bot.calling_hours import Permitted
+
+        Permitted.parse(value)  # raises ValueError saying what is wrong
+        return value.strip()
+
+    @field_validator("calling_days")
+    @classmethod
+    def _calling_days(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        from bot.calling_hours import parse_days
+
+        parse_days(value)
+        return value.strip()
+
+    @property
+    def permitted_hours(self) -> Permitted | None:
+        """The calling-hours window, or None when CALLING_HOURS is unset (no check)."""
+        from bot.calling_hours import Permitted
+
+        if self.calling_hours is None:
+            return None
+        return Permitted.parse(self.calling_hours, self.calling_days)
 
     @property
     def admin_ids(self) -> frozenset[str]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.audit import Actor, recorded
+from bot.audit import Actor, record, recorded
+from bot.calling_hours import CallingHours, Report
 from bot.dialer import Campaign, DialerClient, DialerError
 from bot.dialer.api import canonical_state
 from store import Store
@@ -24,6 +25,8 @@ class Prepared:
     token: str
     command: str
     campaign: Campaign
+    hours: Report = Report()  # calling hours at the called people's local time
+    override: str | None = None  # an admin's reason to start despite enforced calling hours
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,25 @@ class CommandNotAllowed(Exception):
         super().__init__(f"campaign {campaign.name} (#{campaign.id}) {why} (possible: {allowed})")
 
 
+class OutsideCallingHours(Exception):
+    """CALLING_HOURS_ENFORCE: the start would call people outside the permitted hours at
+    their local time; refused before anything is sent. An admin may start it with a reason."""
+
+    def __init__(self, campaign: Campaign, report: Report, *, admin: bool) -> None:
+        self.campaign = campaign
+        self.report = report
+        self.admin = admin
+        super().__init__(
+            f"campaign {campaign.name} (#{campaign.id}) would call "
+            f"{report.numbers_outside:,} numbers outside the permitted calling hours "
+            f"({report.permitted} local time)"
+        )
+
+
+# Commands that make the dialer call people: the calling-hours check applies to them.
+CALLS_PEOPLE = frozenset({"start"})
+
+
 def refuses(campaign: Campaign, command: str) -> bool:
     """The bot says "nothing sent" only for a state it knows; an unknown one goes to the dialer.
 
@@ -89,25 +111,59 @@ def refuses(campaign: Campaign, command: str) -> bool:
 
 
 class Controller:
-    def __init__(self, dialer: DialerClient, store: Store) -> None:
+    def __init__(
+        self, dialer: DialerClient, store: Store, calling_hours: CallingHours | None = None
+    ) -> None:
         self._dialer = dialer
         self._store = store
+        self.calling_hours = calling_hours
 
-    async def prepare(self, actor: Actor, campaign_id: int, command: str) -> Prepared:
-        """Read the campaign and issue the single-use token its Confirm button carries."""
+    async def hours_report(self, campaign: Campaign, command: str = "start") -> Report:
+        """The calling-hours report for a command that makes the dialer call people."""
+        if self.calling_hours is None or command not in CALLS_PEOPLE:
+            return Report()
+        return await self.calling_hours.check(campaign)
+
+    async def prepare(
+        self,
+        actor: Actor,
+        campaign_id: int,
+        command: str,
+        *,
+        override: str | None = None,
+        admin: bool = False,
+    ) -> Prepared:
+        """Read the campaign and issue the single-use token its Confirm button carries.
+
+        A start outside the enforced calling hours is refused (OutsideCallingHours),
+        unless an admin gives ``override``, a reason, which the confirmation carries and
+        the audit row keeps."""
         campaign = await self._dialer.get_campaign(campaign_id)
         if refuses(campaign, command):
             raise CommandNotAllowed(campaign, command)
+        hours = await self.hours_report(campaign, command)
+        if hours.refuses and not (admin and override):
+            refused = OutsideCallingHours(campaign, hours, admin=admin)
+            await record(
+                self._store, actor, command, "denied", campaign_id=campaign.id, detail=str(refused)
+            )
+            raise refused
+        override = override if hours.refuses else None
+        payload: dict[str, object] = {"name": campaign.name, "state": campaign.state}
+        if override:
+            payload["override"] = override
+            payload["outside"] = hours.numbers_outside
+            payload["zones"] = [v.zone for v in hours.violations]
         token = await self._store.run(
             self._store.claims.issue,
             action=command,
             campaign_id=campaign.id,
             user_id=actor.user_id,
             channel_id=actor.channel_id,
-            payload={"name": campaign.name, "state": campaign.state},
+            payload=payload,
             ttl_s=CONFIRM_TTL_S,
         )
-        return Prepared(token, command, campaign)
+        return Prepared(token, command, campaign, hours, override)
 
     async def confirm(self, actor: Actor, token: str) -> Outcome:
         """Claim the token atomically; only the one winner calls the dialer."""
@@ -115,12 +171,24 @@ class Controller:
         if not claim.ok:
             return Outcome.from_claim(claim)
         payload = claim.payload or {}
+        override = payload.get("override")
+        context = (
+            {
+                "calling_hours_override": True,
+                "numbers_outside": payload.get("outside"),
+                "zones": payload.get("zones"),
+            }
+            if override
+            else None
+        )
         return await self.execute(
             actor,
             int(claim.campaign_id),
             str(claim.action),
             campaign_name=payload.get("name"),
             previous_state=payload.get("state"),
+            context=context,
+            reason=str(override) if override else None,
         )
 
     async def cancel(self, actor: Actor, token: str) -> Outcome:

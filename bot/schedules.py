@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from bot.access import REQUIRED_ROLE, Access, rank
 from bot.audit import Actor, record
+from bot.calling_hours import Report
 from bot.control import Controller, Outcome
 from bot.dialer import DialerClient, DialerError
 from store import Store
@@ -41,13 +42,16 @@ class Ran:
 
     ``result``: ran (``outcome`` says how the dialer answered), missed, revoked (the
     requester no longer holds the role), removed (the campaign is gone), interrupted
-    (a bot stopped while running it: it may or may not have been sent, and is not rerun).
+    (a bot stopped while running it: it may or may not have been sent, and is not rerun),
+    outside_hours (CALLING_HOURS_ENFORCE: a start that would call people outside the
+    permitted hours at their local time; nothing sent).
     """
 
     schedule: Schedule
     result: str
     outcome: Outcome | None = None
     detail: str | None = None
+    hours: Report = Report()  # calling hours at the called people's local time, when due
 
 
 Announce = Callable[[Ran], Awaitable[None]]
@@ -239,16 +243,34 @@ class Scheduler:
             )
             await store.run(store.schedules.finish, s.id, state="revoked", detail=detail)
             return Ran(s, "revoked", detail=detail)
-        name, state = s.campaign_name, None
+        name, state, hours = s.campaign_name, None, Report()
         try:
             campaign = await self._dialer.get_campaign(s.campaign_id)
             name, state = campaign.name, campaign.state
+            # Calling hours are checked again now: the lists or the period may have changed.
+            hours = await self._controller.hours_report(campaign, s.command)
         except DialerError as exc:
             if exc.status == 404:
                 detail = f"campaign #{s.campaign_id} no longer exists; nothing was sent"
                 await store.run(store.schedules.finish, s.id, state="removed", detail=detail)
                 return Ran(s, "removed", detail=detail)
             # not readable now: the dialer decides when the command arrives
+        if hours.refuses:
+            detail = (
+                f"schedule #{s.id} not run: it would call {hours.numbers_outside:,} numbers "
+                f"outside the permitted calling hours ({hours.permitted} local time)"
+            )
+            await record(
+                store,
+                actor,
+                s.command,
+                "denied",
+                campaign_id=s.campaign_id,
+                request={"schedule_id": s.id, "by_schedule": True},
+                detail=detail,
+            )
+            await store.run(store.schedules.finish, s.id, state="failed", detail=detail)
+            return Ran(s, "outside_hours", detail=detail, hours=hours)
         outcome = await self._controller.execute(
             actor,
             s.campaign_id,
@@ -270,7 +292,7 @@ class Scheduler:
             detail=outcome.detail,
             audit_id=outcome.audit_id,
         )
-        return Ran(s, "ran", outcome=outcome, detail=outcome.detail)
+        return Ran(s, "ran", outcome=outcome, detail=outcome.detail, hours=hours)
 
     async def _tell(self, ran: Ran) -> None:
         try:

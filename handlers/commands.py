@@ -208,8 +208,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "start",
-            "<id|name> | <id> [at HH:MM | at YYYY-MM-DD HH:MM | tomorrow HH:MM | in 30m]",
-            "start a stopped campaign, now or at a set time (asks to confirm)",
+            "<id|name> [because <reason>] | <id> [at HH:MM | at YYYY-MM-DD HH:MM | "
+            "tomorrow HH:MM | in 30m]",
+            "start a stopped campaign, now or at a set time (asks to confirm); `because`: "
+            "an admin's reason to start outside enforced calling hours",
             "/dialer start 12 at 08:00",
             _run_control,
             "start the campaign",

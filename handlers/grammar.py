@@ -15,6 +15,7 @@ it needs the user's zone (users.info), so that is a second step after the ack:
     start spring at 08:00        a name instead of the id (several matches ask, nothing
     pause "Outage Brno" in 30m   is scheduled first)
     pause 12 because <reason>    the reason is audited and announced
+    start 12 because <reason>    an admin's start outside enforced calling hours (audited)
     pause all | pause 3 5 9      the emergency stop; names may join the ids, each
     pause 3 spring "Outage Brno" matching one campaign word for word
     history #12 20 @bob failed   filters, one of each kind, in any order
@@ -381,20 +382,20 @@ def _scheduled_by_name(name: str, args: list[str]) -> Control:
     )
 
 
-def _because(args: list[str]) -> Control:
-    """`pause <id|name> [because <reason>]`: a name is every word before `because`."""
+def _because(args: list[str], name: str = "pause") -> Control:
+    """`pause|start <id|name> [because <reason>]`: a name is every word before `because`."""
     lowered = [a.lower() for a in args]
     if args and _is_id(args[0]) and len(args) > 1 and lowered[1] != "because":
         rest = _plain(" ".join(args[1:]))
         raise ValueError(
             "takes a campaign id (or name), then optionally `because <reason>`: put "
-            f"`because` before a reason, e.g. `/dialer pause {_plain(args[0])} because {rest}`"
+            f"`because` before a reason, e.g. `/dialer {name} {_plain(args[0])} because {rest}`"
         )
     cut = lowered.index("because") if "because" in lowered else len(args)
     reason = " ".join(args[cut + 1 :])[:REASON_MAX] or None
     if cut < len(args) and reason is None:
         raise ValueError("needs a reason after `because`")
-    return Control(name="pause", campaign=campaign_ref(args[:cut], "pause"), reason=reason)
+    return Control(name=name, campaign=campaign_ref(args[:cut], name), reason=reason)
 
 
 def control(name: str, args: list[str]) -> Control:
@@ -413,6 +414,8 @@ def control(name: str, args: list[str]) -> Control:
             return Control(name=name, campaign=ref, when=parse_when(args[1:]))
         if not _is_id(args[0]):
             return _scheduled_by_name(name, args)
+    if name == "start" and "because" in lowered:
+        return _because(args, "start")  # an admin's start outside enforced calling hours
     if name != "pause":
         return Control(name=name, campaign=campaign_ref(args, name))
     n_ids = sum(_is_id(a) for a in args)

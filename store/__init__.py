@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from store.audit import Anchors, AuditEntry, AuditLog, VerifyResult
 from store.claims import Approval, Approvals, Claim, ClaimResult, Claims
 from store.db import Health, open_db, utc_now
+from store.list_zones import ListZones
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
 from store.watch import LostLease, Snapshot, WatchLease, WatchState
@@ -42,6 +43,7 @@ __all__ = [
     "Grants",
     "Health",
     "HomeViews",
+    "ListZones",
     "LostLease",
     "Outbox",
     "OutboxItem",
@@ -93,6 +95,7 @@ class Store:
         self.snapshot = Snapshot(self.db, self._lock, clock)
         self.home = HomeViews(self.db, self._lock, clock)
         self.workflow_runs = WorkflowRuns(self.db, self._lock, clock)
+        self.list_zones = ListZones(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.

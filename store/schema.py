@@ -292,6 +292,16 @@ def _v7_workflow_runs(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v8_list_zones(db: sqlite_utils.Database) -> None:
+    """Numbers per time zone of each call list, for the calling-hours check: counts only."""
+    db.execute("""CREATE TABLE list_zones (
+            list_id INTEGER PRIMARY KEY,
+            counts TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('upload', 'dialer')),
+            counted_at TEXT NOT NULL
+        )""")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
@@ -300,4 +310,5 @@ MIGRATIONS: list[Migration] = [
     _v5_watch_home_threads,
     _v6_schedules,
     _v7_workflow_runs,
+    _v8_list_zones,
 ]

@@ -207,6 +207,9 @@ async def _post(
                 text += " Nothing was created; upload again."  # not when the dialer took it
             await req.reply(message(text), replace=True)
         return
+    zones = payload.get("zones")
+    if isinstance(zones, dict) and zones and created.id:
+        await services.store.run(services.store.list_zones.put, created.id, zones)
     said = created.message
     count = created.numbers_count if created.numbers_count is not None else counts.get("valid", 0)
     await req.reply(views.created(name, created.id, count, said, actor.user_id), replace=True)

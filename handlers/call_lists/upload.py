@@ -37,6 +37,7 @@ from bot.numbers import (
     read_layout,
     sweep,
 )
+from bot.numbers.zones import count_zones
 from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.call_lists import views
@@ -239,7 +240,10 @@ async def _prepare_and_summarize(
             sub.text or "", name=sub.name, region=sub.region, directory=directory
         )
     try:
-        token = await _issue(services, actor, sub, prepared)
+        # Its own step, after every other: counts per time zone of the numbers to be sent,
+        # kept with the list once created (the calling-hours check); never the numbers.
+        zones = await count_zones(prepared.body_path) if prepared.counts.valid else {}
+        token = await _issue(services, actor, sub, prepared, zones)
         counts = prepared.counts
         more = counts.invalid > INVALID_SHOWN
         await msg.show(
@@ -327,7 +331,9 @@ def _ensure_dir(directory: Path) -> None:
     sweep(directory, SWEEP_AGE_S)
 
 
-async def _issue(services: Services, actor: Any, sub: Submission, prepared: Prepared) -> str | None:
+async def _issue(
+    services: Services, actor: Any, sub: Submission, prepared: Prepared, zones: dict[str, int]
+) -> str | None:
     """The Create button's token; its payload names the body file, never the numbers."""
     if not prepared.counts.valid:
         await asyncio.to_thread(prepared.body_path.unlink, missing_ok=True)
@@ -343,6 +349,7 @@ async def _issue(services: Services, actor: Any, sub: Submission, prepared: Prep
                 "name": sub.name,
                 "file": prepared.body_name,
                 "region": sub.region,
+                "zones": zones,
                 **describe(prepared),
             },
             ttl_s=CONFIRM_TTL_S,

@@ -25,6 +25,7 @@ checked again on submit, for the channel the form was opened from.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
@@ -38,7 +39,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.access import REQUIRED_ROLE
 from bot.audit import Actor, outcome_of, recorded
-from bot.dialer import DialerClient, DialerError
+from bot.dialer import Campaign, DialerClient, DialerError
 from bot.services import Services
 from handlers.blocks import dialer_error_text, esc, message, missing_campaign
 from handlers.campaign_form import fields as f
@@ -336,6 +337,9 @@ DONE_MEMORY = 500
 class _Memory:
     choices: dict[str, tuple[float, list[f.Choice]]] = field(default_factory=dict)
     saving: set[str] = field(default_factory=set)  # view ids with a save in flight
+    # (view id, payload) pairs whose calling-hours warning was shown: the same form
+    # submitted again unchanged is saved anyway.
+    warned: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=DONE_MEMORY))
     done: deque[str] = field(default_factory=lambda: deque(maxlen=DONE_MEMORY))
 
 
@@ -441,6 +445,9 @@ class Save:
                 "invalid",
                 errors={f.NAME: f"A campaign named “{self.name}” already exists; choose another."},
             )
+        warning = await self._calling_hours()
+        if warning is not None:
+            return warning
         creating = self.meta.mode == "create"
         try:
             async with recorded(
@@ -460,6 +467,33 @@ class Save:
         except DialerError as exc:
             return self._verdict_for(exc)
         return Verdict("ok", campaign_id=result.id)
+
+    async def _calling_hours(self) -> Verdict | None:
+        """Before saving: would its active period call people outside the permitted hours
+        at their local time? Said once under the week days; the same form submitted again
+        unchanged is saved (a campaign saved calls nobody until it is started, and its start
+        is checked again)."""
+        key = (self.view_id, json.dumps(self.payload, sort_keys=True, default=str))
+        mem = memory(self.services)
+        if key in mem.warned:
+            return None
+        campaign = Campaign.from_api({**self.payload, "id": self.meta.campaign_id or 0})
+        report = await self.services.controller.hours_report(campaign)
+        if not report.violations:
+            return None
+        mem.warned.append(key)
+        lines = "; ".join(v.text for v in report.violations[:5])
+        extra = len(report.violations) - 5
+        more = f" (and {extra} more zones)" if extra > 0 else ""
+        return Verdict(
+            "invalid",
+            errors={
+                f.WEEK_DAYS: (
+                    f"Calling hours: {lines}{more}. A number with several possible zones "
+                    "counts in each. Submit again to save anyway."
+                )[:2000]
+            },
+        )
 
     def _verdict_for(self, exc: DialerError) -> Verdict:
         if outcome_of(exc) == "unknown":

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome
+from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome, OutsideCallingHours
 from bot.dialer import COMMANDS
 from bot.find import positive_int
 from handlers.approvals.listeners import request_approval
@@ -44,10 +44,21 @@ async def control_command(
             return
         await finish(req, outcome, replace=False)
         return
+    admin = False
+    hours = controller.calling_hours
+    if command == "start" and hours is not None and hours.active and hours.enforce:
+        # Only an admin may start outside enforced calling hours (with a reason).
+        role = await req.services.access.role_of(req.actor.user_id, req.actor.channel_id)
+        admin = role == "admin"
     try:
-        prepared = await controller.prepare(req.actor, campaign_id, command)
+        prepared = await controller.prepare(
+            req.actor, campaign_id, command, override=reason, admin=admin
+        )
     except CommandNotAllowed as exc:
         await req.reply(views.not_allowed(exc))
+        return
+    except OutsideCallingHours as exc:
+        await req.reply(views.outside_hours(exc, with_reason=bool(reason)))
         return
     needs_approval = command in req.services.settings.approval_commands
     await req.reply(

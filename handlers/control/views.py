@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from bot.access import allowed_for_role
-from bot.control import ClaimResult, Outcome, Prepared
+from bot.calling_hours import Report
+from bot.control import ClaimResult, Outcome, OutsideCallingHours, Prepared
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from bot.find import Found
 from bot.pause_all import Summary, Survey, Target
@@ -82,6 +83,7 @@ def confirmation(
                     f"*Call lists*\n{len(c.call_lists)}",
                 ],
             ),
+            *hours_blocks(prepared.hours, override=prepared.override),
             actions(
                 confirm_button,
                 button("Cancel", "control:cancel", prepared.token),
@@ -92,6 +94,58 @@ def confirmation(
                 + (" · a second person must approve it" if needs_approval else "")
             ),
         ],
+    )
+
+
+def hours_text(report: Report) -> str:
+    """The calling-hours warning as mrkdwn, or "" when there is nothing to say."""
+    if not report.warns:
+        return ""
+    lines = report.lines()
+    if report.violations:
+        head = (
+            f":warning: *Outside the permitted calling hours*: "
+            f"{report.numbers_outside:,} numbers would be called outside "
+            f"{esc(report.permitted)} at their local time."
+        )
+    else:
+        head = ":grey_question: *Calling hours*: not all of it can be checked."
+    return head + "\n" + "\n".join(f"• {esc(line)}" for line in lines[:12])
+
+
+def hours_blocks(report: Report, *, override: str | None = None) -> list[dict[str, Any]]:
+    """A section with the calling-hours warning (none when there is nothing to say)."""
+    text = hours_text(report)
+    if not text:
+        return []
+    if override:
+        text += (
+            f"\n:large_orange_diamond: Calling hours are enforced; you start it anyway "
+            f"because “{esc(override)}” (audited)."
+        )
+    return [section(text[:3000])]
+
+
+def outside_hours(exc: OutsideCallingHours, *, with_reason: bool = False) -> dict[str, Any]:
+    """The refusal of a start outside enforced calling hours: nothing was sent."""
+    c = exc.campaign
+    text = (
+        f":no_entry: Nothing sent: calling hours are enforced, and starting "
+        f"{campaign_ref(c.name, c.id)} would call people outside the permitted hours.\n"
+        + hours_text(exc.report)
+    )
+    if exc.admin:
+        text += (
+            f"\nAs an admin you may start it anyway, giving the reason (it is audited): "
+            f"`/dialer start {c.id} because <reason>`"
+        )
+    elif with_reason:
+        text += "\nOnly an admin may start it outside the permitted hours, with a reason."
+    else:
+        text += "\nAsk an admin: only an admin may start it outside the permitted hours."
+    return message(
+        f"Nothing sent: {esc(c.name)} (#{c.id}) is outside the calling hours.",
+        [section(text[:3000])],
     )
 
 

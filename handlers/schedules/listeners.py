@@ -76,6 +76,7 @@ async def schedule_command(req: Request, parsed: Scheduled) -> None:
         )
         return
     campaign = await services.dialer.get_campaign(parsed.campaign_id)
+    hours = await services.controller.hours_report(campaign, parsed.command)
     token = await services.store.run(
         services.store.claims.issue,
         action=CLAIM_PREFIX + parsed.command,
@@ -96,6 +97,7 @@ async def schedule_command(req: Request, parsed: Scheduled) -> None:
             req.actor.user_id,
             needs_approval=parsed.command in services.settings.approval_commands,
             zone_known=known,
+            hours=hours,
         )
     )
 

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.calling_hours import Report
 from bot.dialer import Campaign
 from bot.schedules import Ran, Schedule
 from handlers.blocks import actions, button, context, esc, header, message, section, state_label
 from handlers.campaigns.views import campaign_period
-from handlers.control.views import NEXT_COMMAND, PAST, campaign_ref
+from handlers.control.views import NEXT_COMMAND, PAST, campaign_ref, hours_text
 from handlers.control.views import result as result_view
 
 CONFIRM = "schedule:confirm"
@@ -66,7 +67,10 @@ def confirmation(
     *,
     needs_approval: bool,
     zone_known: bool,
+    hours: Report | None = None,
 ) -> dict[str, Any]:
+    """``hours``: the calling-hours report; under enforcement the start is checked again
+    when due and not run if it still calls people outside the permitted hours."""
     inside = in_active_period(c, due, bot_zone)
     period = campaign_period(c)
     if inside is None:
@@ -96,6 +100,7 @@ def confirmation(
                     f"*State now*\n{state_label(c.state)}",
                 ],
             ),
+            *_hours_blocks(hours),
             actions(
                 button(
                     f"Ask approval to schedule {command}"
@@ -208,6 +213,18 @@ def refused(text: str) -> dict[str, Any]:
     return message(f":information_source: {text}")
 
 
+def _hours_blocks(hours: Report | None) -> list[dict[str, Any]]:
+    text = hours_text(hours) if hours is not None else ""
+    if not text:
+        return []
+    if hours is not None and hours.refuses:
+        text += (
+            "\n:no_entry: Calling hours are enforced: when due, it is checked again and not "
+            "run if it still calls people outside the permitted hours."
+        )
+    return [section(text[:3000])]
+
+
 def announcement(ran: Ran) -> dict[str, Any]:
     """What happened to a due schedule, for the channel of origin and the subscribers."""
     s = ran.schedule
@@ -246,18 +263,27 @@ def announcement(ran: Ran) -> dict[str, Any]:
             f":no_entry: Schedule #{s.id} ({s.command} {ref}) was *not run*: <@{s.created_by}> "
             f"no longer has the role `{s.command}` needs. Nothing was sent."
         )
+    elif ran.result == "outside_hours":
+        text = (
+            f":no_entry: Schedule #{s.id} ({s.command} {ref}){by} was *not run*: calling hours "
+            "are enforced and it would call people outside the permitted hours. Nothing was "
+            f"sent; an admin may start it with `/dialer start {s.campaign_id} because <reason>`."
+        )
     else:
         text = (
             f":wastebasket: Schedule #{s.id} ({s.command} #{s.campaign_id}){by} was *not run*: "
             f"{esc(ran.detail)}."
         )
+    warning = hours_text(ran.hours)
+    if warning:
+        text += "\n" + warning
     follow = NEXT_COMMAND.get(s.command)
     if ran.outcome is None or ran.outcome.result != "ok" or follow is None:
-        return message(text)
+        return message(text[:3000])
     return message(  # the next sensible command, as on every control notification
         text,
         [
-            section(text),
+            section(text[:3000]),
             actions(
                 button(follow.capitalize(), f"control:{follow}", str(s.campaign_id)),
                 block_id=f"campaign:{s.campaign_id}",
