@@ -24,6 +24,7 @@ from store.claims import Approval, Approvals, Claim, ClaimResult, Claims
 from store.db import Health, open_db, utc_now
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
+from store.seen import SeenRequests
 from store.watch import LostLease, Snapshot, WatchLease, WatchState
 from store.workspace import Grant, Grants, HomeViews, Subscriptions
 
@@ -46,6 +47,7 @@ __all__ = [
     "OutboxItem",
     "Schedule",
     "Schedules",
+    "SeenRequests",
     "Snapshot",
     "Store",
     "Subscriptions",
@@ -79,6 +81,7 @@ class Store:
         self.lease = WatchLease(self.db, self._lock, clock)
         self.snapshot = Snapshot(self.db, self._lock, clock)
         self.home = HomeViews(self.db, self._lock, clock)
+        self.seen = SeenRequests(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.

@@ -270,6 +270,18 @@ def _v6_schedules(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX schedules_due ON schedules(state, due_at)")
 
 
+def _v7_seen_requests(db: sqlite_utils.Database) -> None:
+    """Signatures of signed requests seen in the last 5 minutes (store/seen.py): a replay
+    is recognised by one conditional INSERT, across processes."""
+    db.execute(
+        """CREATE TABLE seen_requests (
+            signature TEXT PRIMARY KEY,
+            request_ts INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX seen_requests_ts ON seen_requests(request_ts)")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
@@ -277,4 +289,5 @@ MIGRATIONS: list[Migration] = [
     _v4_first_day,
     _v5_watch_home_threads,
     _v6_schedules,
+    _v7_seen_requests,
 ]

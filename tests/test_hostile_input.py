@@ -254,7 +254,8 @@ async def test_unicode_digit_button_value_is_refused(bot: Bot) -> None:
     assert bot.sim.requests == []
 
 
-async def test_block_action_without_action_id_is_ignored(bot: Bot) -> None:
+async def test_block_action_without_action_id_is_refused(bot: Bot) -> None:
+    """Slack never sends one: refused 400 before any listener, and nothing runs."""
     payload = {
         "type": "block_actions",
         "user": {"id": ADMIN},
@@ -262,7 +263,7 @@ async def test_block_action_without_action_id_is_ignored(bot: Bot) -> None:
         "actions": [{"type": "button", "value": "1", "block_id": "b"}],
     }
     reply = await bot.driver.post(_payload_body(payload))
-    assert reply.status == 200
+    assert reply.status == 400
     await bot.settle()
     assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []
 

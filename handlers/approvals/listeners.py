@@ -22,6 +22,7 @@ from handlers.approvals import views
 from handlers.blocks import message
 from handlers.control.views import result as result_view
 from handlers.guard import authorize
+from handlers.payload import as_dict
 from handlers.request import Request, listener
 from handlers.subscriptions.listeners import notify
 from store.claims import Approval
@@ -157,8 +158,7 @@ async def _ask_in_dialog(req: Request, approval: Approval, verb: str) -> bool:
 
 
 def _decide_meta(body: dict[str, Any]) -> views.DecideMeta | None:
-    view = body.get("view") or {}
-    return views.DecideMeta.load(str(view.get("private_metadata") or ""))
+    return views.DecideMeta.load(as_dict(body.get("view")).get("private_metadata"))
 
 
 def _doing_decide(body: dict[str, Any]) -> str:

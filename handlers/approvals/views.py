@@ -15,6 +15,7 @@ from bot.ids import positive_int
 from handlers.blocks import actions, button, clip, context, esc, message, section, slack_time
 from handlers.control.views import campaign_ref
 from handlers.grammar import REASON_MAX
+from handlers.payload import read_metadata
 
 APPROVAL_ACTIONS = ("approve", "reject", "cancel")
 DECIDE_CALLBACK = "approval:decide"
@@ -79,12 +80,9 @@ class DecideMeta:
         return json.dumps({"id": self.approval_id, "verb": self.verb, "channel": self.channel})
 
     @classmethod
-    def load(cls, raw: str) -> DecideMeta | None:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or data.get("verb") not in ("approve", "reject"):
+    def load(cls, raw: Any) -> DecideMeta | None:
+        data = read_metadata(raw)
+        if data is None or data.get("verb") not in ("approve", "reject"):
             return None
         approval_id = positive_int(data.get("id", ""))
         channel = data.get("channel")
