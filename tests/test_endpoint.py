@@ -12,13 +12,30 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 import pytest
 
-from tests.conftest import ADMIN, SIGNING_SECRET, Bot
+from bot.endpoint import QuietLog, Signatures
+from store import Store
+from tests.conftest import ADMIN, SIGNING_SECRET, Bot, start_bot, stop_bot
+from tests.fake_slack import FakeSlack
+from tests.helpers_access import (
+    audit_rows,
+    button_value,
+    click_as,
+    decide_as,
+    grant,
+    run_as,
+    text_of,
+)
+from tests.slack_driver import sign, slash_command_body
+from tests.test_dialects import RUNNING, dbot, dialect_sim, set_state_outside_slack  # noqa: F401
 
 RESPONSE_URL = "http://127.0.0.1:9/unused"
 
@@ -262,7 +279,7 @@ async def post_raw(
     kind: str = "form",
     timestamp: str | None = None,
     signature: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str | None] | None = None,
 ) -> tuple[int, str]:
     """POST bytes as they are, signed over the same bytes unless told otherwise."""
     import hashlib
@@ -282,6 +299,7 @@ async def post_raw(
         "X-Slack-Signature": signature,
         **(headers or {}),
     }
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
     session = bot.driver._session_or_new()
     async with session.post(bot.driver.url, data=raw, headers=hdrs) as resp:
         return resp.status, await resp.text()
@@ -316,3 +334,224 @@ async def test_signed_garbage_never_gets_a_5xx_or_a_traceback(
     writes = [r for r in bot.sim.requests if r["method"] != "GET" and r["path"] != "/token"]
     assert writes == []
 
+
+# ---- unsigned: 401 before anything reads the body ------------------------------------------
+
+
+def unsigned_garbage() -> list[tuple[str, bytes, dict[str, Any]]]:
+    now = str(int(time.time()))
+    good_looking = "v0=" + "0" * 64
+    return [
+        ("non-numeric timestamp", b"payload=[]", {"timestamp": "abc"}),
+        ("unicode digits timestamp", b"payload=[]", {"timestamp": "\u0661\u0662"}),
+        ("float timestamp", b"payload=[]", {"timestamp": now + ".5"}),
+        ("huge timestamp", b"payload=[]", {"timestamp": "9" * 400}),
+        ("no timestamp", b"payload=[]", {"headers": {"X-Slack-Request-Timestamp": None}}),
+        ("no signature", b"payload=[]", {"headers": {"X-Slack-Signature": None}}),
+        ("stale but signed", slash().encode(), {"timestamp": str(int(time.time()) - 301)}),
+        ("signature v1", b"payload=[]", {"signature": "v1=" + "0" * 64}),
+        ("signature not hex", b"payload=[]", {"signature": "v0=" + "z" * 64}),
+        ("invalid utf-8", b"payload=\xff\xfe", {"signature": good_looking}),
+        ("payload=[]", b"payload=[]", {"signature": good_looking}),
+        ("json array", b"[1]", {"signature": good_looking, "kind": "json"}),
+        ("deep json", deep(1000).encode(), {"signature": good_looking, "kind": "json"}),
+    ]
+
+
+async def test_unsigned_garbage_gets_401_and_one_log_line(
+    bot: Bot, logs: pytest.LogCaptureFixture
+) -> None:
+    cases = unsigned_garbage()
+    for name, body, kw in cases:
+        status, text = await post_raw(bot, body, **kw)
+        assert status == 401, (name, status, text[:200])
+    await bot.settle()
+    refusals = [r for r in logs.records if "with 401" in r.getMessage()]
+    assert len(refusals) == 1, [r.getMessage() for r in refusals]  # at most one per 10 s
+    assert tracebacks(logs) == [] and "Traceback" not in logs.text
+    assert bot.sim.requests == []
+    assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []
+
+
+def test_the_quiet_log_says_how_many_it_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    quiet = QuietLog(logging.getLogger("test.quiet"), 10.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="test.quiet"):
+        for t in (0.0, 1.0, 2.0, 9.9, 10.5, 11.0):
+            now[0] = t
+            quiet.warning("refused: %s", "why")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused: why",
+        "refused: why (3 more since the last such line, not logged)",
+    ]
+    assert quiet.suppressed == 1
+
+
+def test_signature_checks_the_bytes_as_they_came() -> None:
+    checks = Signatures(SIGNING_SECRET, clock=lambda: 1_700_000_000)
+    raw = b"payload=\xff"  # not UTF-8: slack_sdk's verifier would raise on it
+    signed = sign_bytes(raw, "1700000000")
+    headers = {"X-Slack-Request-Timestamp": "1700000000", "X-Slack-Signature": signed}
+    assert checks.problem(raw, headers) is None
+    assert checks.problem(raw + b"x", headers) == "a wrong signature"
+    assert sign(SIGNING_SECRET, "1700000000", "abc") == sign_bytes(b"abc", "1700000000")
+    stale = {**headers, "X-Slack-Request-Timestamp": "1699999699"}
+    assert checks.problem(raw, stale) == "a timestamp outside the 5-minute window"
+
+
+def sign_bytes(raw: bytes, ts: str) -> str:
+    import hashlib
+    import hmac
+
+    mac = hmac.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + raw, hashlib.sha256)
+    return "v0=" + mac.hexdigest()
+
+
+# ---- replay: a signed request is acted on once -------------------------------------------------
+
+
+def controls(bot: Bot) -> list[dict[str, Any]]:
+    return [r for r in bot.sim.requests if r["path"].endswith("/control")]
+
+
+def pause_rows(bot: Bot) -> list[dict[str, Any]]:
+    store = bot.services.store
+    with store._lock:
+        return list(store.db.query("SELECT * FROM audit_requests WHERE action = 'pause'"))
+
+
+async def test_a_replayed_command_runs_once(dbot: Bot) -> None:  # noqa: F811
+    """The same signed `/dialer pause 1`, byte for byte, 4 s later (inside Slack's 5
+    minutes): the copy is answered 200 with nothing done; one control call, one audit row."""
+    await set_state_outside_slack(dbot.sim, 1, RUNNING[dbot.sim.dialect.name])
+    body = slash_command_body(
+        "pause 1", user_id=ADMIN, response_url=dbot.slack.response_url("default")
+    )
+    ts = str(int(time.time()) - 4)
+    signature = sign(SIGNING_SECRET, ts, body)
+    first = await dbot.driver.post(body, timestamp=ts, signature=signature)
+    assert first.status == 200
+    await dbot.settle()
+    again = await dbot.driver.post(body, timestamp=ts, signature=signature)
+    assert (again.status, again.text) == (200, "")
+    await dbot.settle()
+    assert len(controls(dbot)) == 1
+    assert [r["outcome"] for r in pause_rows(dbot)] == ["ok"]
+    assert dbot.services.store.seen.count() >= 1
+
+
+async def test_a_locked_database_refuses_with_503_and_acts_on_nothing(bot: Bot) -> None:
+    """When the seen-requests row cannot be written in time, the request is refused rather
+    than acted on without it; the same request is taken once the file is free again."""
+    await set_state_outside_slack(bot.sim, 1, RUNNING["guide"])
+    body = slash_command_body("pause 1", user_id=ADMIN, response_url=bot.slack.response_url("d"))
+    ts = str(int(time.time()))
+    signature = sign(SIGNING_SECRET, ts, body)
+    other = sqlite3.connect(bot.services.store.path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        started = time.perf_counter()
+        refused = await bot.driver.post(body, timestamp=ts, signature=signature)
+        assert refused.status == 503
+        assert time.perf_counter() - started < 2.5, "the ack's 3 s must not be spent waiting"
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    await bot.settle()
+    assert controls(bot) == []
+    taken = await bot.driver.post(body, timestamp=ts, signature=signature)
+    assert taken.status == 200
+    await bot.settle()
+    assert len(controls(bot)) == 1
+
+
+async def test_slacks_retry_of_an_event_is_handled_once(bot: Bot) -> None:
+    """Slack's retry is a new delivery (new timestamp, new signature) of the same event_id:
+    it passes the replay check and the App Home's own dedup answers it."""
+    body = event({"type": "app_home_opened", "user": ADMIN, "tab": "home"}, event_id="EvRetry")
+    now = int(time.time())
+    first = await post_raw(bot, body, kind="json", timestamp=str(now - 2))
+    assert first[0] == 200
+    await bot.settle()
+    published = len(bot.slack.calls_to("views.publish"))
+    assert published >= 1
+    retry = await post_raw(
+        bot,
+        body,
+        kind="json",
+        timestamp=str(now),
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert retry == (200, "")
+    await bot.settle()
+    assert len(bot.slack.calls_to("views.publish")) == published
+    assert bot.services.store.seen.count() == 2, "the retry was a new request, not a replay"
+
+
+def test_first_sight_is_one_insert_shared_by_two_processes(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    with Store(path) as one, Store(path) as two:
+        now = time.time()
+        assert one.seen.first_sight("v0=aa", int(now), now) is True
+        assert two.seen.first_sight("v0=aa", int(now), now) is False
+        assert one.seen.first_sight("v0=aa", int(now), now) is False
+        assert two.seen.first_sight("v0=bb", int(now), now) is True
+        # Outside the window a signature is refused by the check anyway: pruned.
+        later = now + 400
+        assert two.seen.first_sight("v0=cc", int(later), later) is True
+        assert one.seen.count() == 1
+
+
+# ---- approvals: the role counts where the request was made --------------------------------------
+
+
+@pytest.fixture
+async def abot(simulator: Any, fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
+    b = await start_bot(
+        simulator,
+        fake_slack,
+        tmp_path / "bot.db",
+        approval_required="remove",
+        approval_channel="CAPPR",
+    )
+    await grant(b, "UOTHER", "admin", ["COTHER"])  # an admin, but only in #other
+    await grant(b, "UOPS", "admin", ["C0001"])  # an admin in #ops, where requests are made
+    yield b
+    await stop_bot(b)
+
+
+async def ask_remove(bot: Bot) -> int:
+    replies = await run_as(bot, "remove 1", ADMIN, channel="C0001")
+    await click_as(bot, "control:confirm", button_value(replies[-1].args, "control:confirm"), ADMIN)
+    return bot.services.store.approvals.open_requests()[-1].id
+
+
+async def test_a_forged_dialog_naming_another_channel_is_refused(abot: Bot) -> None:
+    approval_id = await ask_remove(abot)
+    forged = json.dumps({"id": approval_id, "verb": "approve", "channel": "COTHER"})
+    reply = await abot.driver.submit(
+        "approval:decide", {}, user_id="UOTHER", private_metadata=forged
+    )
+    assert reply.status == 200
+    await abot.settle()
+    assert 1 in abot.sim.state.campaigns and controls(abot) == []
+    assert abot.services.store.approvals.get(approval_id).state == "open"  # type: ignore[union-attr]
+    told = FakeSlack.texts(abot.slack.calls_to("chat.postMessage")[-1])
+    assert "needs the *admin* role" in told
+    denied = [
+        (r["action"], r["outcome"], r["user_id"], r["channel_id"])
+        for r in audit_rows(abot)
+        if r["outcome"] == "denied"
+    ]
+    assert denied == [("approve remove", "denied", "UOTHER", "C0001")]
+
+
+async def test_a_click_in_another_channel_counts_the_role_where_it_was_asked(abot: Bot) -> None:
+    approval_id = await ask_remove(abot)
+    # A forged click naming #other, where UOTHER is an admin: refused.
+    replies = await click_as(abot, "approval:approve", str(approval_id), "UOTHER", channel="COTHER")
+    assert "needs the *admin* role" in text_of(replies)
+    assert abot.slack.calls_to("views.open") == []
+    # An admin of #ops clicking the copy in the approvers' channel: that role counts.
+    await decide_as(abot, "approve", approval_id, "UOPS")
+    assert 1 not in abot.sim.state.campaigns and len(controls(abot)) == 1

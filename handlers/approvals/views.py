@@ -70,14 +70,15 @@ def request_message(
 
 @dataclass(frozen=True)
 class DecideMeta:
-    """What the Approve / Reject dialog carries back (Slack returns it untouched)."""
+    """What the Approve / Reject dialog carries back: which request, which verb. No
+    channel: roles are checked where the request was made, as the stored request says,
+    so a forged dialog cannot name a channel where its sender has a role."""
 
     approval_id: int
     verb: str  # approve | reject
-    channel: str | None
 
     def dump(self) -> str:
-        return json.dumps({"id": self.approval_id, "verb": self.verb, "channel": self.channel})
+        return json.dumps({"id": self.approval_id, "verb": self.verb})
 
     @classmethod
     def load(cls, raw: Any) -> DecideMeta | None:
@@ -85,13 +86,12 @@ class DecideMeta:
         if data is None or data.get("verb") not in ("approve", "reject"):
             return None
         approval_id = positive_int(data.get("id", ""))
-        channel = data.get("channel")
-        if approval_id is None or not (channel is None or isinstance(channel, str)):
+        if approval_id is None:
             return None
-        return cls(approval_id, str(data["verb"]), channel)
+        return cls(approval_id, str(data["verb"]))
 
 
-def decide_modal(approval: Approval, verb: str, channel: str | None) -> dict[str, Any]:
+def decide_modal(approval: Approval, verb: str) -> dict[str, Any]:
     """Reject: an optional reason. Approve (of a command that cannot be undone): confirm."""
     blocks: list[dict[str, Any]] = [
         section(
@@ -116,7 +116,7 @@ def decide_modal(approval: Approval, verb: str, channel: str | None) -> dict[str
     return {
         "type": "modal",
         "callback_id": DECIDE_CALLBACK,
-        "private_metadata": DecideMeta(approval.id, verb, channel).dump(),
+        "private_metadata": DecideMeta(approval.id, verb).dump(),
         "title": {"type": "plain_text", "text": clip(title, 24)},
         "submit": {"type": "plain_text", "text": "Approve" if verb == "approve" else "Reject"},
         "close": {"type": "plain_text", "text": "Not yet"},

@@ -8,6 +8,7 @@ approved when it is scheduled, by a second person in the channel; the runner
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import UTC, datetime
@@ -287,6 +288,11 @@ async def on_decision(req: Request, body: dict[str, Any]) -> None:
         await req.reply(views.refused("This schedule is not known."))
         return
     verb = "approve" if approve else "reject"
+    # The role counts in the channel the schedule was asked in (as stored), wherever the
+    # button was clicked: the same rule as the schedule's own check at its due time.
+    req = dataclasses.replace(
+        req, actor=dataclasses.replace(req.actor, channel_id=sched.channel_id)
+    )
     if not await authorize(req, f"{verb} {sched.command}", campaign_id=sched.campaign_id):
         return
     if sched.created_by == req.actor.user_id and approve:
