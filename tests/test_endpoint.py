@@ -555,3 +555,27 @@ async def test_a_click_in_another_channel_counts_the_role_where_it_was_asked(abo
     # An admin of #ops clicking the copy in the approvers' channel: that role counts.
     await decide_as(abot, "approve", approval_id, "UOPS")
     assert 1 not in abot.sim.state.campaigns and len(controls(abot)) == 1
+
+
+async def test_a_schedule_approval_counts_the_role_where_it_was_asked(
+    simulator: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await start_bot(simulator, fake_slack, tmp_path / "s.db", approval_required="start")
+    try:
+        await grant(b, "UOTHER", "operator", ["COTHER"])
+        replies = await run_as(b, "start 1 in 30m", ADMIN, channel="C0001")
+        token = button_value(replies[-1].args, "schedule:confirm")
+        await click_as(b, "schedule:confirm", token, ADMIN)
+        [sched] = await b.services.store.run(b.services.store.schedules.open)
+        assert sched.state == "awaiting" and sched.channel_id == "C0001"
+        replies = await click_as(b, "schedule:approve", str(sched.id), "UOTHER", channel="COTHER")
+        assert "needs the *operator* role" in text_of(replies)
+        fresh = await b.services.store.run(b.services.store.schedules.get, sched.id)
+        assert fresh is not None and fresh.state == "awaiting"
+        assert [
+            (r["action"], r["outcome"], r["channel_id"])
+            for r in audit_rows(b)
+            if r["user_id"] == "UOTHER"
+        ] == [("approve start", "denied", "C0001")]
+    finally:
+        await stop_bot(b)
