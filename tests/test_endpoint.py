@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 import pytest
+from aiohttp import web
 
+from bot.app import build_app, build_web_app
 from bot.endpoint import QuietLog, Signatures
 from store import Store
 from tests.conftest import ADMIN, SIGNING_SECRET, Bot, start_bot, stop_bot
@@ -34,7 +36,7 @@ from tests.helpers_access import (
     run_as,
     text_of,
 )
-from tests.slack_driver import sign, slash_command_body
+from tests.slack_driver import SlackDriver, sign, slash_command_body
 from tests.test_dialects import RUNNING, dbot, dialect_sim, set_state_outside_slack  # noqa: F401
 
 RESPONSE_URL = "http://127.0.0.1:9/unused"
@@ -579,3 +581,37 @@ async def test_a_schedule_approval_counts_the_role_where_it_was_asked(
         ] == [("approve start", "denied", "C0001")]
     finally:
         await stop_bot(b)
+
+
+async def test_the_error_handler_answers_input_errors_in_one_line(
+    bot: Bot, logs: pytest.LogCaptureFixture
+) -> None:
+    """A listener that trips over a payload (KeyError, TypeError, ...) gets 400 and one
+    line naming where, no traceback; a fault of the bot's own keeps its traceback."""
+    app = build_app(bot.services)
+
+    @app.action("test:input")
+    async def trips(body: dict[str, Any]) -> None:
+        body["no such field"]
+
+    @app.action("test:fault")
+    async def faults() -> None:
+        raise OSError("disk on fire")
+
+    runner = web.AppRunner(build_web_app(app, bot.services))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    driver = SlackDriver(f"http://127.0.0.1:{port}", SIGNING_SECRET, response_url=RESPONSE_URL)
+    try:
+        assert (await driver.action("test:input", "1")).status == 400
+        [line] = [r for r in logs.records if "could not use" in r.getMessage()]
+        assert line.exc_info is None
+        assert "KeyError at test_endpoint.py:" in line.getMessage()
+        assert "Traceback" not in logs.text
+        assert (await driver.action("test:fault", "1")).status == 500
+        [fault] = [r for r in logs.records if r.exc_info]
+        assert fault.exc_info is not None and isinstance(fault.exc_info[1], OSError)
+    finally:
+        await driver.close()
+        await runner.cleanup()
