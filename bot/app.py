@@ -244,8 +244,7 @@ def build_web_app(app: AsyncApp, services: Services) -> web.Application:
 
     secret = services.settings.slack_signing_secret
     signatures = Signatures(secret.get_secret_value()) if secret else None
-    refused = QuietLog(log)
-    malformed = QuietLog(log)
+    refused, malformed, replayed = QuietLog(log), QuietLog(log), QuietLog(log)
 
     async def slack_events(request: web.Request) -> web.Response:
         """Signature on the raw bytes, then the body's shape, then replay, then Bolt.
@@ -275,7 +274,7 @@ def build_web_app(app: AsyncApp, services: Services) -> web.Application:
             if first is None:
                 return web.Response(status=503, text="try again")
             if not first:
-                refused.warning("a signed request seen before was not acted on again")
+                replayed.warning("a signed request seen before was not acted on again")
                 return web.Response(status=200)
         set_request_id(new_request_id())  # this task's context: its logs and audit rows
         try:
