@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from bot.approvals import ApprovalService
 from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient, DialerError
-from bot.endpoint import QuietLog, Signatures
+from bot.endpoint import QuietLog, SeenRequests, Signatures
 from bot.logs import current_request_id, new_request_id, set_request_id
 from bot.looplag import LoopLag
 from bot.notify import Notifier
@@ -203,29 +202,6 @@ def _where(error: BaseException) -> str:
     return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 2)[-1]}:{tb.tb_lineno}"
 
 
-async def _first_sight(services: Services, headers: Any) -> bool | None:
-    """Whether this signed request is new (True) or a copy of one acted on (False);
-    None when the store could not say within a second: refused (503) rather than risk
-    acting twice.
-
-    A copy is answered 200 with nothing done, not 401: its signature is good, and a
-    copy that reaches the bot is most often the same delivery sent twice on the way
-    (a proxy retrying); the first one did the work, so Slack and the user must not be
-    shown an error for it. Slack's own retries carry a new signature and reach the
-    listeners, which recognise them (the App Home by event_id)."""
-    signature = str(headers.get("X-Slack-Signature"))
-    timestamp = int(str(headers.get("X-Slack-Request-Timestamp")))
-    store = services.store
-    try:
-        return await asyncio.wait_for(
-            store.run(store.seen.first_sight, signature, timestamp, time.time()),
-            SEEN_TIMEOUT_S,
-        )
-    except (TimeoutError, sqlite3.Error) as exc:
-        log.warning("could not record a request as seen (%s): refused with 503", exc)
-        return None
-
-
 def _tokenless(client: AsyncWebClient) -> AsyncWebClient:
     """The client's settings and shared connections, no token: Bolt's per-request clients
     take the token from authorize's answer."""
@@ -245,13 +221,14 @@ def build_web_app(app: AsyncApp, services: Services) -> web.Application:
     secret = services.settings.slack_signing_secret
     signatures = Signatures(secret.get_secret_value()) if secret else None
     refused, malformed, replayed = QuietLog(log), QuietLog(log), QuietLog(log)
+    seen = SeenRequests(services.store, SEEN_TIMEOUT_S)
 
     async def slack_events(request: web.Request) -> web.Response:
         """Signature on the raw bytes, then the body's shape, then replay, then Bolt.
 
         Nothing reads the body before its signature is checked, and nothing a request
         holds can make this answer 5xx: refused 401, unreadable 400, a replay 200 with
-        nothing done (see _first_sight)."""
+        nothing done."""
         started = time.perf_counter()
         if services.tasks.closing:
             return web.Response(status=503, text="shutting down")
@@ -270,7 +247,15 @@ def build_web_app(app: AsyncApp, services: Services) -> web.Application:
             malformed.warning("refused a signed request with 400: %s", why)
             return web.Response(status=400, text="malformed request")
         if signatures is not None:
-            first = await _first_sight(services, request.headers)
+            # A copy is answered 200 with nothing done, not 401: its signature is good,
+            # and a copy that reaches the bot is most often one delivery sent twice on the
+            # way (a proxy retrying); the first did the work, so neither Slack nor the user
+            # should see an error. None: the store did not answer within SEEN_TIMEOUT_S;
+            # refused (503) rather than risk acting twice.
+            first = await seen.first_sight(
+                request.headers["X-Slack-Signature"],
+                int(request.headers["X-Slack-Request-Timestamp"]),
+            )
             if first is None:
                 return web.Response(status=503, text="try again")
             if not first:

@@ -10,12 +10,20 @@ interval, so whoever can reach the URL cannot fill the log.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store import Store
+
+log = logging.getLogger(__name__)
 
 # Slack's window: a request older (or newer) than this is refused, so a signature seen
 # within it is the only replay left to catch (store/seen.py).
@@ -74,3 +82,46 @@ class QuietLog:
         self._log.warning(msg, *args)
         self._last = now
         self.suppressed = 0
+
+
+class SeenRequests:
+    """Records each signed request's signature in the store before it is acted on.
+
+    Requests arriving while a write is under way wait for the next one and go in
+    together: under a burst each ack waits for one or two store round trips, not for
+    its place in a queue of one-row writes. Whether a request is new is still decided
+    by its own conditional INSERT (store/seen.py)."""
+
+    def __init__(self, store: Store, timeout_s: float) -> None:
+        self._store = store
+        self._timeout = timeout_s
+        self._waiting: list[tuple[str, int, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def first_sight(self, signature: str, timestamp: int) -> bool | None:
+        """True when new, False for a copy, None when the store did not say in time."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((signature, timestamp, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+        try:
+            return await asyncio.wait_for(future, self._timeout)
+        except (TimeoutError, sqlite3.Error) as exc:
+            log.warning("could not record a request as seen (%s): refused with 503", exc)
+            return None
+
+    async def _write(self) -> None:
+        store = self._store
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            pairs = [(signature, timestamp) for signature, timestamp, _ in batch]
+            try:
+                firsts = await store.run_for_ack(store.seen.first_sights, pairs, time.time())
+            except sqlite3.Error as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_, future), first in zip(batch, firsts, strict=True):
+                if not future.done():  # its request gave up waiting (503)
+                    future.set_result(first)

@@ -29,16 +29,27 @@ class SeenRequests(Component):
         """True for the first request with this signature; False for every copy.
 
         Raises sqlite3.Error when the file cannot take the write in time."""
+        return self.first_sights([(signature, timestamp)], now)[0]
+
+    def first_sights(self, requests: list[tuple[str, int]], now: float) -> list[bool]:
+        """first_sight for (signature, timestamp) pairs arriving together, in one
+        transaction: each INSERT still decides on its own (a copy inside the same batch
+        inserts nothing), and a burst costs one write, not one each."""
         with self._lock:
             conn = self.db.conn
             conn.execute("PRAGMA busy_timeout = 1000")  # BUSY_MS
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    cur = conn.execute(
-                        "INSERT OR IGNORE INTO seen_requests (signature, request_ts) VALUES (?, ?)",
-                        (signature, timestamp),
-                    )
+                    firsts = [
+                        conn.execute(
+                            "INSERT OR IGNORE INTO seen_requests (signature, request_ts)"
+                            " VALUES (?, ?)",
+                            (signature, timestamp),
+                        ).rowcount
+                        == 1
+                        for signature, timestamp in requests
+                    ]
                     if now - self._pruned_at > PRUNE_EVERY_S:
                         conn.execute(
                             "DELETE FROM seen_requests WHERE request_ts < ?",
@@ -55,7 +66,7 @@ class SeenRequests(Component):
                 raise
             finally:
                 conn.execute("PRAGMA busy_timeout = 5000")  # back to BUSY_TIMEOUT_MS
-        return cur.rowcount == 1
+        return firsts
 
     def count(self) -> int:
         with self._read() as db:
