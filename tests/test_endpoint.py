@@ -10,6 +10,7 @@ dialog's private_metadata says.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -434,12 +435,32 @@ async def test_a_replayed_command_runs_once(dbot: Bot) -> None:  # noqa: F811
     first = await dbot.driver.post(body, timestamp=ts, signature=signature)
     assert first.status == 200
     await dbot.settle()
+    assert len(controls(dbot)) == 1
+    # Someone resumes it in the dialer's portal; the copy must not pause it again.
+    await set_state_outside_slack(dbot.sim, 1, RUNNING[dbot.sim.dialect.name])
     again = await dbot.driver.post(body, timestamp=ts, signature=signature)
     assert (again.status, again.text) == (200, "")
     await dbot.settle()
     assert len(controls(dbot)) == 1
     assert [r["outcome"] for r in pause_rows(dbot)] == ["ok"]
     assert dbot.services.store.seen.count() >= 1
+
+
+async def test_copies_sent_at_once_run_once(bot: Bot) -> None:
+    """Ten copies of one signed `/dialer pause 1` at the same moment (they share one
+    batched write): exactly one is acted on."""
+    await set_state_outside_slack(bot.sim, 1, RUNNING["guide"])
+    body = slash_command_body("pause 1", user_id=ADMIN, response_url=bot.slack.response_url("d"))
+    ts = str(int(time.time()))
+    signature = sign(SIGNING_SECRET, ts, body)
+    replies = await asyncio.gather(
+        *(bot.driver.post(body, timestamp=ts, signature=signature) for _ in range(10))
+    )
+    assert [r.status for r in replies] == [200] * 10
+    await bot.settle()
+    assert len(controls(bot)) == 1
+    assert [r["outcome"] for r in pause_rows(bot)] == ["ok"]
+    assert len(bot.replies("d")) == 1, "one command, one answer"
 
 
 async def test_a_locked_database_refuses_with_503_and_acts_on_nothing(bot: Bot) -> None:
