@@ -26,6 +26,7 @@ from bot.schedule import Ran
 from handlers.blocks import esc, message
 from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize, id_button
+from handlers.payload import load_object
 from handlers.request import Request, listener
 from handlers.schedules import views
 from store import Store
@@ -114,8 +115,10 @@ def pick_button(parsed: Scheduled) -> tuple[str, str, Any]:
 
 def _picked(raw: str) -> Scheduled | None:
     """The Scheduled of a candidate's button, or None when the value is not one we made."""
+    data = load_object(raw, max_depth=2)
+    if data is None:
+        return None
     try:
-        data = json.loads(raw)
         command, campaign_id = data["c"], positive_int(data["id"])
         when = parse_when(str(data["w"]).split())
     except (ValueError, TypeError, KeyError):
