@@ -97,6 +97,7 @@ class SeenRequests:
         self._timeout = timeout_s
         self._waiting: list[tuple[str, int, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._failures = QuietLog(log)  # a locked file fails every request: one line a 10 s
 
     async def first_sight(self, signature: str, timestamp: int) -> bool | None:
         """True when new, False for a copy, None when the store did not say in time."""
@@ -107,7 +108,10 @@ class SeenRequests:
         try:
             return await asyncio.wait_for(future, self._timeout)
         except (TimeoutError, sqlite3.Error) as exc:
-            log.warning("could not record a request as seen (%s): refused with 503", exc)
+            reason = str(exc) or type(exc).__name__
+            self._failures.warning(
+                "could not record a request as seen (%s): refused with 503", reason
+            )
             return None
 
     async def _write(self) -> None:

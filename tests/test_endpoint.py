@@ -463,7 +463,9 @@ async def test_copies_sent_at_once_run_once(bot: Bot) -> None:
     assert len(bot.replies("d")) == 1, "one command, one answer"
 
 
-async def test_a_locked_database_refuses_with_503_and_acts_on_nothing(bot: Bot) -> None:
+async def test_a_locked_database_refuses_with_503_and_acts_on_nothing(
+    bot: Bot, logs: pytest.LogCaptureFixture
+) -> None:
     """When the seen-requests row cannot be written in time, the request is refused rather
     than acted on without it; the same request is taken once the file is free again."""
     await set_state_outside_slack(bot.sim, 1, RUNNING["guide"])
@@ -482,6 +484,8 @@ async def test_a_locked_database_refuses_with_503_and_acts_on_nothing(bot: Bot) 
         other.close()
     await bot.settle()
     assert controls(bot) == []
+    [line] = [r for r in logs.records if "refused with 503" in r.getMessage()]
+    assert "database is locked" in line.getMessage() and not tracebacks(logs)
     taken = await bot.driver.post(body, timestamp=ts, signature=signature)
     assert taken.status == 200
     await bot.settle()
