@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
@@ -29,6 +31,7 @@ from bot.calling_hours import CallingHours
 from bot.config import Settings
 from bot.control import Controller
 from bot.dialer import DialerClient, DialerError
+from bot.endpoint import QuietLog, SeenRequests, Signatures
 from bot.logs import current_request_id, new_request_id, set_request_id
 from bot.notify import Notifier
 from bot.readiness import check as readiness_check
@@ -46,6 +49,8 @@ log = logging.getLogger(__name__)
 # taken, user agent. aiohttp's default adds its own timestamp (every log line has one) and
 # the Referer (Slack sends none).
 ACCESS_LOG_FORMAT = '%a "%r" %s %b %Tf "%{User-Agent}i"'
+# The seen-requests INSERT waits at most this long (the ack must leave within 3 s).
+SEEN_TIMEOUT_S = 1.5
 
 # Pending connections the listening socket queues (see start_http).
 LISTEN_BACKLOG = 1024
@@ -153,8 +158,6 @@ def build_app(services: Services) -> AsyncApp:
     ack first and hand the rest to services.tasks. ``authorize`` hands every request the
     start's one auth.test answer; Bolt gets the bot's client without its token, since a
     token and authorize= are either-or (the answer carries the token)."""
-    settings = services.settings
-    secret = settings.slack_signing_secret
     slack_auth = services.slack_auth
 
     async def authorize() -> Any:
@@ -163,20 +166,49 @@ def build_app(services: Services) -> AsyncApp:
     app = AsyncApp(
         client=_tokenless(services.client),
         authorize=authorize,
-        signing_secret=secret.get_secret_value() if secret else None,
         process_before_response=True,
         raise_error_for_unhandled_request=False,
-        request_verification_enabled=secret is not None,
+        # /slack/events checks the signature on the raw bytes before Bolt sees the
+        # request (build_web_app); Socket Mode requests carry none.
+        request_verification_enabled=False,
     )
 
     @app.error
-    async def _on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.error("unhandled error in a listener (%s)", type(error).__name__, exc_info=error)
+    async def _on_error(error: Exception, request: AsyncBoltRequest) -> BoltResponse | None:
+        """A listener that fails on what a payload held is answered 400 with one log line
+        naming where; a fault of the bot's own (Slack, the file, the dialer) keeps its
+        traceback and its 500. An ack already given stands."""
+        if not isinstance(error, INPUT_ERRORS):
+            log.error("unhandled error in a listener (%s)", type(error).__name__, exc_info=error)
+            return None
+        log.warning(
+            "a listener could not use a %s payload: %s at %s",
+            metrics.ack_kind(request.body),
+            type(error).__name__,
+            _where(error),
+        )
+        acked = request.context.ack.response
+        return acked if acked is not None else BoltResponse(status=400, body="")
 
     from handlers import register
 
     register(app, services)
     return app
+
+
+# What a listener raises when a payload held something it did not expect: answered 400
+# with one log line, no traceback (bot/app.py's error handler).
+INPUT_ERRORS = (KeyError, TypeError, AttributeError, IndexError, ValueError, RecursionError)
+
+
+def _where(error: BaseException) -> str:
+    """file:line of the innermost frame, for a one-line log naming where it failed."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 2)[-1]}:{tb.tb_lineno}"
 
 
 def _tokenless(client: AsyncWebClient) -> AsyncWebClient:
@@ -192,14 +224,64 @@ def _tokenless(client: AsyncWebClient) -> AsyncWebClient:
 
 def build_web_app(app: AsyncApp, services: Services) -> web.Application:
     """POST /slack/events for Slack, GET /healthz for the platform's health checks."""
+    from handlers.payload import Malformed, bolt_request
+    from handlers.payload import problem as payload_problem
+
+    secret = services.settings.slack_signing_secret
+    signatures = Signatures(secret.get_secret_value()) if secret else None
+    refused, malformed, replayed = QuietLog(log), QuietLog(log), QuietLog(log)
+    seen = SeenRequests(services.store, SEEN_TIMEOUT_S)
 
     async def slack_events(request: web.Request) -> web.Response:
+        """Signature on the raw bytes, then the body's shape, then replay, then Bolt.
+
+        Nothing reads the body before its signature is checked, and nothing a request
+        holds can make this answer 5xx: refused 401, unreadable 400, a replay 200 with
+        nothing done."""
         started = time.perf_counter()
         if services.tasks.closing:
             return web.Response(status=503, text="shutting down")
+        raw = await request.read()
+        if signatures is not None:
+            why = signatures.problem(raw, request.headers)
+            if why is not None:
+                refused.warning("refused a request to /slack/events with 401: %s", why)
+                return web.Response(status=401, text="invalid signature")
+        try:
+            bolt_req = bolt_request(raw, request.query_string, request.headers)
+            why = payload_problem(bolt_req.body)
+        except Malformed as exc:
+            why = str(exc)
+        if why is not None:
+            malformed.warning("refused a signed request with 400: %s", why)
+            return web.Response(status=400, text="malformed request")
+        if signatures is not None:
+            # A copy is answered 200 with nothing done, not 401: its signature is good,
+            # and a copy that reaches the bot is most often one delivery sent twice on the
+            # way (a proxy retrying); the first did the work, so neither Slack nor the user
+            # should see an error. None: the store did not answer within SEEN_TIMEOUT_S;
+            # refused (503) rather than risk acting twice.
+            first = await seen.first_sight(
+                request.headers["X-Slack-Signature"],
+                int(request.headers["X-Slack-Request-Timestamp"]),
+            )
+            if first is None:
+                return web.Response(status=503, text="try again")
+            if not first:
+                replayed.warning("a signed request seen before was not acted on again")
+                return web.Response(status=200)
         set_request_id(new_request_id())  # this task's context: its logs and audit rows
-        bolt_req = await to_bolt_request(request)
-        bolt_resp = await app.async_dispatch(bolt_req)
+        try:
+            bolt_resp = await app.async_dispatch(bolt_req)
+        except INPUT_ERRORS as exc:  # Bolt's own matchers, on a shape the checks let by
+            malformed.warning(
+                "refused a signed request with 400: %s at %s", type(exc).__name__, _where(exc)
+            )
+            return web.Response(status=400, text="malformed request")
+        if bolt_resp.status == 404:
+            # Nobody listens (Bolt says 404): an ack all the same. Slack shows a 404 to
+            # the user as an error, and turns off an event subscription that keeps failing.
+            bolt_resp = BoltResponse(status=200, body="")
         response = await to_aiohttp_response(bolt_resp)
         metrics.observe_ack(metrics.ack_kind(bolt_req.body), time.perf_counter() - started)
         return response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -12,13 +11,14 @@ from slack_bolt.response import BoltResponse
 
 from bot.logs import current_request_id, new_request_id, set_request_id
 from bot.services import Services
+from handlers.payload import problem
 from handlers.request import actor_from
 
 log = logging.getLogger(__name__)
 
 
 class RequestContext(AsyncMiddleware):
-    """The one middleware: a request id, malformed payloads dropped, services and actor in
+    """The one middleware: a request id, malformed payloads refused, services and actor in
     the context. A class: Bolt hands it the request as it is, where a function middleware
     gets some 30 keyword arguments built for every request."""
 
@@ -36,29 +36,11 @@ class RequestContext(AsyncMiddleware):
         if current_request_id() is None:
             set_request_id(new_request_id())
         body = req.body
-        if not _usable(body):
-            return BoltResponse(status=200, body="")
+        why = problem(body)
+        if why is not None:  # over HTTP, /slack/events refused it already (bot/app.py)
+            log.warning("refused a %s payload: %s", req.mode, why)
+            return BoltResponse(status=400, body="")
         context = req.context
         context["services"] = self._services
         context["actor"] = actor_from(context, body)
         return await next()
-
-
-def _usable(body: dict[str, Any]) -> bool:
-    """Bolt's own matchers index action_id without checking it; a forged payload without
-    one would end in HTTP 500. It is acknowledged and nothing runs instead."""
-    kind = body.get("type")
-    if kind == "block_actions":
-        actions = body.get("actions")
-        valid = (
-            isinstance(actions, list)
-            and bool(actions)
-            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
-        )
-    elif kind == "block_suggestion":
-        valid = isinstance(body.get("action_id"), str)
-    else:
-        valid = True
-    if not valid:
-        log.warning("ignored a %s payload without a usable action_id", kind)
-    return valid

@@ -25,6 +25,7 @@ from store.db import Health, open_db, utc_now
 from store.list_zones import ListZones
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
+from store.seen import SeenRequests
 from store.watch import LostLease, Snapshot, WatchLease, WatchState
 from store.workflow_runs import RunClaim, WorkflowRun, WorkflowRuns
 from store.workspace import Grant, Grants, HomeViews, Subscriptions
@@ -50,6 +51,7 @@ __all__ = [
     "RunClaim",
     "Schedule",
     "Schedules",
+    "SeenRequests",
     "Snapshot",
     "Store",
     "Subscriptions",
@@ -96,6 +98,12 @@ class Store:
         self.home = HomeViews(self.db, self._lock, clock)
         self.workflow_runs = WorkflowRuns(self.db, self._lock, clock)
         self.list_zones = ListZones(self.db, self._lock, clock)
+        # The one write an ack waits for (store/seen.py) has its own connection and thread:
+        # it never queues behind the work listeners started after earlier acks.
+        self._ack_db = self.db if self.path == ":memory:" else open_db(path)
+        self._ack_lock = self._lock if self._ack_db is self.db else threading.RLock()
+        self._ack_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-ack")
+        self.seen = SeenRequests(self._ack_db, self._ack_lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.
@@ -105,14 +113,24 @@ class Store:
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
         return await loop.run_in_executor(self._executor, call)
 
+    async def run_for_ack(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """As run(), on the thread and connection kept for what an ack waits for."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._ack_executor, call)
+
     def close(self) -> None:
-        """Finish queued work, then close the connection. Safe to call twice."""
+        """Finish queued work, then close the connections. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        self._ack_executor.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         with self._lock:
             self.db.close()
+        if self._ack_db is not self.db:
+            with self._ack_lock:
+                self._ack_db.close()
 
     async def aclose(self) -> None:
         """close() without blocking the event loop while queued work finishes."""

@@ -302,6 +302,18 @@ def _v8_list_zones(db: sqlite_utils.Database) -> None:
         )""")
 
 
+def _v9_seen_requests(db: sqlite_utils.Database) -> None:
+    """Signatures of signed requests seen in the last 5 minutes (store/seen.py): a replay
+    is recognised by one conditional INSERT, across processes."""
+    db.execute(
+        """CREATE TABLE seen_requests (
+            signature TEXT PRIMARY KEY,
+            request_ts INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX seen_requests_ts ON seen_requests(request_ts)")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
@@ -311,4 +323,5 @@ MIGRATIONS: list[Migration] = [
     _v6_schedules,
     _v7_workflow_runs,
     _v8_list_zones,
+    _v9_seen_requests,
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -256,7 +257,8 @@ async def test_unicode_digit_button_value_is_refused(bot: Bot) -> None:
     assert bot.sim.requests == []
 
 
-async def test_block_action_without_action_id_is_ignored(bot: Bot) -> None:
+async def test_block_action_without_action_id_is_refused(bot: Bot) -> None:
+    """Slack never sends one: refused 400 before any listener, and nothing runs."""
     payload = {
         "type": "block_actions",
         "user": {"id": ADMIN},
@@ -264,7 +266,7 @@ async def test_block_action_without_action_id_is_ignored(bot: Bot) -> None:
         "actions": [{"type": "button", "value": "1", "block_id": "b"}],
     }
     reply = await bot.driver.post(_payload_body(payload))
-    assert reply.status == 200
+    assert reply.status == 400
     await bot.settle()
     assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []
 
@@ -277,3 +279,85 @@ async def test_invalid_click_without_response_url_is_answered(bot: Bot) -> None:
     [answer] = bot.slack.calls_to("chat.postMessage")
     assert answer.args["channel"] == ADMIN
     assert "That button is not valid" in FakeSlack.texts(answer.args)
+
+
+SURFACES = [
+    "block_actions",
+    "view_submission",
+    "view_closed",
+    "block_suggestion",
+    "shortcut",
+    "message_action",
+    "event_callback",
+    "url_verification",
+]
+
+
+async def test_random_signed_payloads_on_every_surface(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whole payloads made up at random, of every surface's type, signed: never a 5xx and
+    never a traceback in the log (tests/test_endpoint.py lists the kinds one by one)."""
+    caplog.set_level(logging.INFO)
+    loop = asyncio.get_running_loop()
+    user = st.fixed_dictionaries({"id": st.sampled_from([ADMIN, "UNOBODY"])}) | json_values
+    view = st.fixed_dictionaries(
+        {
+            "type": st.just("modal"),
+            "callback_id": st.sampled_from(CALLBACK_IDS + ["approval:decide"]),
+        },
+        optional={
+            "private_metadata": st.text(max_size=50) | json_values.map(json.dumps) | json_values,
+            "state": st.fixed_dictionaries({"values": json_values}) | json_values,
+            "id": st.text(max_size=5) | json_values,
+        },
+    )
+    action = st.fixed_dictionaries(
+        {"action_id": st.sampled_from(ACTION_IDS)},
+        optional={"value": json_values, "selected_option": json_values, "type": json_values},
+    )
+    payloads = st.fixed_dictionaries(
+        {"type": st.sampled_from(SURFACES)},
+        optional={
+            "user": user,
+            "team": json_values,
+            "view": view | json_values,
+            "actions": st.lists(action, max_size=2) | json_values,
+            "action_id": st.sampled_from(ACTION_IDS) | json_values,
+            "callback_id": st.sampled_from(["pause_all", "x"]) | json_values,
+            "event": st.fixed_dictionaries(
+                {"type": st.just("app_home_opened")}, optional={"user": user, "tab": json_values}
+            )
+            | json_values,
+            "value": json_values,
+            "trigger_id": st.text(max_size=10) | json_values,
+            "challenge": json_values,
+        },
+    )
+
+    statuses: list[int] = []
+
+    async def post(payload: dict[str, Any]) -> None:
+        body = (
+            json.dumps(payload)
+            if payload["type"] in ("event_callback", "url_verification")
+            else _payload_body(payload)
+        )
+        kind = {"Content-Type": "application/json"} if body.startswith("{") else None
+        reply = await bot.driver.post(body, headers=kind)
+        assert reply.status < 500, (json.dumps(payload)[:300], reply.status)
+        statuses.append(reply.status)
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(payloads)
+    def prop(payload: dict[str, Any]) -> None:
+        run_on(loop, post)(payload)
+
+    await asyncio.to_thread(prop)
+    await bot.settle(30)
+    assert {200, 400} <= set(statuses), "some reach the listeners, some are refused"
+    check_nothing_leaked(bot)
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.exc_info], [
+        r.getMessage() for r in caplog.records if r.exc_info
+    ][:3]

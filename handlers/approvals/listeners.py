@@ -22,6 +22,7 @@ from handlers.approvals import views
 from handlers.blocks import message
 from handlers.control.views import result as result_view
 from handlers.guard import authorize
+from handlers.payload import as_dict
 from handlers.request import Request, listener
 from handlers.subscriptions.listeners import notify
 from store.claims import Approval
@@ -92,6 +93,15 @@ async def _post_copy(services: Services, approval: Approval, channel: str | None
     return str(resp["channel"])
 
 
+def where_asked(req: Request, approval: Approval) -> Request:
+    """The request as if made in the channel the approval was asked in, from the stored
+    approval: an approver's role counts there, wherever the button was clicked (the copy
+    in APPROVAL_CHANNEL) and whatever a dialog's private_metadata says. Audit rows of
+    the decision name that channel too."""
+    actor = dataclasses.replace(req.actor, channel_id=approval.channel_id)
+    return dataclasses.replace(req, actor=actor)
+
+
 def _clicked(body: dict[str, Any]) -> tuple[str, int] | None:
     """(verb, approval id) of an approval button, or None for a button not ours."""
     action = body["actions"][0]
@@ -118,6 +128,7 @@ async def on_approval_button(req: Request, body: dict[str, Any]) -> None:
     if approval is None:
         await req.reply(views.answer("missing", None))
         return
+    req = where_asked(req, approval)
     action_name = approval_action(verb, approval.command)
     if not await authorize(req, action_name, campaign_id=approval.campaign_id):
         return
@@ -145,7 +156,7 @@ async def _ask_in_dialog(req: Request, approval: Approval, verb: str) -> bool:
     is_reject = verb == "reject" and req.actor.user_id != approval.requested_by
     if not (is_reject or (verb == "approve" and approval.command in DIALOG_APPROVALS)):
         return False
-    view = views.decide_modal(approval, verb, req.actor.channel_id)
+    view = views.decide_modal(approval, verb)
     try:
         if not req.trigger_id:
             raise SlackApiError("no trigger_id", {"error": "no trigger_id in the click"})
@@ -157,8 +168,7 @@ async def _ask_in_dialog(req: Request, approval: Approval, verb: str) -> bool:
 
 
 def _decide_meta(body: dict[str, Any]) -> views.DecideMeta | None:
-    view = body.get("view") or {}
-    return views.DecideMeta.load(str(view.get("private_metadata") or ""))
+    return views.DecideMeta.load(as_dict(body.get("view")).get("private_metadata"))
 
 
 def _doing_decide(body: dict[str, Any]) -> str:
@@ -173,14 +183,13 @@ async def on_decide_submit(req: Request, body: dict[str, Any]) -> None:
     if meta is None:
         await req.reply(message(":warning: That dialog is not valid. Nothing was sent."))
         return
-    # A dialog has no channel: decide with the channel the button was clicked in.
-    req = dataclasses.replace(req, actor=dataclasses.replace(req.actor, channel_id=meta.channel))
     reason = views.reason_from(body.get("view") or {})
     approvals = req.services.approvals
     approval = await approvals.get(meta.approval_id)
     if approval is None:
         await req.reply(views.answer("missing", None))
         return
+    req = where_asked(req, approval)  # a dialog has no channel; its metadata is not trusted
     action_name = approval_action(meta.verb, approval.command)
     if not await authorize(req, action_name, campaign_id=approval.campaign_id):
         return

@@ -15,6 +15,7 @@ from bot.find import positive_int
 from handlers.blocks import actions, button, clip, context, esc, message, section, slack_time
 from handlers.control.views import campaign_ref
 from handlers.grammar import REASON_MAX
+from handlers.payload import read_metadata
 
 APPROVAL_ACTIONS = ("approve", "reject", "cancel")
 DECIDE_CALLBACK = "approval:decide"
@@ -69,31 +70,28 @@ def request_message(
 
 @dataclass(frozen=True)
 class DecideMeta:
-    """What the Approve / Reject dialog carries back (Slack returns it untouched)."""
+    """What the Approve / Reject dialog carries back: which request, which verb. No
+    channel: roles are checked where the request was made, as the stored request says,
+    so a forged dialog cannot name a channel where its sender has a role."""
 
     approval_id: int
     verb: str  # approve | reject
-    channel: str | None
 
     def dump(self) -> str:
-        return json.dumps({"id": self.approval_id, "verb": self.verb, "channel": self.channel})
+        return json.dumps({"id": self.approval_id, "verb": self.verb})
 
     @classmethod
-    def load(cls, raw: str) -> DecideMeta | None:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or data.get("verb") not in ("approve", "reject"):
+    def load(cls, raw: Any) -> DecideMeta | None:
+        data = read_metadata(raw)
+        if data is None or data.get("verb") not in ("approve", "reject"):
             return None
         approval_id = positive_int(data.get("id", ""))
-        channel = data.get("channel")
-        if approval_id is None or not (channel is None or isinstance(channel, str)):
+        if approval_id is None:
             return None
-        return cls(approval_id, str(data["verb"]), channel)
+        return cls(approval_id, str(data["verb"]))
 
 
-def decide_modal(approval: Approval, verb: str, channel: str | None) -> dict[str, Any]:
+def decide_modal(approval: Approval, verb: str) -> dict[str, Any]:
     """Reject: an optional reason. Approve (of a command that cannot be undone): confirm."""
     blocks: list[dict[str, Any]] = [
         section(
@@ -118,7 +116,7 @@ def decide_modal(approval: Approval, verb: str, channel: str | None) -> dict[str
     return {
         "type": "modal",
         "callback_id": DECIDE_CALLBACK,
-        "private_metadata": DecideMeta(approval.id, verb, channel).dump(),
+        "private_metadata": DecideMeta(approval.id, verb).dump(),
         "title": {"type": "plain_text", "text": clip(title, 24)},
         "submit": {"type": "plain_text", "text": "Approve" if verb == "approve" else "Reject"},
         "close": {"type": "plain_text", "text": "Not yet"},

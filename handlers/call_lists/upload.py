@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.call_lists import views
 from handlers.guard import authorize
+from handlers.payload import metadata
 from handlers.request import Request
 
 log = logging.getLogger(__name__)
@@ -110,11 +110,7 @@ def parse_submission(
         errors["country"] = "Choose a country from the list."
     if errors:
         return errors
-    try:
-        meta = json.loads(as_str(view.get("private_metadata")) or "{}")
-    except ValueError:
-        meta = {}
-    channel = as_dict(meta).get("channel")
+    channel = metadata(view).get("channel")
     return Submission(
         name=name,
         text=text if text.strip() else None,

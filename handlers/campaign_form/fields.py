@@ -17,6 +17,7 @@ from typing import Any
 from bot.dialer import Campaign
 from bot.find import positive_int
 from bot.numbers import normalize_number
+from handlers.payload import read_metadata
 
 # ---- block ids (the view builder and the parser share them) --------------------------------
 NAME = "name"
@@ -418,13 +419,8 @@ class FormMeta:
 
     @classmethod
     def load(cls, raw: Any) -> FormMeta | None:
-        if not isinstance(raw, str) or len(raw) > 3000:
-            return None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
+        data = read_metadata(raw)
+        if data is None:
             return None
         mode, cid = data.get("mode"), data.get("campaign_id")
         channel, rules = data.get("channel_id"), data.get("rules")

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 
 from bot.find import positive_int
 from handlers.grammar import DEFAULT_COUNT, MAX_COUNT, OUTCOME_FILTERS, History, user_arg
+from handlers.payload import load_object
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,8 @@ class HistoryQuery:
     @classmethod
     def from_value(cls, raw: str) -> HistoryQuery | None:
         """The query of an "Older ▶" button, or None when the value is not one we made."""
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
+        data = load_object(raw, max_depth=2)
+        if data is None:
             return None
         count = positive_int(data.get("count", DEFAULT_COUNT), max_value=MAX_COUNT)
         campaign = data.get("campaign_id")

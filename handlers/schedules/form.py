@@ -23,6 +23,7 @@ from bot.services import Services
 from handlers.blocks import message
 from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize
+from handlers.payload import metadata
 from handlers.request import Request
 from handlers.schedules.listeners import schedule_command
 
@@ -86,10 +87,7 @@ def _value(view: dict[str, Any], block: str) -> str:
 
 async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     view = body.get("view") or {}
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        meta = {}
+    meta = metadata(view)
     campaign_id = positive_int(meta.get("campaign", ""))
     command = _value(view, "command")
     if campaign_id is None or command not in SCHEDULABLE:
@@ -102,7 +100,8 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
         return
     await ack(response_action="clear")
     services: Services = context["services"]
-    actor = replace(context["actor"], channel_id=meta.get("channel") or None)
+    channel = meta.get("channel")
+    actor = replace(context["actor"], channel_id=channel if isinstance(channel, str) else None)
     req = Request(services=services, actor=actor, respond=None)
 
     async def run() -> None:

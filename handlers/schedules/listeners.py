@@ -8,6 +8,7 @@ approved when it is scheduled, by a second person in the channel; the runner
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from bot.schedules import Ran
 from handlers.blocks import esc, message
 from handlers.grammar import SCHEDULABLE, Scheduled, parse_when
 from handlers.guard import authorize, id_button
+from handlers.payload import load_object
 from handlers.request import Request, listener
 from handlers.schedules import views
 from store import Store
@@ -115,8 +117,10 @@ def pick_button(parsed: Scheduled) -> tuple[str, str, Any]:
 
 def _picked(raw: str) -> Scheduled | None:
     """The Scheduled of a candidate's button, or None when the value is not one we made."""
+    data = load_object(raw, max_depth=2)
+    if data is None:
+        return None
     try:
-        data = json.loads(raw)
         command, campaign_id = data["c"], positive_int(data["id"])
         when = parse_when(str(data["w"]).split())
     except (ValueError, TypeError, KeyError):
@@ -289,6 +293,11 @@ async def on_decision(req: Request, body: dict[str, Any]) -> None:
         await req.reply(views.refused("This schedule is not known."))
         return
     verb = "approve" if approve else "reject"
+    # The role counts in the channel the schedule was asked in (as stored), wherever the
+    # button was clicked: the same rule as the schedule's own check at its due time.
+    req = dataclasses.replace(
+        req, actor=dataclasses.replace(req.actor, channel_id=sched.channel_id)
+    )
     if not await authorize(req, f"{verb} {sched.command}", campaign_id=sched.campaign_id):
         return
     if sched.created_by == req.actor.user_id and approve:
