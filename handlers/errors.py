@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from bot.dialer import PATHS, DialerError
 from handlers.blocks import esc
+from store import StorageError
 
 
 def missing_campaign(exc: DialerError, paths: Mapping[str, str] = PATHS) -> int | None:
@@ -46,3 +47,19 @@ def dialer_error_text(exc: DialerError, doing: str, paths: Mapping[str, str] = P
             f"(the dialer said: {esc(exc.message)}). `/dialer campaigns` lists them."
         )
     return f":warning: Could not {doing}: the dialer answered {exc.status}: {esc(exc.message)}"
+
+
+def storage_error_text(exc: StorageError, doing: str) -> str:
+    """The bot's own database failed it: say so plainly, whether anything was sent, and
+    who can fix it (the maintainers; a locked file usually passes)."""
+    sent = " Nothing was sent to the dialer." if exc.held_back else ""
+    if exc.busy:
+        return (
+            f":hourglass: Could not {doing}: the bot's storage is busy ({esc(str(exc))})."
+            f"{sent} Try again in a moment; if it lasts, tell the bot's maintainers."
+        )
+    return (
+        f":rotating_light: Could not {doing}: the bot's storage is failing ({esc(str(exc))})."
+        f"{sent} Please tell the bot's maintainers; commands cannot be recorded until "
+        "they fix it."
+    )

@@ -15,7 +15,8 @@ from bot.dialer import DialerError
 from bot.services import Services
 from bot.slack_client import post_to_response_url
 from handlers.blocks import message
-from handlers.errors import dialer_error_text
+from handlers.errors import dialer_error_text, storage_error_text
+from store import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,9 @@ class Request:
         except DialerError as exc:
             paths = self.services.dialer.paths  # DIALER_PATHS included: a 404 names the campaign
             await self._reply_quietly(message(dialer_error_text(exc, doing, paths)))
+        except StorageError as exc:
+            log.error("could not %s: the store failed: %s", doing, exc)
+            await self._reply_quietly(message(storage_error_text(exc, doing)))
         except Exception:
             log.exception("could not %s", doing)
             await self._reply_quietly(

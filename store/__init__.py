@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,15 @@ from typing import Any, TypeVar
 
 from store.audit import Anchors, AuditEntry, AuditLog, VerifyResult
 from store.claims import Approval, Approvals, Claim, ClaimResult, Claims
-from store.db import Health, open_db, utc_now
+from store.db import (
+    Health,
+    StorageError,
+    file_identity,
+    open_db,
+    storage_error,
+    utc_now,
+    write_durably,
+)
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
 from store.watch import LostLease, Snapshot, WatchLease, WatchState
@@ -47,6 +56,7 @@ __all__ = [
     "Schedule",
     "Schedules",
     "Snapshot",
+    "StorageError",
     "Store",
     "Subscriptions",
     "VerifyResult",
@@ -64,6 +74,9 @@ class Store:
     def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.path = str(path)
         self.db = open_db(path)
+        # The file as opened: a write-ahead row must land in this file, not one that
+        # replaced it or an unlinked one (see write_ahead).
+        self.opened = file_identity(path)
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._closed = False
@@ -74,19 +87,34 @@ class Store:
         self.outbox = Outbox(self.db, self._lock, clock)
         self.approvals = Approvals(self.db, self._lock, clock)
         self.schedules = Schedules(self.db, self._lock, clock)
-        self.health = Health(self.db, self._lock, clock)
+        self.health = Health(self.db, self._lock, clock, path=self.path, opened=self.opened)
         self.anchors = Anchors(self.db, self._lock, clock)
         self.lease = WatchLease(self.db, self._lock, clock)
         self.snapshot = Snapshot(self.db, self._lock, clock)
         self.home = HomeViews(self.db, self._lock, clock)
 
+    def write_ahead(self, write: Callable[[], T]) -> T:
+        """Run ``write`` (e.g. the pending audit row) and return only once it is committed
+        to the file this store opened; StorageError otherwise. For the row the bot must
+        have before it acts: nothing is sent unless this returns."""
+        with self._lock:
+            return write_durably(self.path, self.opened, self.db.conn, write)
+
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.
 
-        The caller's context goes along, so the audit writer sees the request id (bot/logs)."""
+        The caller's context goes along, so the audit writer sees the request id (bot/logs).
+        SQLite's word that the storage is failing or locked arrives as StorageError, so
+        the Slack side can say so without knowing SQLite."""
         loop = asyncio.get_running_loop()
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
-        return await loop.run_in_executor(self._executor, call)
+        try:
+            return await loop.run_in_executor(self._executor, call)
+        except sqlite3.Error as exc:  # the storage failing, or a bug: see storage_error
+            failure = storage_error(exc)
+            if failure is None:
+                raise
+            raise failure from exc
 
     def close(self) -> None:
         """Finish queued work, then close the connection. Safe to call twice."""
