@@ -27,6 +27,7 @@ from store.db import (
     StorageError,
     file_identity,
     open_db,
+    open_reader,
     storage_error,
     utc_now,
     write_durably,
@@ -80,6 +81,12 @@ class Store:
         self._lock = threading.RLock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._closed = False
+        # Reads that must not wait behind a write (see read()): their own connection, lock
+        # and thread. In memory there is only the one connection to read.
+        on_disk = self.opened is not None
+        self._reader_db = open_reader(path) if on_disk else self.db
+        self._reader_lock = threading.RLock() if on_disk else self._lock
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read")
         self.audit = AuditLog(self.db, self._lock, clock)
         self.claims = Claims(self.db, self._lock, clock)
         self.subscriptions = Subscriptions(self.db, self._lock, clock)
@@ -92,6 +99,9 @@ class Store:
         self.lease = WatchLease(self.db, self._lock, clock)
         self.snapshot = Snapshot(self.db, self._lock, clock)
         self.home = HomeViews(self.db, self._lock, clock)
+        # The grants as an access check reads them, through read(): a role lookup never
+        # waits for another process's write lock, nor for a write queued on the store.
+        self.access_grants = Grants(self._reader_db, self._reader_lock, clock)
 
     def write_ahead(self, write: Callable[[], T]) -> T:
         """Run ``write`` (e.g. the pending audit row) and return only once it is committed
@@ -106,10 +116,20 @@ class Store:
         The caller's context goes along, so the audit writer sees the request id (bot/logs).
         SQLite's word that the storage is failing or locked arrives as StorageError, so
         the Slack side can say so without knowing SQLite."""
+        return await self._call(self._executor, fn, *args, **kwargs)
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like run(), for a read on the second connection (e.g. ``access_grants``): it
+        waits neither for the store's thread nor, in WAL mode, for any writer."""
+        return await self._call(self._reader, fn, *args, **kwargs)
+
+    async def _call(
+        self, executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
         loop = asyncio.get_running_loop()
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
         try:
-            return await loop.run_in_executor(self._executor, call)
+            return await loop.run_in_executor(executor, call)
         except sqlite3.Error as exc:  # the storage failing, or a bug: see storage_error
             failure = storage_error(exc)
             if failure is None:
@@ -122,8 +142,12 @@ class Store:
             return
         self._closed = True
         self._executor.shutdown(wait=True)
+        self._reader.shutdown(wait=True)
         with self._lock:
             self.db.close()
+        if self._reader_db is not self.db:
+            with self._reader_lock:
+                self._reader_db.close()
 
     async def aclose(self) -> None:
         """close() without blocking the event loop while queued work finishes."""

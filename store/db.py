@@ -289,6 +289,30 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
+# A read that must never queue behind a write (the role lookup of an access check, which
+# some acks wait for) goes through a second connection with a thread of its own: in WAL
+# mode a reader does not wait for writers, and if the file is locked beyond that (another
+# process checkpointing), it gives up after half a second instead of five.
+READ_BUSY_TIMEOUT_MS = 500
+
+
+def open_reader(path: str | Path) -> sqlite_utils.Database:
+    """A read-only (query_only) connection to the file :func:`open_db` opened and migrated."""
+    conn = sqlite3.connect(
+        str(path),
+        check_same_thread=False,
+        isolation_level=None,
+        timeout=READ_BUSY_TIMEOUT_MS / 1000,
+    )
+    try:
+        conn.execute("PRAGMA busy_timeout = 500")  # READ_BUSY_TIMEOUT_MS
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return sqlite_utils.Database(conn)
+
+
 # --- JSON columns and rows -----------------------------------------------------
 # Audit requests and claim payloads are checked key by key before they are written:
 # a secret in the chained log could never be removed without breaking the chain.
@@ -425,6 +449,7 @@ READY_WRITE_TIMEOUT_MS = 1000
 MIN_FREE_BYTES = 1024 * 1024
 # The probe's PRAGMAs are literal SQL (tests/test_hardening.py); they must match these.
 assert BUSY_TIMEOUT_MS == 5000 and len(CONTROL_ACTIONS) == 5  # noqa: S101
+assert READ_BUSY_TIMEOUT_MS == 500  # noqa: S101
 
 
 @dataclasses.dataclass(frozen=True)

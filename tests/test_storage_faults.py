@@ -16,6 +16,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,86 @@ async def test_readyz_keeps_its_database_answer_briefly(bot: Bot) -> None:
         assert status == 503, json.dumps(body)
     finally:
         bot.services.store.db.conn.execute("PRAGMA query_only = OFF")
+
+
+# --- another process holding the database: acks never wait for it ----------------------
+
+
+class OtherProcessLock:
+    """Another process's exclusive write transaction on the bot's file, held until
+    released (a sqlite3 connection of its own, as another bot process or an operator's
+    sqlite3 shell would hold it)."""
+
+    def __init__(self, path: str) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("BEGIN EXCLUSIVE")
+
+    def release(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        self._conn.close()
+
+
+async def test_a_locked_database_delays_no_ack(bot: Bot) -> None:
+    """While another process holds the write lock, one of the bot's own writes waits for
+    it on the store (as an outbox row or a refusal's audit row would); another user's help
+    and campaigns are acked at once all the same, and once the lock is gone they get
+    their answers."""
+    store = bot.services.store
+    store.grants.grant("UVIEW", "viewer", None, "UADMIN")
+    lock = OtherProcessLock(store.path)
+    writing = threading.Event()
+
+    def a_write_that_waits() -> None:
+        writing.set()
+        store.grants.grant("UOTHER", "viewer", None, "UADMIN")
+
+    waiting = asyncio.ensure_future(store.run(a_write_that_waits))
+    try:
+        assert await asyncio.to_thread(writing.wait, 5)  # the store's thread now waits
+        help_reply = await bot.command("help", user_id="UVIEW")
+        listing = await bot.command(
+            "campaigns", user_id="UVIEW", response_url=bot.slack.response_url("list")
+        )
+        for reply in (help_reply, listing):
+            assert reply.status == 200 and reply.elapsed_ms < 1000, reply
+        help_text = FakeSlack.texts(json.loads(help_reply.text))
+        assert "Your role here: *viewer*" in help_text  # the role was read, not guessed
+        assert "🔒" in help_text
+        assert not waiting.done()  # the write was still waiting all along
+    finally:
+        lock.release()
+    await waiting
+    await bot.settle()
+    listed = "\n".join(FakeSlack.texts(c.args) for c in bot.replies("list"))
+    assert "Spring promo" in listed, listed
+
+
+async def test_a_lock_held_too_long_is_said_plainly(bot: Bot) -> None:
+    """A write that cannot get the lock within the busy timeout: the person is told the
+    storage is busy and nothing was sent, and the dialer received nothing."""
+    bot.sim.state.campaigns[1]["state"] = bot.sim.dialect.state("running")
+    lock = OtherProcessLock(bot.services.store.path)
+    try:
+        text = await pause_reply(bot, 1)
+    finally:
+        lock.release()
+    assert control_calls(bot) == []
+    assert "storage is busy" in text and "Nothing was sent to the dialer" in text, text
+
+
+async def test_help_without_the_role_when_it_cannot_be_read(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader that SQLite keeps locked out (another process in exclusive locking mode,
+    which a running bot's open connections prevent here, so it is simulated): the help
+    is acked with all commands, unmarked, and says the role could not be read."""
+
+    def locked_out(user_id: str) -> list[Any]:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(bot.services.store.access_grants, "for_user", locked_out)
+    reply = await bot.command("help", user_id="UVIEW")
+    assert reply.status == 200 and reply.elapsed_ms < 1000
+    text = FakeSlack.texts(json.loads(reply.text))
+    assert "could not be read just now" in text and "🔒" not in text, text
