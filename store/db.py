@@ -242,8 +242,9 @@ def write_durably(
     """Run ``write`` (one committed transaction) on the file the store opened, and make
     sure afterwards that it still is that file; StorageError when either is not so.
 
-    Checked before (:func:`storage_problem`: nothing is written into a deleted, replaced,
-    read-only or full file) and after (it was not swapped while the write waited for the
+    The commit is synced to disk (``synchronous = FULL``). Checked before
+    (:func:`storage_problem`: nothing is written into a deleted, replaced, read-only or
+    full file) and after (it was not swapped while the write waited for the
     lock), so a row it returns is in the file an operator will read. The caller holds
     the store's lock.
     """
@@ -251,7 +252,13 @@ def write_durably(
     if problem is not None:
         raise StorageError(problem, held_back=True)
     try:
-        result = write()
+        # synchronous=FULL for this commit: WAL is fsynced, so the row survives a power
+        # loss too (NORMAL, the connection's default, may lose the last commits).
+        conn.execute("PRAGMA synchronous = FULL")
+        try:
+            result = write()
+        finally:
+            conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.Error as exc:
         failure = storage_error(exc)
         if failure is None:

@@ -297,3 +297,22 @@ async def test_help_without_the_role_when_it_cannot_be_read(
     assert reply.status == 200 and reply.elapsed_ms < 1000
     text = FakeSlack.texts(json.loads(reply.text))
     assert "could not be read just now" in text and "🔒" not in text, text
+
+
+def test_the_write_ahead_row_is_synced_to_disk(tmp_path: Path) -> None:
+    """The pending row's commit is fsynced (synchronous=FULL), so it survives a power loss
+    too; other writes keep the connection's NORMAL."""
+    from store import Store
+
+    with Store(tmp_path / "bot.db") as store:
+        conn = store.db.conn
+        seen: list[int] = []
+
+        def begin() -> int:
+            seen.append(conn.execute("PRAGMA synchronous").fetchone()[0])
+            return store.audit.begin(action="pause", user_id="U1", channel_id="C1")
+
+        pending = store.write_ahead(begin)
+        assert seen == [2]  # FULL
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
+        assert store.audit.get(pending) is not None
