@@ -98,7 +98,7 @@ class Access:
     async def role_of(self, user_id: str, channel_id: str | None) -> str | None:
         if user_id in self.admin_ids:
             return "admin"
-        grants = await self._store.run(self._store.grants.for_user, user_id)
+        grants = await self._store.read(self._store.access_grants.for_user, user_id)
         best: str | None = None
         for grant in grants:
             if grant.channel_id is not None and grant.channel_id != channel_id:
@@ -111,7 +111,7 @@ class Access:
         """The role a user has in every channel (DIALER_ADMINS or an unscoped grant)."""
         if user_id in self.admin_ids:
             return "admin"
-        grants = await self._store.run(self._store.grants.for_user, user_id)
+        grants = await self._store.read(self._store.access_grants.for_user, user_id)
         best: str | None = None
         for grant in grants:
             if grant.channel_id is None and rank(grant.role) > rank(best):

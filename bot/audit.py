@@ -102,13 +102,16 @@ async def recorded(
 ) -> AsyncIterator[Recording]:
     """Pending row before the block, completion row after it (see the module docstring)."""
     audit = store.audit
+    # Committed, and to the file the store opened; else store.StorageError and the block
+    # never runs: without this row nothing is sent (deleted, replaced, read-only, full, locked).
     pending_id = await store.run(
+        store.write_ahead,
         lambda: audit.begin(
             action=action,
             campaign_id=campaign_id,
             request=_with_via(actor, request),
             **_who(actor),
-        )
+        ),
     )
     rec = Recording(pending_id)
     started = time.monotonic()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any
 
 from bot.config import ConfigError
@@ -22,6 +23,15 @@ SLACK_RETRY_S = 30.0  # auth.test again at most this often while Slack has not s
 
 _last_slack_try: dict[int, float] = {}
 
+# The database check's answer is kept this long: probes may come every second from several
+# places, and the answer does not change faster than a person could act on it.
+DATABASE_CHECK_TTL_S = 3.0
+# The store's one thread may be waiting on another process's lock: then say so, not hang.
+DATABASE_CHECK_TIMEOUT_S = 2.0
+_database_checked: weakref.WeakKeyDictionary[Any, tuple[float, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
 
 async def check(services: Services) -> dict[str, Any]:
     database, slack, dialer = await asyncio.gather(
@@ -32,8 +42,21 @@ async def check(services: Services) -> dict[str, Any]:
 
 
 async def _database(services: Services) -> dict[str, Any]:
-    problem = await services.store.run(services.store.health.writable)
-    return {"ok": True} if problem is None else {"ok": False, "detail": f"not writable: {problem}"}
+    """Missing, replaced, read-only, full or locked: not ready (store.Health.problem);
+    the answer is reused for DATABASE_CHECK_TTL_S."""
+    health = services.store.health
+    now = time.monotonic()
+    cached = _database_checked.get(health)
+    if cached is not None and now - cached[0] < DATABASE_CHECK_TTL_S:
+        return cached[1]
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_TIMEOUT_S):
+            problem = await services.store.run(health.problem)
+    except TimeoutError:
+        problem = "the database did not answer in time (the store is busy or locked)"
+    result = {"ok": True} if problem is None else {"ok": False, "detail": problem}
+    _database_checked[health] = (time.monotonic(), result)
+    return result
 
 
 async def _slack(services: Services) -> dict[str, Any]:

@@ -8,6 +8,7 @@ checked and a campaign given by name is resolved into its id.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from handlers.history.query import HistoryQuery
 from handlers.request import Request
 from handlers.schedules import listeners as schedules
 from handlers.subscriptions import listeners as subscriptions
+from store import StorageError
 
 __all__ = ["SUBCOMMANDS", "UsageError", "handle_dialer", "help_message", "parse", "split_words"]
 
@@ -340,11 +342,15 @@ def parse(text: str) -> tuple[Subcommand, Command]:
     return SUBCOMMANDS[cmd.name], cmd  # `list new` reads as `upload`
 
 
-def help_message(role: str | None = None) -> dict[str, Any]:
-    """Every subcommand; those the reader's role here does not allow say which role they need."""
+def help_message(role: str | None = None, *, role_known: bool = True) -> dict[str, Any]:
+    """Every subcommand; those the reader's role here does not allow say which role they need.
+
+    ``role_known`` False: the role could not be read in time (the store is busy), so
+    nothing is marked rather than everything."""
     lines = []
     for s in SUBCOMMANDS.values():
-        mark = "" if role_allows(role, s.name) else f" 🔒 _needs {s.role}_"
+        allowed = role_allows(role, s.name) or not role_known
+        mark = "" if allowed else f" 🔒 _needs {s.role}_"
         lines.append(f"`{s.usage}` — {s.summary}. _e.g._ `{s.example}`{mark}")
     chunks, chunk = [], ""
     for line in lines:  # a section holds at most 3,000 characters
@@ -354,11 +360,18 @@ def help_message(role: str | None = None) -> dict[str, Any]:
         chunk = f"{chunk}\n{line}" if chunk else line
     chunks.append(section(chunk))
     yours = f"*{role}*" if role else "none (ask an admin for access)"
+    if role_known:
+        about_role = f"Your role here: {yours}. 🔒 marks what needs a higher role."
+    else:
+        about_role = (
+            "Your role here could not be read just now (the bot's storage is busy); "
+            "each command says so if it needs a role you do not have."
+        )
     return message(
         "dialer-bot commands",
         [
             header("dialer-bot commands"),
-            section(f"Your role here: {yours}. 🔒 marks what needs a higher role."),
+            section(about_role),
             *chunks,
             context_block(
                 "Control commands are recorded in the audit log with who, where and when."
@@ -376,11 +389,25 @@ async def handle_dialer(
         await ack(response_type="ephemeral", **message(exc.text))
         return
     req = Request.from_bolt(context, body, respond)
-    if sub.run is None:  # help: a local SQLite read (off the loop), then the ack
-        await ack(response_type="ephemeral", **help_message(await req.role_here()))
+    if sub.run is None:  # help: a local SQLite read (off the loop, never behind a write)
+        await ack(response_type="ephemeral", **await _help_for(req))
         return
     await ack()
     req.spawn(run_subcommand(req, sub, cmd), sub.doing)
+
+
+# The help's role lookup has this long before the help goes without it: the ack must
+# leave within Slack's 3 s whatever the store is doing.
+HELP_ROLE_BUDGET_S = 1.0
+
+
+async def _help_for(req: Request) -> dict[str, Any]:
+    try:
+        async with asyncio.timeout(HELP_ROLE_BUDGET_S):
+            return help_message(await req.role_here())
+    except (TimeoutError, StorageError) as exc:
+        log.warning("help without the role: %s", exc or "the role lookup took too long")
+        return help_message(role_known=False)
 
 
 async def run_subcommand(req: Request, sub: Subcommand, cmd: Command) -> None:

@@ -14,7 +14,8 @@ from bot.audit import Actor
 from bot.dialer import DialerError
 from bot.services import Services
 from bot.slack_client import post_to_response_url
-from handlers.blocks import dialer_error_text, message
+from handlers.blocks import dialer_error_text, esc, message
+from store import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class Request:
         except DialerError as exc:
             paths = self.services.dialer.paths  # DIALER_PATHS included: a 404 names the campaign
             await self._reply_quietly(message(dialer_error_text(exc, doing, paths)))
+        except StorageError as exc:
+            log.error("could not %s: the store failed: %s", doing, exc)
+            await self._reply_quietly(message(storage_error_text(exc, doing)))
         except Exception:
             log.exception("could not %s", doing)
             await self._reply_quietly(
@@ -137,3 +141,19 @@ def listener(doing: str | Callable[[dict[str, Any]], str]) -> Callable[[Work], B
         return bolt_listener
 
     return decorate
+
+
+def storage_error_text(exc: StorageError, doing: str) -> str:
+    """The bot's own database failed it: say so plainly, whether anything was sent, and
+    who can fix it (the maintainers; a locked file usually passes)."""
+    sent = " Nothing was sent to the dialer." if exc.held_back else ""
+    if exc.busy:
+        return (
+            f":hourglass: Could not {doing}: the bot's storage is busy ({esc(str(exc))})."
+            f"{sent} Try again in a moment; if it lasts, tell the bot's maintainers."
+        )
+    return (
+        f":rotating_light: Could not {doing}: the bot's storage is failing ({esc(str(exc))})."
+        f"{sent} Please tell the bot's maintainers; commands cannot be recorded until "
+        "they fix it."
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -122,6 +123,153 @@ def migrate(db: sqlite_utils.Database, migrations: list[Migration] | None = None
     return len(steps)
 
 
+# --- the file itself: is it still the one opened, and can it take a write? --------------
+# SQLite keeps writing through its open descriptor when the file or its directory is
+# deleted or replaced: every write "succeeds" into an unlinked inode and is lost at exit.
+# So before the bot acts on a write-ahead row it checks that the path still names the
+# file it opened (same device and inode) and that the row committed.
+
+
+class StorageError(Exception):
+    """The database cannot keep a write now; ``str()`` says why, in words for a person.
+
+    ``busy``: another process holds the write lock (try again); otherwise the storage is
+    failing (deleted, replaced, read-only, full) and the bot's maintainers must look.
+    ``held_back``: raised by :func:`write_durably`, so what the write was to record was
+    not done (for a dialer command: nothing was sent).
+    """
+
+    def __init__(self, reason: str, *, busy: bool = False, held_back: bool = False) -> None:
+        super().__init__(reason)
+        self.busy = busy
+        self.held_back = held_back
+
+
+@dataclasses.dataclass(frozen=True)
+class FileIdentity:
+    """What names a file whatever its path: the device and inode the store opened."""
+
+    device: int
+    inode: int
+
+
+def file_identity(path: str | Path) -> FileIdentity | None:
+    """The identity of the file at ``path`` now; None for an in-memory database."""
+    if str(path) == ":memory:":
+        return None
+    st = os.stat(path)
+    return FileIdentity(st.st_dev, st.st_ino)
+
+
+def identity_problem(path: str | Path, opened: FileIdentity | None) -> str | None:
+    """None when ``path`` still names the file opened as ``opened`` and its directory is
+    there; else what happened to it. A few stat calls: cheap enough before every command."""
+    if opened is None:
+        return None
+    target = Path(path)
+    if not target.parent.is_dir():
+        return "the database's directory is gone"
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return "the database file was deleted"
+    except OSError as exc:
+        return f"the database file cannot be read ({exc.strerror})"
+    if (st.st_dev, st.st_ino) != (opened.device, opened.inode):
+        return "the database file was replaced by another file"
+    return None
+
+
+def disk_problem(path: str | Path) -> str | None:
+    """None when the file and its file system take writes and the disk has room."""
+    target = Path(path)
+    try:
+        fs = os.statvfs(target.parent)
+    except OSError as exc:
+        return f"the database's file system cannot be read ({exc.strerror})"
+    if fs.f_flag & os.ST_RDONLY:
+        return "the database's file system is read-only"
+    if not (os.access(target, os.W_OK) and os.access(target.parent, os.W_OK)):
+        return "the database file is read-only for the bot"
+    free = fs.f_bavail * fs.f_frsize
+    if free < MIN_FREE_BYTES:
+        return f"the disk is full ({free // 1024} KiB free)"
+    return None
+
+
+def size_problem(conn: sqlite3.Connection) -> str | None:
+    """None while SQLite's own page limit (PRAGMA max_page_count) leaves room."""
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    (limit,) = conn.execute("PRAGMA max_page_count").fetchone()
+    if pages >= limit:
+        return f"the database is full (SQLite's max_page_count {limit} reached)"
+    return None
+
+
+def storage_problem(
+    path: str | Path, opened: FileIdentity | None, conn: sqlite3.Connection
+) -> str | None:
+    """None when a write now would land, and stay, in the file the store opened: it is
+    still that file (its directory there), neither it nor its file system is read-only,
+    and there is room on the disk and under SQLite's page limit (the completion row of a
+    command must fit too). The caller holds the store's lock."""
+    if opened is None:  # in memory: nothing on disk to lose
+        return size_problem(conn)
+    return identity_problem(path, opened) or disk_problem(path) or size_problem(conn)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def storage_error(exc: sqlite3.Error) -> StorageError | None:
+    """The StorageError a failed write means, or None when it is a bug (a constraint, bad
+    SQL) rather than the storage: those must surface as they are."""
+    if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+        if _is_busy(exc):
+            return StorageError("another process is holding the database", busy=True)
+        return StorageError(f"SQLite: {exc}")
+    return None
+
+
+def write_durably(
+    path: str | Path,
+    opened: FileIdentity | None,
+    conn: sqlite3.Connection,
+    write: Callable[[], R],
+) -> R:
+    """Run ``write`` (one committed transaction) on the file the store opened, and make
+    sure afterwards that it still is that file; StorageError when either is not so.
+
+    The commit is synced to disk (``synchronous = FULL``). Checked before
+    (:func:`storage_problem`: nothing is written into a deleted, replaced, read-only or
+    full file) and after (it was not swapped while the write waited for the
+    lock), so a row it returns is in the file an operator will read. The caller holds
+    the store's lock.
+    """
+    problem = storage_problem(path, opened, conn)
+    if problem is not None:
+        raise StorageError(problem, held_back=True)
+    try:
+        # synchronous=FULL for this commit: WAL is fsynced, so the row survives a power
+        # loss too (NORMAL, the connection's default, may lose the last commits).
+        conn.execute("PRAGMA synchronous = FULL")
+        try:
+            result = write()
+        finally:
+            conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error as exc:
+        failure = storage_error(exc)
+        if failure is None:
+            raise
+        raise StorageError(str(failure), busy=failure.busy, held_back=True) from exc
+    problem = identity_problem(path, opened)
+    if problem is not None:
+        raise StorageError(problem, held_back=True)
+    return result
+
+
 def open_db(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) the database file, configured and migrated.
 
@@ -146,6 +294,30 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
         conn.close()
         raise
     return db
+
+
+# A read that must never queue behind a write (the role lookup of an access check, which
+# some acks wait for) goes through a second connection with a thread of its own: in WAL
+# mode a reader does not wait for writers, and if the file is locked beyond that (another
+# process checkpointing), it gives up after half a second instead of five.
+READ_BUSY_TIMEOUT_MS = 500
+
+
+def open_reader(path: str | Path) -> sqlite_utils.Database:
+    """A read-only (query_only) connection to the file :func:`open_db` opened and migrated."""
+    conn = sqlite3.connect(
+        str(path),
+        check_same_thread=False,
+        isolation_level=None,
+        timeout=READ_BUSY_TIMEOUT_MS / 1000,
+    )
+    try:
+        conn.execute("PRAGMA busy_timeout = 500")  # READ_BUSY_TIMEOUT_MS
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return sqlite_utils.Database(conn)
 
 
 # --- JSON columns and rows -----------------------------------------------------
@@ -280,8 +452,11 @@ class Component:
 # Control commands whose outcomes are counted (the audit log's actions for bot/control.py).
 CONTROL_ACTIONS = ("start", "pause", "unpause", "reload", "remove")
 READY_WRITE_TIMEOUT_MS = 1000
+# Below this much free space the next checkpoint or WAL growth may fail: not ready.
+MIN_FREE_BYTES = 1024 * 1024
 # The probe's PRAGMAs are literal SQL (tests/test_secrets_and_escaping.py); they must match these.
 assert BUSY_TIMEOUT_MS == 5000 and len(CONTROL_ACTIONS) == 5  # noqa: S101
+assert READ_BUSY_TIMEOUT_MS == 500  # noqa: S101
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,7 +473,20 @@ class Gauges:
 
 class Health(Component):
     """What an operator's metrics and readiness probe need: read-only gauges, plus the one
-    write probe /readyz uses."""
+    check /readyz uses (does the file still take writes?)."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        lock: threading.RLock | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        path: str | Path = ":memory:",
+        opened: FileIdentity | None = None,
+    ) -> None:
+        super().__init__(db, lock, clock)
+        self._path = Path(path)
+        self._opened = opened
 
     def snapshot(self) -> Gauges:
         with self._read() as db:
@@ -324,18 +512,31 @@ class Health(Component):
             ).fetchone()
         return Gauges(depth, oldest, approvals, schedules, entries, outcomes)
 
+    def problem(self) -> str | None:
+        """None when the file would take the next write; else why not, in a few words.
+
+        Cheap (a few stat calls, two PRAGMAs, a write lock taken and given back), so
+        /readyz can ask every few seconds: :func:`storage_problem`, then the write lock
+        comes within a second and a write statement is accepted.
+        """
+        with self._lock:
+            problem = storage_problem(self._path, self._opened, self.db.conn)
+        return problem or self.writable()
+
     def writable(self) -> str | None:
-        """None when the write lock can be taken within a second; else SQLite's reason."""
+        """None when the write lock can be taken within a second and a write statement is
+        accepted (not a read-only connection); else SQLite's reason."""
         with self._lock:
             conn = self.db.conn
             conn.execute("PRAGMA busy_timeout = 1000")  # READY_WRITE_TIMEOUT_MS
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                conn.execute("DELETE FROM seen_events WHERE 0")  # a write, of nothing
                 conn.execute("ROLLBACK")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                return str(exc)
+                return f"not writable: {exc}"
             finally:
                 conn.execute("PRAGMA busy_timeout = 5000")  # back to BUSY_TIMEOUT_MS
         return None

@@ -314,6 +314,25 @@ def _v9_seen_requests(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX seen_requests_ts ON seen_requests(request_ts)")
 
 
+# `/dialer history` by campaign, person or outcome (store.audit.AuditLog.history): each
+# index serves both a request's own row (ref_id IS NULL, in id order) and its completion
+# (ref_id, in the order of the request it completes), so the newest entries come first
+# without reading the log from its end.
+HISTORY_INDEXES = (
+    "audit_log_history_campaign",
+    "audit_log_history_user",
+    "audit_log_history_outcome",
+)
+
+
+def _v10_history_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for the history filters: over a million rows a campaign or person whose
+    entries are old took up to a second, read from the newest row backwards."""
+    db.execute("CREATE INDEX audit_log_history_campaign ON audit_log(campaign_id, ref_id)")
+    db.execute("CREATE INDEX audit_log_history_user ON audit_log(user_id, ref_id)")
+    db.execute("CREATE INDEX audit_log_history_outcome ON audit_log(outcome, ref_id)")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
@@ -324,4 +343,5 @@ MIGRATIONS: list[Migration] = [
     _v7_workflow_runs,
     _v8_list_zones,
     _v9_seen_requests,
+    _v10_history_indexes,
 ]

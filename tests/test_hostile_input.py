@@ -363,7 +363,7 @@ async def test_random_signed_payloads_on_every_surface(
     statuses.clear()
     await post(well_formed)
     await post({"type": "block_actions", "actions": "not a list"})
-    assert statuses == [200, 400], "a well-formed payload reaches its listener, a bad one is refused"
+    assert statuses == [200, 400], "a well-formed payload is acted on, a bad one refused"
     await bot.settle(30)
     check_nothing_leaked(bot)
     assert "Traceback" not in caplog.text

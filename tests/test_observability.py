@@ -115,7 +115,8 @@ async def readyz(bot: Bot) -> tuple[int, dict[str, Any]]:
     return status, json.loads(text)
 
 
-async def test_readyz_flips_with_the_database(bot: Bot) -> None:
+async def test_readyz_flips_with_the_database(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readiness, "DATABASE_CHECK_TTL_S", 0.0)  # each probe checks afresh
     assert (await readyz(bot))[0] == 200
     other = sqlite3.connect(bot.services.store.path, isolation_level=None)
     try:
