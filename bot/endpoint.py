@@ -85,47 +85,43 @@ class QuietLog:
 
 
 class SeenRequests:
-    """Records each signed request's signature in the store before it is acted on.
+    """Whether a signed request is the first with its signature, so a copy is not acted on.
 
-    Requests arriving while a write is under way wait for the next one and go in
-    together: under a burst each ack waits for one or two store round trips, not for
-    its place in a queue of one-row writes. Whether a request is new is still decided
-    by its own conditional INSERT (store/seen.py)."""
+    The store's conditional INSERT decides across every process sharing the file. It has
+    SEEN_WAIT_S to answer: a locked or full database must not hold an ack (Slack waits
+    3 s). Without its answer, this process's own record of the signatures it took still
+    refuses a copy sent to it; a copy sent to another process meanwhile could run, but a
+    command needs the same database for its pending audit row before anything is sent."""
 
-    def __init__(self, store: Store, timeout_s: float) -> None:
+    def __init__(self, store: Store, wait_s: float) -> None:
         self._store = store
-        self._timeout = timeout_s
-        self._waiting: list[tuple[str, int, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._wait = wait_s
+        self._taken: dict[str, int] = {}  # signature -> timestamp, oldest first
         self._failures = QuietLog(log)  # a locked file fails every request: one line a 10 s
 
-    async def first_sight(self, signature: str, timestamp: int) -> bool | None:
-        """True when new, False for a copy, None when the store did not say in time."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((signature, timestamp, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
-        try:
-            return await asyncio.wait_for(future, self._timeout)
-        except (TimeoutError, sqlite3.Error) as exc:
-            reason = str(exc) or type(exc).__name__
-            self._failures.warning(
-                "could not record a request as seen (%s): refused with 503", reason
-            )
-            return None
-
-    async def _write(self) -> None:
+    async def first_sight(self, signature: str, timestamp: int) -> bool:
+        now = time.time()
+        self._forget(now - MAX_AGE_S)
+        if signature in self._taken:
+            return False
+        self._taken[signature] = timestamp
         store = self._store
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            pairs = [(signature, timestamp) for signature, timestamp, _ in batch]
-            try:
-                firsts = await store.run_for_ack(store.seen.first_sights, pairs, time.time())
-            except sqlite3.Error as exc:
-                for *_, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (*_, future), first in zip(batch, firsts, strict=True):
-                if not future.done():  # its request gave up waiting (503)
-                    future.set_result(first)
+        try:
+            return await asyncio.wait_for(
+                store.run_for_ack(store.seen.first_sight, signature, timestamp, now), self._wait
+            )
+        except (TimeoutError, sqlite3.Error) as exc:
+            reason = str(exc) or "no answer in time"
+            self._failures.warning(
+                "could not record a request as seen (%s): checked against this process only",
+                reason,
+            )
+            return True
+
+    def _forget(self, before: float) -> None:
+        """Drop signatures past Slack's window: the signature check refuses those anyway."""
+        while self._taken:
+            signature, timestamp = next(iter(self._taken.items()))
+            if timestamp >= before:
+                break
+            del self._taken[signature]
