@@ -74,6 +74,7 @@ def build_services(
             token=_secret(settings.dialer_token),
             connect_timeout=settings.dialer_connect_timeout,
             timeout=settings.dialer_timeout,
+            max_answer_bytes=int(settings.dialer_max_answer_mb * 1024 * 1024),
             paths=settings.paths,
             on_response=metrics.observe_dialer,
         )
@@ -83,7 +84,7 @@ def build_services(
     store.audit.request_id_source = current_request_id
     client = client or make_client(settings)
     tasks = BackgroundTasks()
-    controller = Controller(dialer, store)
+    controller = Controller(dialer, store, resolve_s=settings.dialer_resolve_seconds)
     access = Access(store, settings.admin_ids)
     notifier = Notifier(client, store, settings.notify_channel)
     home = HomePublisher(
