@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,6 +20,7 @@ from typing import Any, Self
 
 import httpx
 
+from bot.dialer import bigjson
 from bot.dialer.api import GATEWAY_STATUSES, PATHS, foreign_body
 from bot.dialer.auth import TokenInfo, TokenSource
 from bot.dialer.errors import error_fields, error_message, retry_after, transport_error
@@ -37,9 +37,10 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Answers are read in full before they are parsed, up to this many bytes (DIALER_MAX_ANSWER_MB):
 # a million-number call list is about 60 MB of JSON.
 MAX_ANSWER_BYTES = 200 * 1024 * 1024
-# A JSON answer bigger than this is parsed in a worker thread: parsing 50 MB takes
-# seconds, and the event loop must keep acking Slack meanwhile.
-PARSE_IN_THREAD_BYTES = 256 * 1024
+# A JSON answer bigger than this is parsed in slices (bigjson): parsing 50 MB takes
+# seconds, and the event loop must keep acking Slack meanwhile. (A thread would not help:
+# json.loads holds the GIL for the whole parse.)
+PARSE_IN_SLICES_BYTES = 256 * 1024
 
 Sleep = Callable[[float], Awaitable[None]]
 # Told of every request: method, path, status (or "error"), seconds (bot.metrics).
@@ -445,7 +446,7 @@ async def _body(response: httpx.Response, method: str, path: str) -> Any:
     content = response.content
     if not content.strip():
         return None
-    text = response.text if len(content) <= PARSE_IN_THREAD_BYTES else ""
+    text = response.text if len(content) <= PARSE_IN_SLICES_BYTES else ""
     why = foreign_body(
         response.headers.get("Content-Type", ""), text or content[:4096].decode("utf-8", "replace")
     )
@@ -460,8 +461,8 @@ async def _body(response: httpx.Response, method: str, path: str) -> Any:
             sent=None,
         )
     try:
-        if len(content) > PARSE_IN_THREAD_BYTES:
-            return await asyncio.to_thread(json.loads, content)
+        if len(content) > PARSE_IN_SLICES_BYTES:
+            return await bigjson.loads(content)
         return response.json()
     except ValueError:
         return response.text
