@@ -390,6 +390,10 @@ async def test_a_portal_resume_right_after_the_bots_pause_is_announced(dbot: Bot
     await dbot.settle()
     [note] = outside(dbot.slack, 1)
     assert "is now 🟢 running" in note and "(was ⏸️ paused)" in note
+    # The channel's status message (the thread's parent) says so, without an Unpause button.
+    [status] = dbot.slack.calls_to("chat.update")
+    assert "is now 🟢 running" in FakeSlack.texts(status.args)
+    assert FakeSlack.buttons(status, "control:unpause") == []
     # The App Home of whoever looked recently shows it too, after this one poll.
     [home] = dbot.slack.calls_to("views.publish")
     assert "(#1) — 🟢 running" in FakeSlack.texts(home.args)
