@@ -198,7 +198,9 @@ async def test_acks_stay_fast_while_a_50_mb_answer_is_read(make_bot: Make) -> No
         assert reply.status == 200
     await b.settle()
     assert len(acks) >= 3, acks  # measured while the answer was in flight
-    assert max(acks) < 3.0, acks
+    # Slack's limit is 3 s; parsing the whole answer at once held the loop 2-3 s on the
+    # machine this was measured on, in slices the longest ack was under 0.5 s.
+    assert max(acks) < 1.5, acks
     assert "Start campaign #1?" in reply_text(b) or "start" in reply_text(b).lower()
 
 
