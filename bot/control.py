@@ -306,16 +306,13 @@ class Controller:
         else:
             settled, detail = "unsettled", None
         result = "ok" if settled == "confirmed" else "unknown"
-        now = "gone" if gone else (state or "not readable")
-        words = f"{answer}; the campaign is now {now}" + (
-            f", so the {command} went through"
-            if settled == "confirmed"
-            else f", so the {command} did not take effect"
-            if settled == "contradicted"
-            else f" ({unread})"
-            if unread
-            else ""
-        )
+        now = f"{answer}; the campaign is now {'gone' if gone else state}"
+        words = {
+            "confirmed": f"{now}, so the {command} went through",
+            "contradicted": f"{now}, so the {command} did not take effect",
+            "unread": f"{answer}; the campaign could not be read again ({unread})",
+            "unsettled": f"{now}; whether the {command} took effect does not show",
+        }[settled]
         log.info("campaign %s: %s resolved %s: %s", cid, command, result, words)
         if outcome.audit_id is not None:
             await record_resolution(

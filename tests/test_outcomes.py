@@ -142,6 +142,38 @@ async def test_a_pause_lost_in_a_reset_is_settled_by_the_re_read(make_bot: Make)
     assert said in reply_text(b)
 
 
+async def test_a_remove_behind_a_504_is_settled_by_the_campaign_being_gone(make_bot: Make) -> None:
+    b = await make_bot(approval_required="")
+    await b.services.watcher.poll_once()
+    b.sim.faults.set(after_status=504, path_prefix=CONTROL_1)
+    token = await confirmation_token(b, "remove 1")
+    await b.action("control:confirm", token)
+    await b.settle()
+    assert 1 not in b.sim.state.campaigns
+    text = reply_text(b)
+    assert "the campaign is now gone, so the remove went through" in text, text
+    assert [e.outcome for e in audit(b)] == ["unknown", "ok"]
+    # Slack said it is gone: the watcher does not announce it again.
+    assert (await b.services.watcher.poll_once()).announced == []
+
+
+async def test_a_reload_behind_a_504_stays_unknown(make_bot: Make) -> None:
+    """No state shows a reload took effect: one re-read says what the campaign is now."""
+    b = await make_bot()
+    d = b.sim.dialect.name
+    b.sim.state.campaigns[1]["state"] = RUNNING[d]
+    b.sim.faults.set(after_status=504, path_prefix=CONTROL_1)
+    token = await confirmation_token(b, "reload 1")
+    await b.action("control:confirm", token)
+    await b.settle()
+    text = reply_text(b)
+    assert ":white_check_mark:" not in text
+    assert f"the campaign is now 🟢 {RUNNING[d]}; it is not known whether the reload" in text
+    reads = [r for r in b.sim.requests if r["path"] == "/dialer/campaigns/1"]
+    assert len(reads) == 2  # the confirmation's read and one re-read
+    assert [e.outcome for e in audit(b)] == ["unknown", "unknown"]
+
+
 async def test_dialer_timeout_bounds_a_dripping_read(make_bot: Make) -> None:
     """DIALER_TIMEOUT covers the whole answer, not each read: a drip of 2 bytes a second
     never trips a per-read timeout, and the campaign's answer would take minutes."""
