@@ -84,6 +84,7 @@ def build_services(
             token=_secret(settings.dialer_token),
             connect_timeout=settings.dialer_connect_timeout,
             timeout=settings.dialer_timeout,
+            max_answer_bytes=int(settings.dialer_max_answer_mb * 1024 * 1024),
             paths=settings.paths,
             on_response=metrics.observe_dialer,
         )
@@ -98,7 +99,9 @@ def build_services(
         bot_zone=settings.bot_timezone,
         enforce=settings.calling_hours_enforce,
     )
-    controller = Controller(dialer, store, calling_hours)
+    controller = Controller(
+        dialer, store, calling_hours, resolve_s=settings.dialer_resolve_seconds
+    )
     access = Access(store, settings.admin_ids)
     notifier = Notifier(client, store, settings.notify_channel)
     home = HomePublisher(

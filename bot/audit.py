@@ -84,11 +84,18 @@ class Recording:
         self.outcome = "pending"  # then ok | failed | unknown, once completed
         self.detail: str | None = None
         self.campaign_id: int | None = None
+        self._answered = "ok"
 
     def ok(self, detail: str | None, *, campaign_id: int | None = None) -> None:
         """What the completion row says the dialer answered, and the campaign it created."""
         self.detail = detail
         self.campaign_id = campaign_id
+
+    def unknown(self, detail: str) -> None:
+        """The dialer accepted it, but what it reports says otherwise: left open (unknown)
+        until a re-read settles it (bot/control.py)."""
+        self.detail = detail
+        self._answered = "unknown"
 
 
 @asynccontextmanager
@@ -120,7 +127,7 @@ async def recorded(
     except DialerError as exc:
         await _complete(store, rec, outcome_of(exc), str(exc), started)
         raise
-    await _complete(store, rec, "ok", rec.detail, started)
+    await _complete(store, rec, rec._answered, rec.detail, started)
 
 
 async def _complete(
@@ -184,3 +191,26 @@ async def close_interrupted(store: Store) -> list[AuditEntry]:
     """At start-up: every pending row left without a completion (the process stopped while
     the dialer was asked) is completed ``unknown``; returns those requests for reporting."""
     return await store.run(store.audit.mark_unknown_pending)
+
+
+async def record_resolution(
+    store: Store,
+    actor: Actor,
+    command_id: int,
+    command: str,
+    outcome: str,
+    *,
+    campaign_id: int,
+    detail: str,
+) -> int:
+    """How a command whose outcome was unknown was settled by re-reading the campaign: a row
+    of its own (``resolve``) naming the command's row, which stays as first answered."""
+    return await record(
+        store,
+        actor,
+        "resolve",
+        outcome,
+        campaign_id=campaign_id,
+        request={"resolves": command_id, "command": command},
+        detail=detail,
+    )

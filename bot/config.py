@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     dialer_token: SecretStr | None = None
     dialer_connect_timeout: float = Field(5.0, gt=0)
     dialer_timeout: float = Field(30.0, gt=0)
+    # Largest dialer answer read, in MB: a million-number call list is about 60 MB.
+    dialer_max_answer_mb: float = Field(200.0, gt=0, le=2048)
+    # Seconds an unknown outcome (a gateway 5xx, a lost answer) is settled by re-reading.
+    dialer_resolve_seconds: float = Field(30.0, ge=0, le=600)
     # JSON object overriding bot/dialer/api.py PATHS, e.g. {"campaigns": "/v2/campaigns"}.
     dialer_paths: str = ""
 

@@ -1,21 +1,41 @@
 """The control flow, one place for slash commands and buttons alike.
 
-claim (exactly once) → audit pending → dialer → audit completed. Rendering and
+claim (exactly once) → audit pending → dialer → audit completed → settle an unknown
+outcome by re-reading the campaign → tell the watcher what Slack now shows. Rendering and
 notifications belong to the handlers; this module only decides and records.
+
+Three outcomes: ``ok`` (the dialer accepted it, and no state it reports says otherwise),
+``failed`` (the dialer refused it: a 4xx, in its own words) and ``unknown`` (a gateway
+5xx, an answer lost after sending, a 2xx that is not the dialer's, or a state that
+contradicts the command). An unknown outcome is re-read for up to RESOLVE_S seconds:
+the state that shows the command took effect (bot/dialer/api.py EFFECT_STATES) makes it
+``ok``; otherwise it stays ``unknown`` with what the dialer now says. The resolution is
+its own audit row; the first answer's row is never changed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-from bot.audit import Actor, record, recorded
+from bot.audit import Actor, record, record_resolution, recorded
 from bot.calling_hours import CallingHours, Report
 from bot.dialer import Campaign, DialerClient, DialerError
-from bot.dialer.api import canonical_state
+from bot.dialer.api import EFFECT_STATES, GATEWAY_STATUSES, canonical_state, took_effect
 from store import Store
 from store.claims import ClaimResult
 
+log = logging.getLogger(__name__)
+
 CONFIRM_TTL_S = 30 * 60
+# How long an unknown outcome is re-read before it is left unknown (DIALER_RESOLVE_SECONDS),
+# and the first pause between re-reads (doubling, at most RESOLVE_MAX_PAUSE_S).
+RESOLVE_S = 30.0
+RESOLVE_FIRST_PAUSE_S = 0.5
+RESOLVE_MAX_PAUSE_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,13 @@ class Outcome:
     claimed_at: str | None = None
     reason: str | None = None  # why, as the person gave it (`pause 12 because …`)
     requested_by: str | None = None  # a second person's approval: who asked
+    # When the first answer did not settle it: that answer in plain words ("the dialer's
+    # gateway timed out (HTTP 504)"), and what the re-read found: confirmed (the state
+    # shows the command took effect), contradicted (it shows it did not), unread (the
+    # campaign could not be read: ``detail`` says why) or unsettled (no state can tell).
+    answer: str | None = None
+    settled: str | None = None
+    gone: bool = False  # the re-read found the campaign no longer exists
 
     @classmethod
     def from_claim(cls, claim: ClaimResult, result: str | None = None) -> Outcome:
@@ -110,13 +137,36 @@ def refuses(campaign: Campaign, command: str) -> bool:
     return canonical_state(campaign.state) is not None and command not in campaign.allowed_commands
 
 
+def first_answer(exc: DialerError | None, state: str | None = None) -> str:
+    """The answer that left the outcome open, in plain words."""
+    if exc is None:
+        return f"the dialer accepted it but reported the campaign {state}"
+    if exc.status in GATEWAY_STATUSES:
+        what = {502: "failed", 503: "was unavailable", 504: "timed out"}[exc.status]
+        return f"the dialer's gateway {what} (HTTP {exc.status})"
+    if exc.kind == "foreign":
+        return f"something other than the dialer answered: {exc.message.split(' came back')[0]}"
+    if exc.kind == "timeout":
+        return "the dialer's answer did not arrive in time"
+    return "the connection broke before the dialer's answer arrived"
+
+
 class Controller:
     def __init__(
-        self, dialer: DialerClient, store: Store, calling_hours: CallingHours | None = None
+        self,
+        dialer: DialerClient,
+        store: Store,
+        calling_hours: CallingHours | None = None,
+        *,
+        resolve_s: float = RESOLVE_S,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``resolve_s``: how long an unknown outcome is re-read (tests make it short)."""
         self._dialer = dialer
         self._store = store
         self.calling_hours = calling_hours
+        self._resolve_s = resolve_s
+        self._sleep = sleep
 
     async def hours_report(self, campaign: Campaign, command: str = "start") -> Report:
         """The calling-hours report for a command that makes the dialer call people."""
@@ -247,6 +297,7 @@ class Controller:
             requested_by=requested_by,
         )
         context = {**(context or {}), **({"reason": reason} if reason else {})}
+        contradicted: str | None = None
         try:
             async with recorded(
                 self._store,
@@ -256,15 +307,106 @@ class Controller:
                 request={"command": command, **context},
             ) as rec:
                 result = await self._dialer.control(campaign_id, command)
-                rec.ok(result.message)
+                if result.state is not None and took_effect(command, result.state) is False:
+                    # a 2xx alone never makes "started" while the dialer says stopped
+                    contradicted = result.state
+                    rec.unknown(
+                        f"{result.message or 'accepted'}; but the campaign is {result.state}"
+                    )
+                else:
+                    rec.ok(result.message)
         except DialerError as exc:
-            return replace(
+            outcome = replace(
                 asked, result=rec.outcome, detail=exc.message, error=exc, audit_id=rec.pending_id
             )
-        return replace(
+            if rec.outcome == "unknown":
+                outcome = await self._resolve(actor, outcome, first_answer(exc))
+            await self._learn(outcome)
+            return outcome
+        outcome = replace(
             asked,
             new_state=result.state,
             result="ok",
             detail=result.message,
             audit_id=rec.pending_id,
         )
+        if contradicted is not None:
+            outcome = await self._resolve(
+                actor, replace(outcome, result="unknown"), first_answer(None, contradicted)
+            )
+        await self._learn(outcome)
+        return outcome
+
+    async def _resolve(self, actor: Actor, outcome: Outcome, answer: str) -> Outcome:
+        """Re-read the campaign until its state shows the command took effect, for at most
+        ``resolve_s`` seconds; the command itself is never sent again. Records the
+        resolution as its own audit row, linked to the command's."""
+        command, cid = outcome.command, outcome.campaign_id
+        deadline = time.monotonic() + self._resolve_s
+        pause = RESOLVE_FIRST_PAUSE_S
+        state: str | None = None
+        gone = False
+        unread: str | None = None
+        while True:
+            try:
+                state, gone, unread = (await self._dialer.get_campaign(cid)).state, False, None
+            except DialerError as exc:
+                if exc.status == 404:
+                    state, gone, unread = None, True, None
+                else:
+                    unread = exc.message
+            effect = None if unread else took_effect(command, state, gone=gone)
+            done = effect is True or (gone and command != "remove")
+            if done or EFFECT_STATES.get(command) is None and not unread:
+                break
+            if time.monotonic() + pause > deadline:
+                break
+            await self._sleep(pause)
+            pause = min(pause * 2, RESOLVE_MAX_PAUSE_S)
+        if unread:
+            settled, detail = "unread", unread
+        elif effect is True:
+            settled, detail = "confirmed", None
+        elif effect is False:
+            settled, detail = "contradicted", None
+        else:
+            settled, detail = "unsettled", None
+        result = "ok" if settled == "confirmed" else "unknown"
+        now = f"{answer}; the campaign is now {'gone' if gone else state}"
+        words = {
+            "confirmed": f"{now}, so the {command} went through",
+            "contradicted": f"{now}, so the {command} did not take effect",
+            "unread": f"{answer}; the campaign could not be read again ({unread})",
+            "unsettled": f"{now}; whether the {command} took effect does not show",
+        }[settled]
+        log.info("campaign %s: %s resolved %s: %s", cid, command, result, words)
+        if outcome.audit_id is not None:
+            await record_resolution(
+                self._store,
+                actor,
+                outcome.audit_id,
+                command,
+                result,
+                campaign_id=cid,
+                detail=words,
+            )
+        return replace(
+            outcome,
+            result=result,
+            new_state=None if gone else state,
+            answer=answer,
+            settled=settled,
+            gone=gone,
+            detail=detail if detail is not None else outcome.detail,
+        )
+
+    async def _learn(self, outcome: Outcome) -> None:
+        """What Slack now shows about the campaign becomes the watcher's last known state,
+        so the next poll announces any difference from it, whoever caused it."""
+        if outcome.gone or (outcome.result == "ok" and outcome.command == "remove"):
+            state: str | None = None
+        elif outcome.new_state is not None:
+            state = outcome.new_state
+        else:
+            return
+        await self._store.run(self._store.snapshot.learn, outcome.campaign_id, state)

@@ -8,10 +8,14 @@ lease and the snapshot is the version it diffed (store/watch.py). So: the first 
 of a fresh database is a silent baseline, a restart announces nothing twice, a change
 made while the bot was down is announced once, and two processes announce once.
 
-A change the bot itself made (an ``ok`` audit row for that campaign and command since the
-previous poll) is not announced again; a campaign with a command still in flight is left
-for the next poll to decide. After 3 failed polls in a row one "unreachable" message goes
-out, and one "reachable again" when it answers. Rendering belongs to handlers (``views``).
+The snapshot is what Slack last showed: a control command's outcome that carries a state
+writes it there (Controller._learn, Snapshot.learn), so a state change is any difference
+between the dialer and what Slack last showed, whoever caused it: a supervisor resuming in
+the portal right after the bot's pause is announced. A campaign created or edited by the bot
+(an ``ok`` audit row since the previous poll) is not announced again; a campaign with a
+command still in flight is left for the next poll to decide. After 3 failed polls in a
+row one "unreachable" message goes out, and one "reachable again" when it answers.
+Rendering belongs to handlers (``views``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from typing import Any, Protocol
 
 from bot import metrics
 from bot.dialer import Campaign, DialerClient, DialerError
-from bot.dialer.api import RUNNING_STATES, canonical_state
 from bot.notify import Notice, Notifier
 from store import Delivery, LostLease, Store, WatchState
 
@@ -41,15 +44,10 @@ WATCHED_FIELDS = {
     "period": "active period",
     "call_lists": "call lists",
 }
-# What the bot's own ok audit row explains: command -> the bot's state names it leads to
-# (None: any state, e.g. reload), or the kind of event it causes.
-OWN_STATES: dict[str, frozenset[str] | None] = {
-    "start": RUNNING_STATES,
-    "unpause": RUNNING_STATES,
-    "pause": frozenset({"paused"}),
-    "reload": None,
-}
-OWN_KINDS = {"remove": "disappeared", "create_campaign": "appeared", "update_campaign": "changed"}
+# What the bot's own ok audit row explains: the kind of event it causes. A state change is
+# never explained by an audit row: the snapshot already holds the state the bot's command
+# showed, so a state that differs from it was not the bot's doing (or not shown in Slack).
+OWN_KINDS = {"create_campaign": "appeared", "update_campaign": "changed"}
 # A pending row older than this is not "in flight" but left by a crash.
 IN_FLIGHT_S = 120.0
 
@@ -110,17 +108,10 @@ def diff(old: dict[int, dict[str, Any]], new: dict[int, dict[str, Any]]) -> list
 
 
 def explained_by_bot(event: WatchEvent, own: set[tuple[int, str]]) -> bool:
-    """True when the bot's own successful command accounts for the whole event."""
+    """True when the bot's own successful create or edit accounts for the whole event."""
     actions = {a for cid, a in own if cid == event.campaign_id}
-    if not actions:
+    if not actions or event.kind == "state":
         return False
-    if event.kind == "state":
-        new = canonical_state(event.state)
-        state_ok = any(
-            a in OWN_STATES and (OWN_STATES[a] is None or new in (OWN_STATES[a] or ()))
-            for a in actions
-        )
-        return state_ok and (not event.changes or "update_campaign" in actions)
     return any(OWN_KINDS.get(a) == event.kind for a in actions)
 
 

@@ -44,7 +44,18 @@ async def sim_set_faults(sim: Any, request: web.Request) -> web.Response:
         return _error(400, "body: invalid JSON")
     if not isinstance(body, dict):
         return _error(400, "body: must be a JSON object")
-    allowed = {"latency", "status", "count", "drop", "path_prefix", "retry_after"}
+    allowed = {
+        "latency",
+        "status",
+        "count",
+        "drop",
+        "path_prefix",
+        "retry_after",
+        "after_status",
+        "login_page",
+        "drip",
+        "huge_mb",
+    }
     unknown = sorted(set(body) - allowed)
     if unknown:
         return _error(400, f"{unknown[0]}: unknown field")

@@ -139,7 +139,9 @@ class _Simulator:
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=499)
-        if plan.status is not None:
+        if plan.login_page:  # a single sign-on proxy in front: the dialer never sees it
+            response = web.Response(text=LOGIN_PAGE, content_type="text/html")
+        elif plan.status is not None:
             response = _error(plan.status, f"Simulated fault: HTTP {plan.status}")
             if plan.retry_after is not None:
                 response.headers["Retry-After"] = str(plan.retry_after)
@@ -148,8 +150,32 @@ class _Simulator:
             response.headers["WWW-Authenticate"] = 'Bearer realm="voipex"'
         else:
             response = await self._json_errors(request, handler)
+            if plan.after_status is not None:  # carried out; the gateway gave up meanwhile
+                response = web.Response(
+                    status=plan.after_status, text=gateway_page(plan.after_status),
+                    content_type="text/html",
+                )
+            elif plan.huge_mb > 0 and isinstance(response, web.Response):
+                response = padded(response, plan.huge_mb)
         entry["status"] = response.status
+        if plan.drip > 0 and isinstance(response, web.Response):
+            return await self._drip(request, response, plan.drip)
         return response
+
+    async def _drip(
+        self, request: web.Request, response: web.Response, per_second: float
+    ) -> web.StreamResponse:
+        """Send the answer's body a few bytes at a time: a slow link or a stuck proxy."""
+        body = response.body if isinstance(response.body, bytes) else b""
+        slow = web.StreamResponse(status=response.status, headers=response.headers)
+        slow.content_length = len(body)
+        await slow.prepare(request)
+        step = max(1, int(per_second / 10))  # ten writes a second
+        for at in range(0, len(body), step):
+            await slow.write(body[at : at + step])
+            await self._sleep(step / per_second)
+        await slow.write_eof()
+        return slow
 
     async def _sleep(self, seconds: float) -> None:
         """Non-blocking latency; stop() cancels it so shutdown never waits for it."""
@@ -283,6 +309,38 @@ class _Simulator:
         except TransitionError as exc:
             return _error(409, str(exc), state=current, command=command)
         return self.dialect.control_answer(found, CONTROL_MESSAGES[command], new_state)
+
+
+LOGIN_PAGE = """<!DOCTYPE html>
+<html><head><title>Sign in - Voipex SSO</title></head>
+<body><form method="post" action="/sso/login"><input name="username">
+<input name="password" type="password"><button>Sign in</button></form></body></html>
+"""
+# One entry of the padding a huge answer carries: shaped like a call list's numbers.
+PADDING_ITEM = b'{"number":"+420601000000","attributes":[]},'
+
+
+def gateway_page(status: int) -> str:
+    """What nginx-like gateways answer when the upstream failed them."""
+    name = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Time-out"}
+    title = f"{status} {name.get(status, 'Error')}"
+    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>\n"
+
+
+def padded(response: web.Response, mb: float) -> web.Response:
+    """The JSON object answer with a "padding" list making it about ``mb`` MB. Built by
+    repeating bytes, not by json.dumps, so the simulator's own loop is not held."""
+    body = response.body if isinstance(response.body, bytes) else b""
+    if not body.rstrip().endswith(b"}"):
+        return response
+    count = int(mb * 1024 * 1024) // len(PADDING_ITEM)
+    head = body.rstrip()[:-1].rstrip()
+    joiner = b"," if not head.endswith(b"{") else b""
+    items = PADDING_ITEM * count + b'{"number":"+420601000001","attributes":[]}'
+    big = head + joiner + b'"padding":[' + items + b"]}"
+    return web.Response(
+        status=response.status, body=big, content_type="application/json", headers=None
+    )
 
 
 class RunningSimulator:

@@ -404,14 +404,14 @@ class AuditLog(Component):
         n = int(limit)
         with self._read() as db:
             if not filters:
-                rows = db.query(  # constants only (tests/test_hardening.py)
+                rows = db.query(  # constants only (tests/test_secrets_and_escaping.py)
                     "SELECT * FROM audit_requests WHERE 1 = 1"  # noqa: S608
                     + where
                     + " ORDER BY id DESC LIMIT ?",
                     [*params, n],
                 )
                 return all_as(AuditEntry, rows)
-            rows = db.query(  # constants only (tests/test_hardening.py)
+            rows = db.query(  # constants only (tests/test_secrets_and_escaping.py)
                 "SELECT * FROM audit_requests WHERE id IN ("  # noqa: S608
                 " SELECT id FROM (SELECT id FROM audit_log WHERE ref_id IS NULL"
                 + own

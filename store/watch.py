@@ -176,6 +176,32 @@ class Snapshot(Component):
             insert_deliveries(db, stamp, deliveries)
             return version + 1
 
+    def learn(self, campaign_id: int, state: str | None) -> bool:
+        """What Slack last showed about a campaign after one of the bot's own commands:
+        ``state`` becomes its state in the snapshot (None: it is gone). The version moves
+        on and the ETag is forgotten, so a poll that diffed the older snapshot commits
+        nothing and the next one compares the dialer with what Slack showed: a change
+        made outside Slack right after the bot's command is announced. True when it changed."""
+        with self._write() as db:
+            row = db.conn.execute(
+                "SELECT data FROM campaign_snapshot WHERE campaign_id = ?", [int(campaign_id)]
+            ).fetchone()
+            if row is None:
+                return False  # never seen by the watcher: its next poll shows it as it is
+            if state is None:
+                db.execute("DELETE FROM campaign_snapshot WHERE campaign_id = ?", [campaign_id])
+            else:
+                data = load_json(row[0])
+                if data.get("state") == state:
+                    return False
+                data["state"] = state
+                db.execute(
+                    "UPDATE campaign_snapshot SET data = ? WHERE campaign_id = ?",
+                    [dump_json(data), int(campaign_id)],
+                )
+            db.execute("UPDATE watch_state SET version = version + 1, etag = NULL WHERE id = 1")
+            return True
+
     def own_changes(self, since: str) -> set[tuple[int, str]]:
         """(campaign id, action) of the bot's own successful requests completed since then.
 

@@ -411,7 +411,9 @@ async def test_remove_is_danger_styled_with_a_dialog(
 async def test_slow_dialer_acks_fast_and_records_unknown(
     simulator: Any, fake_slack: FakeSlack, tmp_path: Any
 ) -> None:
-    bot = await start_bot(simulator, fake_slack, tmp_path / "b.db", dialer_timeout=0.5)
+    bot = await start_bot(
+        simulator, fake_slack, tmp_path / "b.db", dialer_timeout=0.5, dialer_resolve_seconds=1
+    )
     try:
         token = await confirmation_token(bot, "start 1")
         simulator.faults.set(latency=2.0)
@@ -420,8 +422,10 @@ async def test_slow_dialer_acks_fast_and_records_unknown(
         await bot.settle()
         text = reply_text(bot)
         assert "not known whether" in text and "/dialer campaign 1" in text
-        [entry] = bot.services.store.audit.history(campaign_id=1)
-        assert entry.outcome == "unknown"
+        # the re-reads time out too: the resolution leaves it unknown
+        resolution, entry = bot.services.store.audit.history(campaign_id=1)
+        assert (entry.action, entry.outcome) == ("start", "unknown")
+        assert (resolution.action, resolution.outcome) == ("resolve", "unknown")
         assert len(control_puts(bot)) == 1  # never retried
     finally:
         await stop_bot(bot)

@@ -479,7 +479,8 @@ async def test_control_not_retried_on_503(simulator: Any, recorder: Recorder) ->
         simulator.faults.set(status=503, count=1, path_prefix="/dialer/campaigns/1/control")
         with pytest.raises(DialerError) as info:
             await c.control(1, "start")
-    assert (info.value.status, info.value.sent) == (503, True)
+    # a gateway status: the dialer may have acted before it gave up
+    assert (info.value.status, info.value.sent) == (503, None)
     assert len(sim_log(simulator, "PUT", "/dialer/campaigns/1/control")) == 1
     assert recorder.count("PUT", "/dialer/campaigns/1/control") == 1
 

@@ -759,6 +759,75 @@ async def test_fault_admin_endpoints(
     assert (await api.get("/ivr")).status_code == 200
 
 
+async def test_gateway_answers_after_carrying_the_command_out(
+    simulator: RunningSimulator,  # noqa: F811
+    api: httpx.AsyncClient,
+) -> None:
+    """after_status: the dialer did it, the gateway in front answered 504 meanwhile."""
+    set_response = await api.post("/_sim/faults", json={"after_status": 504})
+    assert set_response.status_code == 200, set_response.text
+    answer = await api.put("/dialer/campaigns/1/control", json={"command": "start"})
+    assert answer.status_code == 504
+    assert "<title>504 Gateway Time-out</title>" in answer.text
+    assert simulator.state.campaigns[1]["state"] == "running"  # carried out all the same
+    assert (await api.get("/dialer/campaigns/1")).status_code == 200  # one request only
+
+
+async def test_login_page_answers_200_without_reaching_the_dialer(
+    simulator: RunningSimulator,  # noqa: F811
+    api: httpx.AsyncClient,
+) -> None:
+    assert (await api.post("/_sim/faults", json={"login_page": 1})).status_code == 200
+    answer = await api.put("/dialer/campaigns/1/control", json={"command": "start"})
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert "<title>Sign in - Voipex SSO</title>" in answer.text
+    assert simulator.state.campaigns[1]["state"] == "stopped"  # never carried out
+    assert (await api.get("/dialer/campaigns/1")).json()["state"] == "stopped"
+
+
+async def test_drip_sends_the_answer_slowly(
+    simulator: RunningSimulator,  # noqa: F811
+    api: httpx.AsyncClient,
+) -> None:
+    simulator.faults.set(drip=100, path_prefix="/dialer/campaigns/1")
+    started = time.monotonic()
+    answer = await api.get("/dialer/campaigns/1")
+    took = time.monotonic() - started
+    size = len(answer.content)
+    assert answer.json()["id"] == 1
+    assert took >= size / 100 * 0.8, (took, size)  # about a second per 100 bytes
+
+
+async def test_huge_answer_is_padded_to_the_size_asked(
+    simulator: RunningSimulator,  # noqa: F811
+    api: httpx.AsyncClient,
+) -> None:
+    simulator.faults.set(huge_mb=2, path_prefix="/dialer/campaigns/1")
+    answer = await api.get("/dialer/campaigns/1")
+    assert 2 * 1024 * 1024 * 0.99 <= len(answer.content) <= 2 * 1024 * 1024 * 1.01
+    body = answer.json()
+    assert body["id"] == 1 and body["padding"][0] == {"number": "+420601000000", "attributes": []}
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        ({"after_status": 200}, "after_status: must be an HTTP error status 400..599"),
+        ({"status": 500, "after_status": 504}, "status, after_status: give one of them"),
+        ({"drip": -1}, "drip: must be a number >= 0"),
+        ({"huge_mb": 5000}, "huge_mb: at most 1024"),
+        ({"login_page": "yes"}, "login_page: must be an integer >= 0"),
+    ],
+)
+async def test_new_faults_are_validated(
+    api: httpx.AsyncClient, body: dict[str, Any], problem: str
+) -> None:
+    answer = await api.post("/_sim/faults", json=body)
+    assert answer.status_code == 400
+    assert answer.json()["message"] == problem
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -18,6 +18,8 @@ import pytest
 import bot.notify
 from tests.conftest import ADMIN, NOTIFY, Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
+from tests.test_control import confirmation_token
+from tests.test_dialects import set_state_outside_slack as set_state
 
 OUTSIDE = "changed outside Slack"
 
@@ -107,8 +109,8 @@ async def test_the_bots_own_change_is_not_announced_twice(wbot: Bot) -> None:
     ]
     assert own, wbot.slack.describe()
     result = await w.poll_once()
-    assert [e.kind for e in result.events] == ["state"]  # the watcher saw it ...
-    assert result.announced == []  # ... and knew it was the bot's own
+    # The pause's outcome is what Slack last showed: the snapshot holds it, nothing differs.
+    assert result.events == [] and result.announced == []
     await wbot.settle()
     assert announced(wbot.slack) == []
 
@@ -356,3 +358,77 @@ async def test_a_successful_poll_feeds_the_metric(wbot: Bot) -> None:
     assert last is not None
     assert wbot.services.watcher.last_success_at is not None
     assert last == wbot.services.watcher.last_success_at.timestamp()
+
+
+# ---- the snapshot is what Slack last showed ------------------------------------------------
+
+from tests.test_dialects import PAUSED, RUNNING, dbot, dialect_sim  # noqa: E402, F401, I001
+
+
+def outside(fake: FakeSlack, campaign_id: int) -> list[str]:
+    return [FakeSlack.texts(c) for c in announced(fake, f"(#{campaign_id})")]
+
+
+async def test_a_portal_resume_right_after_the_bots_pause_is_announced(dbot: Bot) -> None:  # noqa: F811
+    """Between two polls the bot pauses a running campaign and a supervisor resumes it in
+    the portal: the dialer now differs from what Slack last showed (paused)."""
+    d = dbot.sim.dialect.name
+    w = dbot.services.watcher
+    await w.poll_once()
+    await set_state(dbot.sim, 1, RUNNING[d])
+    await w.poll_once()
+    await dbot.command("pause 1", user_id=ADMIN)
+    await dbot.settle()
+    assert dbot.sim.state.campaigns[1]["state"] == PAUSED[d]
+    dbot.services.home.spacing_s = 0.0
+    await dbot.driver.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
+    await dbot.settle()
+    dbot.slack.clear()
+    await set_state(dbot.sim, 1, RUNNING[d])  # the portal, before the next poll
+    result = await w.poll_once()
+    assert [(e.kind, e.campaign_id) for e in result.announced] == [("state", 1)]
+    await dbot.settle()
+    [note] = outside(dbot.slack, 1)
+    assert "is now 🟢 running" in note and "(was ⏸️ paused)" in note
+    # The channel's status message (the thread's parent) says so, without an Unpause button.
+    [status] = dbot.slack.calls_to("chat.update")
+    assert "is now 🟢 running" in FakeSlack.texts(status.args)
+    assert FakeSlack.buttons(status, "control:unpause") == []
+    # The App Home of whoever looked recently shows it too, after this one poll.
+    [home] = dbot.slack.calls_to("views.publish")
+    assert "(#1) — 🟢 running" in FakeSlack.texts(home.args)
+    assert (await w.poll_once()).status == "unchanged"  # said once
+
+
+async def test_start_pause_then_running_in_the_portal_is_announced(dbot: Bot) -> None:  # noqa: F811
+    d = dbot.sim.dialect.name
+    w = dbot.services.watcher
+    await w.poll_once()
+    token = await confirmation_token(dbot, "start 1")
+    await dbot.action("control:confirm", token)
+    await dbot.settle()
+    await dbot.command("pause 1", user_id=ADMIN)
+    await dbot.settle()
+    dbot.slack.clear()
+    await set_state(dbot.sim, 1, RUNNING[d])
+    await w.poll_once()
+    await dbot.settle()
+    [note] = outside(dbot.slack, 1)
+    assert "(was ⏸️ paused)" in note
+
+
+async def test_a_poll_that_diffed_before_the_bots_command_commits_nothing(dbot: Bot) -> None:  # noqa: F811
+    """The outcome moves the snapshot on: a poll that read the list before it is void,
+    and the next one compares the dialer with what the command's outcome showed."""
+    d = dbot.sim.dialect.name
+    store = dbot.services.store
+    w = dbot.services.watcher
+    await w.poll_once()
+    before = await store.run(store.snapshot.version)
+    await set_state(dbot.sim, 1, RUNNING[d])
+    await dbot.command("pause 1", user_id=ADMIN)
+    await dbot.settle()
+    _, snapshot = await store.run(store.snapshot.load)
+    assert snapshot[1]["state"] == PAUSED[d]  # what Slack last said
+    assert await store.run(store.snapshot.version) == before + 1
+    assert (await w.poll_once()).status == "unchanged"  # the dialer says the same

@@ -34,3 +34,21 @@ async def test_a_portal_change_gives_one_notification_and_the_home_shows(tmp_pat
     assert "🟢 The dialer is reachable" in text and "] New campaign" in text
     assert "Usage: dialer <campaign id> <state>" in text
     assert "(the portal answered 404" in text
+
+
+async def test_after_the_readme_session_a_portal_pause_says_it_was_running(tmp_path: Path) -> None:
+    """README's session starts campaign 1 (listing, Start, Confirm): Slack then shows it
+    running, so the portal's pause is announced against that, not the state before."""
+    out = Transcript()
+    session = await DemoSession.start(db_path=str(tmp_path / "demo.db"), out=out)
+    try:
+        lines = ["/dialer campaigns", "2", "8", "dialer 1 paused", "home"]
+        assert await session.run(ScriptInput(lines, session.out)) == 0
+    finally:
+        await session.close()
+    text = "\n".join(out)
+    assert "✅ @alice started campaign Spring promo (#1). Now 🟢 running." in text
+    assert "Spring promo (#1) is now ⏸️ paused — changed outside Slack (was 🟢 running)" in text
+    assert "(was ⏹️ stopped)" not in text
+    home = text.rsplit("--- dialer-bot updated your App Home ---", 1)[1]
+    assert "Spring promo" in home and "⏸️ paused" in home.split("Spring promo", 1)[1][:200]

@@ -124,3 +124,57 @@ def validate_paths(value: str | Mapping[str, object] | None) -> dict[str, str]:
             raise ValueError(f"{name}: {path!r} must contain {need}")
         paths[name] = path
     return paths
+
+
+# ---- outcomes: what an answer says about a command ----------------------------------
+
+# Statuses that come from a gateway in front of the dialer rather than the dialer itself:
+# the command may have been carried out before the gateway gave up, so the outcome is
+# `unknown` until a re-read of the campaign settles it (bot/control.py).
+GATEWAY_STATUSES: frozenset[int] = frozenset({502, 503, 504})
+
+# *Assumed* 2xx bodies the dialer itself sends: JSON, nothing (204), or a short plain text
+# ("OK"). Anything else (an HTML page, a single sign-on login form, a long text) came from
+# something in between, and the request may never have reached the dialer.
+PLAIN_TEXT_MAX = 200
+
+
+def foreign_body(content_type: str, text: str) -> str | None:
+    """Why a 2xx body is not the dialer's own answer (a short phrase), or None when it is."""
+    kind = content_type.split(";")[0].strip().lower()
+    start = text.lstrip()[:15].lower()
+    if "html" in kind or start.startswith(("<!doctype", "<html", "<?xml")):
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+        named = " ".join(title.group(1).split())[:80] if title else ""
+        return f"an HTML page ({named})" if named else "an HTML page"
+    stripped = text.strip()
+    if not stripped or kind.endswith("json") or stripped[:1] in "{[":
+        return None
+    if len(stripped) > PLAIN_TEXT_MAX or "\n" in stripped:
+        return f"a {len(stripped)}-character text that is not the dialer's"
+    return None
+
+
+# *Assumed*: the state (the bot's name, see canonical_state) that shows a command took
+# effect. None means nothing the dialer reports can show it (a reload): such a command
+# stays as the dialer answered it. A remove took effect when the campaign is gone (404).
+EFFECT_STATES: dict[str, frozenset[str] | None] = {
+    "start": RUNNING_STATES,
+    "unpause": RUNNING_STATES,
+    "pause": frozenset({"paused"}),
+    "remove": frozenset({"gone"}),
+    "reload": None,
+}
+
+
+def took_effect(command: str, raw_state: object, *, gone: bool = False) -> bool | None:
+    """True when the state shows ``command`` took effect, False when it shows it did not
+    (a known state other than the effect; gone, for anything but remove), None when the
+    state cannot tell (an unknown state name, or a command no state shows)."""
+    wanted = EFFECT_STATES.get(command)
+    if wanted is None:
+        return None
+    state = "gone" if gone else canonical_state(raw_state)
+    if state is None:
+        return None
+    return state in wanted

@@ -18,7 +18,8 @@ DEFAULT_ENDPOINT_TYPE = "phone"
 DEFAULT_BOOST_FACTOR = 1.0
 DEFAULT_MAX_WAITING_CALLS = 2
 
-ErrorKind = Literal["http", "timeout", "connection"]
+# foreign: a 2xx answer that is not the dialer's (an HTML page from a proxy in between).
+ErrorKind = Literal["http", "timeout", "connection", "foreign"]
 
 
 class DialerError(Exception):
@@ -57,6 +58,8 @@ class DialerError(Exception):
             return f"The dialer answered {self.status} to {target}: {self.message}"
         if self.kind == "timeout":
             return f"The dialer did not answer {target} in time: {self.message}"
+        if self.kind == "foreign":
+            return f"Something other than the dialer answered {target}: {self.message}"
         return f"The dialer could not be reached for {target}: {self.message}"
 
     def __repr__(self) -> str:

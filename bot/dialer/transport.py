@@ -20,7 +20,8 @@ from typing import Any, Self
 
 import httpx
 
-from bot.dialer.api import PATHS
+from bot.dialer import bigjson
+from bot.dialer.api import GATEWAY_STATUSES, PATHS, foreign_body
 from bot.dialer.auth import TokenInfo, TokenSource
 from bot.dialer.errors import error_fields, error_message, retry_after, transport_error
 from bot.dialer.models import DialerError
@@ -33,6 +34,13 @@ log = logging.getLogger("bot.dialer")
 MAX_CONNECTIONS = 100
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Answers are read in full before they are parsed, up to this many bytes (DIALER_MAX_ANSWER_MB):
+# a million-number call list is about 60 MB of JSON.
+MAX_ANSWER_BYTES = 200 * 1024 * 1024
+# A JSON answer bigger than this is parsed in slices (bigjson): parsing 50 MB takes
+# seconds, and the event loop must keep acking Slack meanwhile. (A thread would not help:
+# json.loads holds the GIL for the whole parse.)
+PARSE_IN_SLICES_BYTES = 256 * 1024
 
 Sleep = Callable[[float], Awaitable[None]]
 # Told of every request: method, path, status (or "error"), seconds (bot.metrics).
@@ -78,7 +86,9 @@ class Transport:
         max_connections: int = MAX_CONNECTIONS,
         paths: dict[str, str] | None = None,
         on_response: OnResponse | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
+        self._max_answer = max_answer_bytes
         self.paths = dict(PATHS) if paths is None else {**PATHS, **paths}
         self.base_url = base_url.rstrip("/")
         self.auth_url = auth_url
@@ -246,7 +256,8 @@ class Transport:
                     method=method,
                     path=path,
                     kind="http",
-                    sent=True,
+                    # a gateway that gave up may have passed the request on first
+                    sent=None if status in GATEWAY_STATUSES else True,
                     fields=error_fields(response),
                 )
             if meta is not None:
@@ -262,7 +273,7 @@ class Transport:
                     path=path,
                     sent=True,
                 )
-            return status, _body(response)
+            return status, await _body(response, method, path)
 
     async def _authenticate(self, renew_after: str | None = None) -> str:
         """A token for the next API request. A failure here (it names the token request)
@@ -289,35 +300,92 @@ class Transport:
             headers["Content-Type"] = "application/json"
             if isinstance(body, JsonFile):  # a length, so httpx does not send it chunked
                 headers["Content-Length"] = str(body.size)
-            request = self._http.request(method, path, content=body, headers=headers)
+            request = self._http.build_request(method, path, content=body, headers=headers)
         else:
-            request = self._http.request(method, path, json=body, headers=headers)
+            request = self._http.build_request(method, path, json=body, headers=headers)
         return await self._timed(method, path, request)
 
     async def _post_form(self, url: str, form: dict[str, str]) -> httpx.Response:
         """Used by TokenSource so token requests share this client, its timeouts and its errors."""
         path = httpx.URL(url).path or "/"
-        return await self._timed("POST", path, self._http.post(url, data=form), label="token")
+        request = self._http.build_request("POST", url, data=form)
+        return await self._timed("POST", path, request, label="token")
+
+    async def _read(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
+        """Send and read the whole answer, at most DIALER_MAX_ANSWER_MB of it: a body over
+        the cap is refused as soon as it is seen to be, not after it has filled memory."""
+        response = await self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self._max_answer:
+                raise self._too_big(response, method, path, int(declared))
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_answer:
+                    raise self._too_big(response, method, path, None)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        # The body is decoded already: the copy must not decode it again.
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
+
+    def _too_big(
+        self, response: httpx.Response, method: str, path: str, size: int | None
+    ) -> DialerError:
+        cap = self._max_answer / (1024 * 1024)
+        said = f"{size / (1024 * 1024):.0f} MB, " if size is not None else ""
+        return DialerError(
+            f"the dialer's answer is {said}over the {cap:g} MB cap (DIALER_MAX_ANSWER_MB)",
+            status=response.status_code,
+            method=method,
+            path=path,
+            kind="http",
+            sent=True,
+        )
 
     async def _timed(
         self,
         method: str,
         path: str,
-        call: Awaitable[httpx.Response],
+        request: httpx.Request,
         label: str = "",
     ) -> httpx.Response:
+        """DIALER_TIMEOUT bounds the whole request: connect, send and the entire answer,
+        however slowly it trickles in (httpx's own timeouts bound each read only)."""
         started = time.perf_counter()
         slots = self._read_slots if method == "GET" else self._write_slots
         try:
             async with asyncio.timeout(self._timeout):
                 await slots.acquire()
         except TimeoutError:
-            if asyncio.iscoroutine(call):
-                call.close()  # never started
             msg = "too many requests in flight; no connection to the dialer became free in time"
             raise DialerError(msg, method=method, path=path, kind="timeout", sent=False) from None
         try:
-            response = await call
+            async with asyncio.timeout(self._timeout):
+                response = await self._read(request, method, path)
+        except TimeoutError:
+            ms = (time.perf_counter() - started) * 1000
+            log.info("dialer %s %s: no whole answer after %.0f ms", method, path, ms)
+            if self._on_response is not None:
+                self._on_response(method, path, "error", ms / 1000)
+            msg = (
+                f"no whole answer within {self._timeout:g} s; "
+                "the dialer may or may not have carried out the request"
+            )
+            raise DialerError(msg, method=method, path=path, kind="timeout", sent=None) from None
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - started) * 1000
             log.info("dialer %s %s failed after %.0f ms: %s", method, path, ms, type(exc).__name__)
@@ -370,12 +438,31 @@ async def _join(shared: asyncio.Future[Any], copy: Callable[[Any], Any] | None) 
     return copy(result) if copy is not None else result
 
 
-def _body(response: httpx.Response) -> Any:
-    """A 2xx body as JSON; None when empty (204); the text itself when it is not JSON
-    (a plain "OK"). Whether that shape is usable is for the caller to decide."""
-    if not response.content.strip():
+async def _body(response: httpx.Response, method: str, path: str) -> Any:
+    """A 2xx body as JSON; None when empty (204); the text itself when it is a short plain
+    text (a plain "OK"). Whether that shape is usable is for the caller to decide. A body
+    that is not the dialer's (bot/dialer/api.py foreign_body) is an error whose ``sent``
+    is None: whatever answered, the request may or may not have reached the dialer."""
+    content = response.content
+    if not content.strip():
         return None
+    text = response.text if len(content) <= PARSE_IN_SLICES_BYTES else ""
+    why = foreign_body(
+        response.headers.get("Content-Type", ""), text or content[:4096].decode("utf-8", "replace")
+    )
+    if why is not None:
+        raise DialerError(
+            f"{why} came back with HTTP {response.status_code} instead of the dialer's answer; "
+            "the request may not have reached the dialer",
+            status=response.status_code,
+            method=method,
+            path=path,
+            kind="foreign",
+            sent=None,
+        )
     try:
+        if len(content) > PARSE_IN_SLICES_BYTES:
+            return await bigjson.loads(content)
         return response.json()
     except ValueError:
         return response.text

@@ -34,6 +34,7 @@ async def run_doctor(settings: Settings, out: Out = print) -> int:
         token=settings.dialer_token.get_secret_value() if settings.dialer_token else None,
         connect_timeout=settings.dialer_connect_timeout,
         timeout=settings.dialer_timeout,
+        max_answer_bytes=int(settings.dialer_max_answer_mb * 1024 * 1024),
         paths=settings.paths,
         max_attempts=1,
     ) as client:

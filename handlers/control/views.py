@@ -153,16 +153,47 @@ def not_allowed(exc: Exception) -> dict[str, Any]:
     return message(f":information_source: Nothing sent: {esc(exc)}.")
 
 
+def settled(outcome: Outcome) -> str:
+    """How an outcome the first answer left open was settled by re-reading the campaign, in
+    plain words: "the dialer's gateway timed out (HTTP 504); the campaign is now running,
+    so the start went through." A 2xx alone never reads as done while the dialer says not."""
+    cmd = outcome.command
+    now = "gone" if outcome.gone else state_label(outcome.new_state)
+    first = esc(outcome.answer or "")
+    if outcome.settled == "confirmed":
+        return f"{first}; the campaign is now {now}, so the {cmd} went through."
+    if outcome.settled == "contradicted":
+        return f"{first}; the campaign is now {now}, so the {cmd} did not take effect."
+    if outcome.settled == "unread":
+        return (
+            f"{first}, and the campaign could not be read again ({esc(outcome.detail or '')}); "
+            f"it is not known whether the {cmd} went through."
+        )
+    return f"{first}; the campaign is now {now}; it is not known whether the {cmd} went through."
+
+
 def result(outcome: Outcome, user_id: str) -> dict[str, Any]:
     """The message that replaces the confirmation (or answers a pause)."""
     ref = campaign_ref(outcome.campaign_name, outcome.campaign_id)
     cmd = outcome.command
-    if outcome.result == "ok":
+    if outcome.result == "ok" and outcome.answer:
+        done = PAST.get(cmd, cmd)
+        text = f":white_check_mark: <@{user_id}> {done} campaign {ref}: {settled(outcome)}"
+        if outcome.reason:
+            text += f" Reason: “{esc(outcome.reason)}”."
+    elif outcome.result == "ok":
         now = f" Now {state_label(outcome.new_state)}." if outcome.new_state else ""
         said = f" The dialer said: {esc(outcome.detail)}." if outcome.detail else ""
         text = f":white_check_mark: <@{user_id}> {PAST.get(cmd, cmd)} campaign {ref}.{now}{said}"
         if outcome.reason:
             text += f" Reason: “{esc(outcome.reason)}”."
+    elif outcome.result == "unknown" and outcome.answer:
+        icon = ":warning:" if outcome.settled == "contradicted" else ":grey_question:"
+        text = (
+            f"{icon} {cmd.capitalize()} campaign {ref}: {settled(outcome)} Nothing was sent "
+            f"again; check `/dialer campaign {outcome.campaign_id}` before trying again. "
+            "The audit log records this as unknown."
+        )
     elif outcome.result == "unknown":
         text = (
             f":grey_question: The dialer did not answer in time, so it is not known whether "
@@ -200,6 +231,11 @@ def notification(
     was = f", was {esc(outcome.previous_state)}" if outcome.previous_state else ""
     if outcome.result == "ok":
         text = f"<@{user_id}> {PAST.get(outcome.command, outcome.command)} campaign {ref}{was}"
+        if outcome.answer:
+            text += f" · {settled(outcome)}"
+    elif outcome.answer:
+        text = f":grey_question: <@{user_id}> tried to {outcome.command} campaign {ref}{was}: "
+        text += settled(outcome)
     else:
         text = (
             f":grey_question: <@{user_id}> tried to {outcome.command} campaign {ref}{was}; "
