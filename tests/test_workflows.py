@@ -85,7 +85,8 @@ def notes(fake: FakeSlack) -> list[str]:
 
 @pytest.fixture
 async def wbot(simulator: Any, fake_slack: FakeSlack, tmp_path: Path) -> AsyncIterator[Bot]:
-    b = await start_bot(simulator, fake_slack, tmp_path / "bot.db")
+    # An unknown outcome is re-read for 1 s here, not the default 30 s.
+    b = await start_bot(simulator, fake_slack, tmp_path / "bot.db", dialer_resolve_seconds=1.0)
     grants = b.services.store.grants
     grants.grant(OPERATOR, "operator", [OPS_CHANNEL], ADMIN)
     grants.grant(VIEWER, "viewer", None, ADMIN)
@@ -283,9 +284,12 @@ async def test_a_dialer_refusal_and_a_lost_answer_end_the_step(wbot: Bot) -> Non
     assert error.startswith("The dialer refused to start campaign Spring promo (#1):")
     wbot.sim.faults.set(drop=1, path_prefix="/dialer/campaigns/1/control")
     error = failed(await run_step(wbot, "start_campaign", {"campaign": "1", "user": ADMIN}))
-    assert "did not answer in time to start campaign Spring promo (#1)" in error
-    assert "result is unknown" in error
+    # Re-read at once: the campaign is still stopped, so the start did not take effect.
+    assert error.startswith("Start campaign Spring promo (#1): the connection broke")
+    assert "so the start did not take effect" in error and "result is unknown" in error
     outcomes = [e.outcome for e in await audit(wbot) if e.action == "start"]
     assert outcomes == ["unknown", "failed"]
-    # The unknown one is announced (it may have run), with the workflow named.
-    assert any("result is unknown" in n and "via workflow" in n for n in notes(wbot.slack))
+    # The unknown one is announced with what the re-read showed, and the workflow named.
+    assert any(
+        "the start did not take effect" in n and "via workflow" in n for n in notes(wbot.slack)
+    )

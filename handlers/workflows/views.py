@@ -12,6 +12,7 @@ from bot.control import Outcome
 from bot.dialer import DialerError
 from bot.find import Found
 from handlers.blocks import dialer_error_text
+from handlers.control.views import settled
 
 # Callback ids, as manifest.yml declares them under `functions`.
 PAUSE = "pause_campaign"
@@ -105,6 +106,11 @@ def failed(outcome: Outcome) -> str:
         if outcome.campaign_name
         else (f"#{outcome.campaign_id}")
     )
+    if outcome.result == "unknown" and outcome.answer:  # settled by re-reading the campaign
+        return plain(
+            f"{outcome.command.capitalize()} campaign {ref}: {settled(outcome)} The result "
+            "is unknown in the audit log; check the campaign before running the step again."
+        )
     if outcome.result == "unknown":
         return (
             f"The dialer did not answer in time to {outcome.command} campaign {ref}, so the "
