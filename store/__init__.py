@@ -1,5 +1,5 @@
 """The bot's SQLite store: audit log, claims and approvals, grants and subscriptions,
-outbox, schedules, the watcher's state.
+outbox, schedules, the watcher's state, the do-not-call list.
 
 :class:`Store` owns one connection and one worker thread. Async code calls
 ``await store.run(fn, ...)`` so SQLite work never holds the event loop; tests
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from store.audit import Anchors, AuditEntry, AuditLog, VerifyResult
 from store.claims import Approval, Approvals, Claim, ClaimResult, Claims
 from store.db import Health, open_db, utc_now
+from store.dnc import Change, DoNotCall, Listed
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
 from store.watch import LostLease, Snapshot, WatchLease, WatchState
@@ -36,11 +37,14 @@ __all__ = [
     "Claim",
     "ClaimResult",
     "Claims",
+    "Change",
     "Delivery",
+    "DoNotCall",
     "Grant",
     "Grants",
     "Health",
     "HomeViews",
+    "Listed",
     "LostLease",
     "Outbox",
     "OutboxItem",
@@ -79,6 +83,7 @@ class Store:
         self.lease = WatchLease(self.db, self._lock, clock)
         self.snapshot = Snapshot(self.db, self._lock, clock)
         self.home = HomeViews(self.db, self._lock, clock)
+        self.dnc = DoNotCall(self.db, self._lock, clock)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a sync store call on the store thread and await its result.
