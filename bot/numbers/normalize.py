@@ -144,8 +144,11 @@ def _fragment(e164: str, names: tuple[str, ...], values: tuple[str, ...]) -> str
     )
 
 
-def normalize_rows(rows: list[Row], region: str | None, attr_names: tuple[str, ...]) -> ChunkResult:
-    """Normalize rows; duplicates *within* the chunk are left for the parent to count."""
+def normalize_rows(
+    rows: list[Row], region: str | None, attr_names: tuple[str, ...], keys_only: bool = False
+) -> ChunkResult:
+    """Normalize rows; duplicates *within* the chunk are left for the parent to count.
+    ``keys_only``: the numbers as keys, without request-body JSON (the do-not-call list)."""
     out = ChunkResult()
     for line, raw, values in rows:
         out.read += 1
@@ -158,7 +161,8 @@ def normalize_rows(rows: list[Row], region: str | None, attr_names: tuple[str, .
             out.invalid_rows.append(invalid_row(line, raw, reason))
             continue
         out.keys.append(int(e164[1:]))
-        out.fragments.append(_fragment(e164, attr_names, values))
+        if not keys_only:
+            out.fragments.append(_fragment(e164, attr_names, values))
     return out
 
 
@@ -209,7 +213,7 @@ def non_blank(row: list[str]) -> bool:
 
 
 def normalize_block(
-    block: bytes, first_line: int, layout: Layout, region: str | None
+    block: bytes, first_line: int, layout: Layout, region: str | None, keys_only: bool = False
 ) -> ChunkResult:
     """Worker entry point for files: decode, parse and normalize one block of lines."""
     try:
@@ -234,7 +238,7 @@ def normalize_block(
     except csv.Error as exc:
         line = first_line + reader.line_num - 1
         raise BadInput(f"Line {line} is not readable as CSV ({exc}).") from None
-    result = normalize_rows(rows, region, layout.attr_names)
+    result = normalize_rows(rows, region, layout.attr_names, keys_only)
     result.size = len(block)
     return result
 
