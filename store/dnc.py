@@ -88,6 +88,38 @@ class DoNotCall(Component):
             )
             return int(cursor.lastrowid or 0)
 
+    def change(
+        self,
+        action: str,
+        keys: Sequence[int],
+        *,
+        user_id: str | None,
+        user_name: str | None,
+        reason: str | None,
+        audit_id: int | None,
+    ) -> tuple[int, int]:
+        """Typed numbers added or removed under a new change row: (change id, how many
+        numbers it changed). A crash between the two leaves a change of 0 numbers, which
+        changes nothing and is not listed."""
+        change_id = self.begin(
+            action,
+            user_id=user_id,
+            user_name=user_name,
+            reason=reason,
+            source=None,
+            audit_id=audit_id,
+        )
+        done = self.add(change_id, keys) if action == "add" else self.remove(change_id, keys)
+        return change_id, done
+
+    def numbers_of(self, change_id: int) -> int:
+        """How many numbers a change has changed so far (an import in progress)."""
+        with self._read() as db:
+            row = db.conn.execute(
+                "SELECT numbers FROM dnc_changes WHERE id = ?", [change_id]
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def add(self, change_id: int, keys: Sequence[int]) -> int:
         """Add the numbers not listed yet (sorted first: B-tree inserts in order); returns
         how many were new. The change's count moves in the same transaction, so the list's

@@ -29,6 +29,7 @@ from handlers.blocks import esc, message
 from handlers.call_lists import views
 from handlers.call_lists.upload import (
     ACTION,
+    CALL_LIST_MODE,
     ROLE_ACTION,
     as_dict,
     as_str,
@@ -53,7 +54,12 @@ SUBMIT_CHECK_S = 2.0  # download + CSV check before the ack; Slack allows 3 s
 
 async def open_upload_modal(req: Request, _: Any) -> None:
     """`/dialer upload` and `/dialer list new`: the trigger lasts 3 s, so open right away."""
-    view = views.upload_modal(req.services.settings.default_region, req.actor.channel_id)
+    await open_form(req, CALL_LIST_MODE)
+
+
+async def open_form(req: Request, mode: str) -> None:
+    """The one form, for a call list or for do-not-call numbers (`/dialer dnc upload`)."""
+    view = views.upload_modal(req.services.settings.default_region, req.actor.channel_id, mode)
     await req.services.client.views_open(trigger_id=req.trigger_id, view=view)
 
 
@@ -74,7 +80,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
         return
     actor = replace(context["actor"], channel_id=parsed.channel_id)
     fetched = None
-    if parsed.file_id and await _may_upload(services, actor):
+    if parsed.file_id and await _may_upload(services, actor, parsed.role_action):
         fetched = services.tasks.spawn(
             fetch_file(services, parsed.file_id), name="call list file check"
         )
@@ -87,9 +93,9 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
     services.tasks.spawn(run_upload(req, parsed, fetched), name="call list upload")
 
 
-async def _may_upload(services: Services, actor: Any) -> bool:
+async def _may_upload(services: Services, actor: Any, action: str) -> bool:
     """Only an allowed user's file is fetched before the ack; run_upload refuses the rest."""
-    decision = await services.access.check(actor.user_id, actor.channel_id, ROLE_ACTION)
+    decision = await services.access.check(actor.user_id, actor.channel_id, action)
     return decision.allowed
 
 

@@ -100,8 +100,15 @@ def _region_option(code: str) -> Option:
     return Option(value=code, text=PlainTextObject(text=region_label(code)[:75]))
 
 
-def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str, Any]:
-    """The form; the origin channel rides in private_metadata for channel-scoped roles."""
+DNC_FORM = "dnc"  # the mode for do-not-call numbers (handlers/call_lists/upload.py)
+
+
+def upload_modal(
+    default_region: str | None, channel_id: str | None, mode: str = "call_list"
+) -> dict[str, Any]:
+    """The form; the origin channel and the mode ride in private_metadata (for
+    channel-scoped roles; and a call list, or numbers for the do-not-call list)."""
+    dnc = mode == DNC_FORM
     codes = [c for c, _ in REGIONS]
     if default_region and default_region not in _REGION_NAMES:
         codes.insert(0, default_region)
@@ -110,9 +117,13 @@ def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str
     blocks = [
         InputBlock(
             block_id="name",
-            label="Call list name",
+            label="Reason (kept with every number)" if dnc else "Call list name",
             element=PlainTextInputElement(
-                action_id="value", max_length=255, placeholder="e.g. Brno outage, June"
+                action_id="value",
+                max_length=255,
+                placeholder=(
+                    "e.g. national do-not-call register, June" if dnc else "e.g. Brno outage, June"
+                ),
             ),
         ),
         InputBlock(
@@ -137,8 +148,13 @@ def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str
             optional=True,
             hint=(
                 "A column named number, phone, phone_number, msisdn or tel (else the first "
-                "column of numbers); other columns become the number's attributes. "
-                "UTF-8, up to the size limit."
+                "column of numbers); "
+                + (
+                    "other columns are ignored. "
+                    if dnc
+                    else "other columns become the number's attributes. "
+                )
+                + "UTF-8, up to the size limit."
             ),
             element=FileInputElement(action_id="value", filetypes=["csv", "txt"], max_files=1),
         ),
@@ -158,11 +174,13 @@ def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str
     view = View(
         type="modal",
         callback_id=CALLBACK_ID,
-        title="New call list",
-        submit="Check numbers",
+        title="Do-not-call numbers" if dnc else "New call list",
+        submit="Add to the list" if dnc else "Check numbers",
         close="Cancel",
         blocks=blocks,
-        private_metadata=json.dumps({"channel": channel_id}),
+        private_metadata=json.dumps(
+            {"channel": channel_id, "mode": mode} if dnc else {"channel": channel_id}
+        ),
     )
     return view.to_dict()
 
@@ -224,10 +242,12 @@ def summary(
     user_id: str,
     ttl_min: int,
     same_name: list[int] | None = None,
+    excluded_sample: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Counts, the first invalid entries (the rest are in a file in the thread), and
     Create/Cancel carrying the single-use token. ``same_name``: ids of lists already called
-    so, a warning (two lists may share a name) rather than a refusal."""
+    so, a warning (two lists may share a name) rather than a refusal. ``excluded_sample``:
+    the first numbers left out for the do-not-call list, shown masked."""
     blocks = [
         header(f"Call list: {name}"),
         section(
@@ -242,6 +262,15 @@ def summary(
             section(
                 f":warning: A call list named *{esc(name)}* already exists ({ids}). Create "
                 "makes another one with the same name; Cancel and upload again to rename it."
+            )
+        )
+    if counts.excluded:
+        sample = ", ".join(mask_number(n) for n in excluded_sample)
+        blocks.append(
+            section(
+                f":no_entry_sign: *{plural(counts.excluded, 'number')} left out*: on the "
+                f"do-not-call list (`/dialer dnc`), so never sent to the dialer. "
+                f"E.g. {esc(sample)}."
             )
         )
     if columns:
@@ -285,6 +314,7 @@ def summary(
     text = (
         f"Call list {name}: {counts.valid:,} valid, {plural(counts.duplicates, 'duplicate')}, "
         f"{counts.invalid:,} invalid of {counts.read:,} read"
+        + (f", {counts.excluded:,} left out (do-not-call)" if counts.excluded else "")
     )
     return message(text, blocks)
 
