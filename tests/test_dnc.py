@@ -254,17 +254,18 @@ def test_e164_fast_path_agrees_with_phonenumbers_parse() -> None:
     """The parse-free path for numbers already in E.164 form gives what parse() gives, for
     every region's example numbers of every type, and for random digits."""
     samples: list[str] = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        for kind in (
-            PhoneNumberType.FIXED_LINE,
-            PhoneNumberType.MOBILE,
-            PhoneNumberType.TOLL_FREE,
-            PhoneNumberType.VOIP,
-        ):
-            example = phonenumbers.example_number_for_type(region, kind)
-            if example is not None:
-                samples.append(phonenumbers.format_number(example, PhoneNumberFormat.E164))
     rng = random.Random(7)
+    kinds = [v for k, v in vars(PhoneNumberType).items() if k.isupper() and k != "UNKNOWN"]
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, PhoneNumberFormat.E164)
+            samples.append(e164)
+            for _ in range(5):  # its neighbours: valid or not, and one digit shorter/longer
+                tail = "".join(rng.choice("0123456789") for _ in range(3))
+                samples += [e164[:-3] + tail, e164[:-4] + tail, e164 + tail[0]]
     codes = list(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
     for _ in range(20_000):
         samples.append(f"+{rng.choice(codes)}{rng.randrange(10 ** rng.randint(5, 12))}")

@@ -78,8 +78,62 @@ def canonical_e164(text: str) -> str | None:
     prefix = _prefix_for_parsing(country_code)
     if prefix is None or prefix.match(national):
         return None
-    number = PhoneNumber(country_code=country_code, national_number=int(national))
-    return text if phonenumbers.is_valid_number(number) else None
+    checks = _validity(country_code)
+    if checks is None:
+        number = PhoneNumber(country_code=country_code, national_number=int(national))
+        return text if phonenumbers.is_valid_number(number) else None
+    general, kinds = checks
+    if not _matches(general, national):
+        return None
+    return text if any(_matches(kind, national) for kind in kinds) else None
+
+
+Desc = tuple[frozenset[int], re.Pattern[str]]
+_validity_of: dict[int, tuple[Desc, list[Desc]] | None] = {}
+# The types phonenumbers tries, in its order; mobile only when its pattern is its own.
+_KINDS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+)
+
+
+def _matches(desc: Desc, national: str) -> bool:
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+def _validity(country_code: int) -> tuple[Desc, list[Desc]] | None:
+    """phonenumbers.is_valid_number's own test for a country with one region, with its
+    patterns compiled once: the general pattern, then any number type's (possible lengths
+    first, as phonenumbers checks them). None (use is_valid_number) for shared country
+    codes (+1, +7, +44 …), where the region must be found first."""
+    if country_code in _validity_of:
+        return _validity_of[country_code]
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    meta = PhoneMetadata.metadata_for_region(regions[0]) if len(regions) == 1 else None
+    found: tuple[Desc, list[Desc]] | None = None
+    if meta is not None and meta.general_desc is not None:
+        names = list(_KINDS) + ([] if meta.same_mobile_and_fixed_line_pattern else ["mobile"])
+        descs = [getattr(meta, name) for name in names]
+        general = _desc(meta.general_desc)
+        if general is not None:
+            found = (general, [d for d in map(_desc, descs) if d is not None])
+    _validity_of[country_code] = found
+    return found
+
+
+def _desc(desc: object) -> Desc | None:
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    return frozenset(getattr(desc, "possible_length", None) or ()), re.compile(pattern)
 
 
 def normalize_number(raw: str, region: str | None) -> tuple[str | None, str | None]:
