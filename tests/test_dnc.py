@@ -18,12 +18,15 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from bot.numbers.normalize import canonical_e164, normalize_number
 from handlers.call_lists.views import CREATE_ACTION
 from handlers.grammar import dnc_numbers
+from simulator.demo.session import DemoSession
+from simulator.demo.source import ScriptInput
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from tests.conftest import ADMIN, Bot, assert_everything_sent_is_valid, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
 from tests.helpers_access import grant, run_as, text_of
 from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
 from tests.test_call_list_form import form, last_update, posts, submit, token_of
+from tests.test_demo import Transcript
 
 OPER = "UOPER"
 VIEW = "UVIEW"
@@ -284,3 +287,40 @@ def test_e164_fast_path_agrees_with_phonenumbers_parse() -> None:
             assert valid and quick == slow, text
         assert normalize_number(text, None)[0] == (slow if valid else None), text
     assert fast > 500  # the fast path is really taken
+
+
+# ---------------------------------------------------------------------------- the demo
+
+
+async def test_dnc_in_the_console_demo(tmp_path: Path) -> None:
+    """`dialer-bot demo`: alice (an admin there) lists a number, then uploads a call list
+    that holds it; the simulator receives the list without it."""
+    out = Transcript()
+    session = await DemoSession.start(db_path=str(tmp_path / "demo.db"), out=out)
+    try:
+        script = [
+            "/dialer dnc add +420 777 000 111 because asked not to be called",
+            "/dialer dnc check +420777000111",
+            "/dialer dnc",
+            "/dialer upload",
+            "Spring callers",
+            "+420 777 000 111",
+            "+420777000222",
+            ".",
+            "",
+            "",
+            "s",
+            "1",
+        ]
+        assert await session.run(ScriptInput(script, session.out)) == 0
+        text = out.text
+        assert "Added 1 number to the do-not-call list because asked not to be called" in text
+        assert "is on the do-not-call list" in text and "holds 1 number" in text
+        assert "1 number left out" in text
+        [created] = [
+            i for i, cl in session.sim.state.call_lists.items() if cl["name"] == "Spring callers"
+        ]
+        numbers = [n["number"] for n in session.sim.state.call_list_numbers[created]]
+        assert numbers == ["+420777000222"]
+    finally:
+        await session.close()
