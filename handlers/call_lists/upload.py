@@ -329,14 +329,26 @@ async def _import_dnc(
             )
         )
         if more and prepared.invalid_file is not None:
-            await _upload_invalid(services, msg, sub.name, prepared.invalid_file, counts.invalid)
+            await _upload_invalid(
+                services,
+                msg,
+                sub.name,
+                prepared.invalid_file,
+                counts.invalid,
+                of="the do-not-call numbers added because",
+            )
     finally:
         if prepared.invalid_file is not None:
             await asyncio.to_thread(prepared.invalid_file.path.unlink, missing_ok=True)
 
 
 async def _upload_invalid(
-    services: Services, msg: _Message, name: str, file: InvalidFile, total: int
+    services: Services,
+    msg: _Message,
+    name: str,
+    file: InvalidFile,
+    total: int,
+    of: str = "call list",
 ) -> None:
     """All invalid entries as a CSV in the summary's thread (files_upload_v2: upload URL, the
     bytes, completion with channel and thread). The file is at most MAX_INVALID_FILE_BYTES,
@@ -350,7 +362,7 @@ async def _upload_invalid(
             file=data,
             filename=views.INVALID_FILE_NAME,
             title=views.invalid_file_title(name),
-            initial_comment=views.invalid_file_comment(name, file, total),
+            initial_comment=views.invalid_file_comment(name, file, total, of),
         )
         return
     except SlackApiError as exc:

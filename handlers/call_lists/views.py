@@ -285,7 +285,7 @@ def summary(
         )
         blocks.extend(invalid_sections(first))
         if counts.invalid > len(first):
-            blocks.append(context(_more_invalid(counts.invalid, len(first), invalid_file)))
+            blocks.append(context(more_invalid(counts.invalid, len(first), invalid_file)))
         if any(e.reason == NO_REGION_REASON for e in first):
             blocks.append(
                 context(
@@ -326,7 +326,7 @@ def _cut_note(file: InvalidFile, total: int) -> str:
     )
 
 
-def _more_invalid(total: int, shown: int, file: InvalidFile | None) -> str:
+def more_invalid(total: int, shown: int, file: InvalidFile | None) -> str:
     """Where the invalid entries after the first `shown` are: the file in the thread."""
     listed = _cut_note(file, total) if file is not None and file.cut else f"all {total:,}"
     return (
@@ -339,10 +339,11 @@ def invalid_file_title(name: str) -> str:
     return f"Invalid entries: {name}"[:255]
 
 
-def invalid_file_comment(name: str, file: InvalidFile, total: int) -> str:
-    """The text Slack shows with the uploaded file (mrkdwn: the name is escaped)."""
+def invalid_file_comment(name: str, file: InvalidFile, total: int, of: str = "call list") -> str:
+    """The text Slack shows with the uploaded file (mrkdwn: the name is escaped); ``of``
+    says what the entries were for (a call list, or the do-not-call list's reason)."""
     listed = _cut_note(file, total) if file.cut else f"all {total:,}"
-    return f":clipboard: Invalid entries of call list *{esc(name)}*: {listed}."
+    return f":clipboard: Invalid entries of {of} *{esc(name)}*: {listed}."
 
 
 def invalid_file_failed(total: int, shown: int, error: str) -> dict[str, Any]:

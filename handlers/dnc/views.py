@@ -9,7 +9,7 @@ from typing import Any
 from bot.numbers import Counts, Invalid, InvalidFile
 from bot.privacy import VISIBLE_DIGITS, mask_number
 from handlers.blocks import context, esc, header, message, plural, section, slack_time
-from handlers.call_lists.views import _more_invalid, invalid_sections, region_label
+from handlers.call_lists.views import invalid_sections, more_invalid, region_label
 
 NUMBERS_SHOWN = 10
 NOT_RETROACTIVE = (
@@ -168,7 +168,7 @@ def imported(
         )
         blocks.extend(invalid_sections(first))
         if counts.invalid > len(first):
-            blocks.append(context(_more_invalid(counts.invalid, len(first), invalid_file)))
+            blocks.append(context(more_invalid(counts.invalid, len(first), invalid_file)))
     if counts.valid:
         blocks.append(context(NOT_RETROACTIVE))
     blocks.append(context(f"Added by <@{user_id}>; recorded in the audit log."))
