@@ -191,6 +191,15 @@ class DoNotCall(Component):
             ).fetchone()
         return int(total)
 
+    def version(self) -> list[int]:
+        """Changes when a number is added (a new change, or a batch of an import): a call
+        list checked against one version may hold numbers added after it."""
+        with self._read() as db:
+            adds, numbers = db.conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(numbers), 0) FROM dnc_changes WHERE action = 'add'"
+            ).fetchone()
+        return [int(adds), int(numbers)]
+
     def recent(self, limit: int = 5) -> list[Change]:
         """The latest changes that changed something, newest first."""
         with self._read() as db:

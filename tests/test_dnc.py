@@ -177,6 +177,20 @@ async def test_call_list_leaves_listed_numbers_out(cz_dialects: Bot) -> None:
     assert entry.outcome == "ok" and entry.request["counts"]["excluded"] == 1
 
 
+async def test_create_is_refused_when_numbers_were_listed_after_the_check(cz: Bot) -> None:
+    await submit(cz, form(numbers="601 123 456\n602 000 111", country="CZ"))
+    await cz.settle()
+    summary = last_update(cz)
+    assert "Create list of 2 numbers" in FakeSlack.texts(summary)
+    await run_as(cz, "dnc add 602000111 because asked meanwhile", OPER)
+    await cz.action(CREATE_ACTION, token_of(summary), channel_id=ADMIN)
+    await cz.settle()
+    assert posts(cz) == [], "a list checked before the number was listed is not sent"
+    said = text_of(cz.replies())
+    assert "added to the do-not-call list after this list was checked" in said
+    assert audit(cz, "create_call_list") == []
+
+
 # ---------------------------------------------------------------------------- the form
 
 

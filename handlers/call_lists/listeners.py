@@ -162,6 +162,8 @@ async def create(req: Request, token: str) -> None:
     if not await authorize(req, ROLE_ACTION):
         return
     store = services.store
+    if not await _dnc_unchanged(req, token):
+        return
     result = await store.run(lambda: store.claims.claim(token, user_id=actor.user_id))
     if not result.ok:
         await req.reply(views.not_usable(result.state, result.by_user, result.at))
@@ -184,6 +186,18 @@ async def create(req: Request, token: str) -> None:
         await _post(req, name, counts, payload, JsonFile(path, size))
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+async def _dnc_unchanged(req: Request, token: str) -> bool:
+    """False (and says so) when numbers were added to the do-not-call list after this list
+    was checked against it: the list might hold one of them, so it is not sent."""
+    store = req.services.store
+    claim = await store.run(store.claims.get, token)
+    checked = (claim.payload or {}).get("dnc_version") if claim is not None else None
+    if checked is None or checked == await store.run(store.dnc.version):
+        return True
+    await req.reply(views.dnc_changed(), replace=True)
+    return False
 
 
 async def _post(

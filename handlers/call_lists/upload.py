@@ -271,10 +271,13 @@ async def _prepare_and_summarize(
         await msg.progress(views.progress_message(sub.name, checked, fraction))
 
     same_name = services.tasks.spawn(_lists_named(services, sub.name), name="list names")
-    # Numbers on the do-not-call list are left out here, before anything can be sent.
-    prepared = await _prepare(services, sub, fetched, progress, screen=services.store.dnc.listed)
+    # Numbers on the do-not-call list are left out here, before anything can be sent; Create
+    # refuses the list if numbers were added to it after this version (listeners.create).
+    store = services.store
+    dnc_version = await store.run(store.dnc.version)
+    prepared = await _prepare(services, sub, fetched, progress, screen=store.dnc.listed)
     try:
-        token = await _issue(services, actor, sub, prepared)
+        token = await _issue(services, actor, sub, prepared, dnc_version)
         counts = prepared.counts
         more = counts.invalid > INVALID_SHOWN
         await msg.show(
@@ -410,7 +413,9 @@ def _ensure_dir(directory: Path) -> None:
     sweep(directory, SWEEP_AGE_S)
 
 
-async def _issue(services: Services, actor: Any, sub: Submission, prepared: Prepared) -> str | None:
+async def _issue(
+    services: Services, actor: Any, sub: Submission, prepared: Prepared, dnc_version: list[int]
+) -> str | None:
     """The Create button's token; its payload names the body file, never the numbers."""
     if not prepared.counts.valid:
         await asyncio.to_thread(prepared.body_path.unlink, missing_ok=True)
@@ -426,6 +431,7 @@ async def _issue(services: Services, actor: Any, sub: Submission, prepared: Prep
                 "name": sub.name,
                 "file": prepared.body_name,
                 "region": sub.region,
+                "dnc_version": dnc_version,
                 **describe(prepared),
             },
             ttl_s=CONFIRM_TTL_S,

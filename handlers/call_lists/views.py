@@ -380,6 +380,14 @@ def create_unknown(name: str, detail: str) -> dict[str, Any]:
     )
 
 
+def dnc_changed() -> dict[str, Any]:
+    return message(
+        ":no_entry_sign: Numbers were added to the do-not-call list after this list was "
+        "checked, so it may hold one of them. Nothing was sent; run `/dialer upload` again "
+        "to check it against the list as it is now."
+    )
+
+
 def cancelled(name: str | None, user_id: str) -> dict[str, Any]:
     what = f"Call list *{esc(name)}*" if name else "The call list"
     return message(f":no_entry_sign: {what} cancelled by <@{user_id}>. Nothing was sent.")
