@@ -29,7 +29,10 @@ def entry_line(e: Any) -> str:
     detail = f" — {esc(clip(e.detail, 300))}" if e.detail else ""
     icon = OUTCOME_ICON.get(e.outcome, "")
     who = f"<@{e.user_id}>" if e.user_id else "the bot"  # a row no person asked for
-    return f"{slack_time(e.ts)} {who} *{esc(e.action)}*{target} → {icon} {esc(e.outcome)}{detail}"
+    return (
+        f"{slack_time(e.ts)} {who} *{esc(e.action)}*{target} → "
+        f"{icon} {esc(e.outcome)}{detail}"
+    )
 
 
 def anchor_line(e: Any) -> str:
