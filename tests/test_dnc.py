@@ -16,6 +16,7 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from bot.numbers.normalize import canonical_e164, normalize_number
+from handlers.call_lists.upload import upload_dir
 from handlers.call_lists.views import CREATE_ACTION
 from handlers.grammar import dnc_numbers
 from simulator.demo.session import DemoSession
@@ -189,6 +190,7 @@ async def test_create_is_refused_when_numbers_were_listed_after_the_check(cz: Bo
     said = text_of(cz.replies())
     assert "added to the do-not-call list after this list was checked" in said
     assert audit(cz, "create_call_list") == []
+    assert [p.name for p in upload_dir(cz.services.settings).iterdir()] == []  # body removed
 
 
 # ---------------------------------------------------------------------------- the form

@@ -196,6 +196,12 @@ async def _dnc_unchanged(req: Request, token: str) -> bool:
     checked = (claim.payload or {}).get("dnc_version") if claim is not None else None
     if checked is None or checked == await store.run(store.dnc.version):
         return True
+    user_id = req.actor.user_id
+    closed = await store.run(
+        lambda: store.claims.claim(token, user_id=user_id, final_state="cancelled")
+    )
+    if closed.ok:
+        await _remove_body(req.services, (closed.payload or {}).get("file"))
     await req.reply(views.dnc_changed(), replace=True)
     return False
 

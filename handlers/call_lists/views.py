@@ -100,7 +100,7 @@ def _region_option(code: str) -> Option:
     return Option(value=code, text=PlainTextObject(text=region_label(code)[:75]))
 
 
-DNC_FORM = "dnc"  # the mode for do-not-call numbers (handlers/call_lists/upload.py)
+DNC_FORM = "dnc"  # the form's mode for do-not-call numbers (upload.DNC_MODE)
 
 
 def upload_modal(
