@@ -9,6 +9,7 @@ direction) and says so in the audit row and the message.
 
 from __future__ import annotations
 
+import asyncio
 from array import array
 from collections.abc import Awaitable, Callable
 
@@ -43,8 +44,11 @@ async def import_numbers(
             )
         )
 
+        # A writer of its own: the import never holds the store's lock (store/dnc.py).
+        writer = await store.run(store.dnc.importer, change_id)
+
         def store_keys(keys: array) -> int:  # runs in a worker thread (the merge step)
-            return store.dnc.add(change_id, keys)
+            return writer.add(keys)
 
         try:
             prepared = await prepare(progress, store_keys)
@@ -59,6 +63,8 @@ async def import_numbers(
                 f"{c.duplicates:,} already listed or repeated, {c.invalid:,} invalid "
                 f"of {c.read:,} read"
             )
+        finally:
+            await asyncio.to_thread(writer.close)
     if stopped is not None:
         raise stopped
     return prepared
