@@ -90,8 +90,11 @@ def canonical_e164(text: str) -> str | None:
 
 Desc = tuple[frozenset[int], re.Pattern[str]]
 _validity_of: dict[int, tuple[Desc, list[Desc]] | None] = {}
-# The types phonenumbers tries, in its order; mobile only when its pattern is its own.
+# The types phonenumbers tries (mobile only when its pattern is its own). A number is valid
+# when any of them matches, so the common ones go first: phonenumbers' own order tries
+# eight rare types before fixed line and mobile.
 _KINDS = (
+    "fixed_line",
     "premium_rate",
     "toll_free",
     "shared_cost",
@@ -100,7 +103,6 @@ _KINDS = (
     "pager",
     "uan",
     "voicemail",
-    "fixed_line",
 )
 
 
@@ -120,7 +122,8 @@ def _validity(country_code: int) -> tuple[Desc, list[Desc]] | None:
     meta = PhoneMetadata.metadata_for_region(regions[0]) if len(regions) == 1 else None
     found: tuple[Desc, list[Desc]] | None = None
     if meta is not None and meta.general_desc is not None:
-        names = list(_KINDS) + ([] if meta.same_mobile_and_fixed_line_pattern else ["mobile"])
+        mobile = [] if meta.same_mobile_and_fixed_line_pattern else ["mobile"]
+        names = [*mobile, *_KINDS]
         descs = [getattr(meta, name) for name in names]
         general = _desc(meta.general_desc)
         if general is not None:
