@@ -135,6 +135,7 @@ async def test_add_check_remove_by_role_with_audit_rows(cz: Bot) -> None:
 async def test_typed_entries_that_are_not_numbers_change_nothing(cz: Bot) -> None:
     said = text_of(await run_as(cz, "dnc add 601123456, <!channel> 12", OPER))
     assert "Nothing changed" in said and "&lt;!channel&gt;" in said
+    assert "Separate numbers with commas" in said
     assert cz.services.store.dnc.count() == 0
     reply = await cz.command("dnc add", user_id=OPER)
     assert "needs a phone number" in reply.text

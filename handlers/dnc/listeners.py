@@ -22,7 +22,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.access import role_allows
 from bot.numbers import normalize_number
 from bot.recorded import recorded
-from handlers.blocks import message
 from handlers.call_lists.listeners import open_form
 from handlers.call_lists.upload import DNC_MODE, upload_client, upload_dir, upload_problem
 from handlers.dnc import views
@@ -147,4 +146,4 @@ async def _upload(req: Request, path: Path, channel: str, count: int) -> None:
     except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
         error = upload_problem(exc)
     log.warning("do-not-call export upload failed: %s", error)
-    await req.reply(message(views.export_failed(error)["text"]))
+    await req.reply(views.export_failed(error))

@@ -41,7 +41,8 @@ def invalid_numbers(bad: list[tuple[str, str]]) -> dict[str, Any]:
     """Typed numbers that are not phone numbers: nothing was changed."""
     lines = "\n".join(f"• `{esc(raw[:40])}`: {esc(reason)}" for raw, reason in bad[:20])
     text = f":warning: Nothing changed: {plural(len(bad), 'entry is', 'entries are')} not a number."
-    return message(text, [section(f"{text}\n{lines}")])
+    tip = "Separate numbers with commas: `601 123 456, 602 000 111`."
+    return message(text, [section(f"{text}\n{lines}"), context(tip)])
 
 
 def changed(
