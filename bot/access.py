@@ -39,6 +39,14 @@ REQUIRED_ROLE: dict[str, str | None] = {
     "schedules": "viewer",
     "schedule": "operator",  # `/dialer schedule cancel <n>`: one's own, or any as an admin
     "cancel schedule": "operator",
+    # The do-not-call list: removing a number is the risky direction, and the export is
+    # the whole list of personal data.
+    "dnc": "viewer",
+    "dnc check": "viewer",
+    "dnc add": "operator",
+    "dnc upload": "operator",
+    "dnc remove": "admin",
+    "dnc export": "admin",
 }
 
 # Two-person approvals (bot/approvals.py): approving or rejecting needs the role the

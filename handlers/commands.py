@@ -31,6 +31,7 @@ from handlers.campaigns import listeners as campaigns
 from handlers.campaigns.choose import campaign_id_or_ask
 from handlers.control import emergency
 from handlers.control import listeners as control
+from handlers.dnc import listeners as dnc
 from handlers.grammar import Command, Control, History, Listing, split_words
 from handlers.guard import authorize
 from handlers.history import listeners as history
@@ -308,6 +309,16 @@ SUBCOMMANDS: dict[str, Subcommand] = {
             "/dialer access grant @alice operator #ops",
             access_commands.run,
             "manage access",
+        ),
+        Subcommand(
+            "dnc",
+            "[add <number> … [because <reason>] | remove <number> [because <reason>] | "
+            "check <number> | upload | export]",
+            "the do-not-call list: its size and latest changes; add numbers (operators), "
+            "check one, upload a file, remove or export (admins); call lists leave them out",
+            "/dialer dnc add +420601123456 because asked not to be called",
+            dnc.run,
+            "change the do-not-call list",
         ),
     ]
 }

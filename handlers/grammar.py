@@ -314,6 +314,16 @@ class CancelSchedule(Command):
     number: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class DncCommand(Command):
+    """`dnc [add|remove|check|upload|export]`: numbers as typed (read with DEFAULT_REGION
+    after the ack), and the reason after `because`."""
+
+    verb: str  # status | add | remove | check | upload | export
+    numbers: tuple[str, ...] = ()
+    reason: str | None = None
+
+
 # --- readers -------------------------------------------------------------------------------
 
 REASON_MAX = 300
@@ -593,6 +603,63 @@ def access(name: str, args: list[str]) -> AccessCommand:
     raise ValueError(f"knows grant, revoke and list, not `{esc(verb)}`")
 
 
+DNC_VERBS = ("add", "remove", "check", "upload", "export")
+MAX_DNC_NUMBERS = 100
+_DIGITS_OF_ONE = 8  # a word with this many digits is a whole number, not a piece of one
+
+
+def dnc_numbers(words: list[str]) -> list[str]:
+    """Numbers as typed: separated by commas or semicolons, or by spaces when each word is
+    a whole number (`+420601123456 +420601123457`); otherwise the spaces are inside one
+    number (`+420 601 123 456`)."""
+    numbers: list[str] = []
+    for part in re.split(r"[,;]", " ".join(words)):
+        pieces = part.split()
+        if not pieces:
+            continue
+        if all(sum(ch.isdigit() for ch in p) >= _DIGITS_OF_ONE for p in pieces):
+            numbers.extend(pieces)
+        else:
+            numbers.append(" ".join(pieces))
+    return numbers
+
+
+def dnc(name: str, args: list[str]) -> DncCommand:
+    """`dnc` | `dnc add <number> … [because <reason>]` | `dnc remove <number> … [because
+    <reason>]` | `dnc check <number>` | `dnc upload` | `dnc export`."""
+    if not args:
+        return DncCommand(name=name, verb="status")
+    verb, rest = args[0].lower(), args[1:]
+    if verb not in DNC_VERBS:
+        meant = _nearest(verb, DNC_VERBS)
+        hint = f"did you mean `{meant}`? " if meant else ""
+        raise ValueError(
+            f"does not know `{_plain(args[0])}`: {hint}use one of {', '.join(DNC_VERBS)}"
+        )
+    if verb in ("upload", "export"):
+        if rest:
+            raise ValueError(f"{verb} takes no arguments")
+        return DncCommand(name=name, verb=verb)
+    lowered = [w.lower() for w in rest]
+    cut = lowered.index("because") if "because" in lowered else len(rest)
+    reason = " ".join(rest[cut + 1 :])[:REASON_MAX] or None
+    if cut < len(rest) and reason is None:
+        raise ValueError("needs a reason after `because`")
+    numbers = dnc_numbers(rest[:cut])
+    if not numbers:
+        raise ValueError(f"{verb} needs a phone number, e.g. `/dialer dnc {verb} +420601123456`")
+    if verb == "check":
+        if len(numbers) > 1 or reason:
+            raise ValueError("check takes one number")
+        return DncCommand(name=name, verb=verb, numbers=tuple(numbers))
+    if len(numbers) > MAX_DNC_NUMBERS:
+        raise ValueError(
+            f"{verb} takes at most {MAX_DNC_NUMBERS} numbers; for more, `/dialer dnc upload` "
+            "takes a file"
+        )
+    return DncCommand(name=name, verb=verb, numbers=tuple(numbers), reason=reason)
+
+
 Reader = Callable[[str, list[str]], Command]
 
 READERS: dict[str, Reader] = {
@@ -614,6 +681,7 @@ READERS: dict[str, Reader] = {
     "unsubscribe": no_args,
     "subscriptions": no_args,
     "access": access,
+    "dnc": dnc,
 }
 
 

@@ -1,5 +1,5 @@
 """The bot's SQLite store: audit log, claims and approvals, grants and subscriptions,
-outbox, schedules, the watcher's state.
+outbox, schedules, the watcher's state, the do-not-call list.
 
 :class:`Store` owns one connection and one worker thread. Async code calls
 ``await store.run(fn, ...)`` so SQLite work never holds the event loop; tests
@@ -32,6 +32,7 @@ from store.db import (
     utc_now,
     write_durably,
 )
+from store.dnc import Change, DoNotCall, Listed
 from store.list_zones import ListZones
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
@@ -49,12 +50,15 @@ __all__ = [
     "Claim",
     "ClaimResult",
     "Claims",
+    "Change",
     "Delivery",
+    "DoNotCall",
     "Grant",
     "Grants",
     "Health",
     "HomeViews",
     "ListZones",
+    "Listed",
     "LostLease",
     "Outbox",
     "OutboxItem",
@@ -127,6 +131,7 @@ class Store:
         # The grants as an access check reads them, through read(): a role lookup never
         # waits for another process's write lock, nor for a write queued on the store.
         self.access_grants = Grants(self._reader_db, self._reader_lock, clock)
+        self.dnc = DoNotCall(self.db, self._lock, clock)
 
     def write_ahead(self, write: Callable[[], T]) -> T:
         """Run ``write`` (e.g. the pending audit row) and return only once it is committed

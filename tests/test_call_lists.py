@@ -148,7 +148,13 @@ async def test_pasted_numbers_summary_create_and_audit(bot: Bot, tmp_path: Path)
         e for e in bot.services.store.audit.history(limit=5) if e.action == "create_call_list"
     ]
     assert entry.outcome == "ok" and entry.channel_id == "C0001"
-    assert entry.request["counts"] == {"read": 7, "valid": 4, "duplicates": 1, "invalid": 2}
+    assert entry.request["counts"] == {
+        "read": 7,
+        "valid": 4,
+        "duplicates": 1,
+        "invalid": 2,
+        "excluded": 0,
+    }
     assert entry.request["name"] == "Outage Brno"
     # No number, in any form, anywhere in the database: audit log, claims, outbox.
     db = sqlite3.connect(tmp_path / "bot.db")

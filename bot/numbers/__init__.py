@@ -22,6 +22,9 @@ from bot.numbers.model import (
 from bot.numbers.normalize import normalize_number, split_pasted
 from bot.numbers.pool import current_pool, pool_workers, shutdown_pool
 from bot.numbers.prepare import (
+    Progress,
+    Screen,
+    StoreKeys,
     describe,
     new_body_path,
     prepare_file,
@@ -42,6 +45,9 @@ __all__ = [
     "InvalidFile",
     "Layout",
     "Prepared",
+    "Progress",
+    "Screen",
+    "StoreKeys",
     "check_size",
     "current_pool",
     "describe",

@@ -21,6 +21,7 @@ MAX_BODY_BYTES = 200 * 1024 * 1024  # assumed: safely under the simulator's 256 
 MAX_ATTRIBUTE_COLUMNS = 20
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 RAW_SHOWN_CHARS = 40
+EXCLUDED_SAMPLE = 5  # numbers left out for the do-not-call list, named (masked) in the summary
 RAW_FILE_CHARS = 200  # an entry this long is not a phone number; the file need not hold more
 NO_REGION_REASON = "national number but no country chosen"
 
@@ -35,12 +36,14 @@ class BadInput(Exception):
 
 @dataclass(frozen=True)
 class Counts:
-    """read = valid + duplicates + invalid (blank lines and the header are not read)."""
+    """read = valid + duplicates + invalid + excluded (blank lines and the header are not
+    read). ``excluded``: valid numbers left out because they are on the do-not-call list."""
 
     read: int = 0
     valid: int = 0
     duplicates: int = 0
     invalid: int = 0
+    excluded: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -98,6 +101,7 @@ class Prepared:
     invalid: list[Invalid]
     attr_names: tuple[str, ...]
     invalid_file: InvalidFile | None = None
+    excluded_sample: tuple[str, ...] = ()  # the first numbers left out, E.164 (mask to show)
 
     @property
     def body_name(self) -> str:

@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import time
+from array import array
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 from bot.numbers.model import (
     BLOCK_BYTES,
+    EXCLUDED_SAMPLE,
     INVALID_FILE_HEADER,
     INVALID_SHOWN,
     INVALID_SUFFIX,
@@ -96,26 +98,23 @@ class _InvalidWriter:
         self.path.unlink(missing_ok=True)
 
 
-class _Merger:
-    """Deduplicates across chunks (first occurrence wins), writes the request body and the
-    invalid-entries CSV."""
+Screen = Callable[[list[int]], set[int]]  # which of these keys are on the do-not-call list
+StoreKeys = Callable[[array], int]  # add these keys to the do-not-call list; how many were new
 
-    def __init__(
-        self, path: Path, name: str, max_numbers: int, max_body: int, max_invalid_file: int
-    ) -> None:
+
+class _Tally:
+    """What every sink of checked numbers shares: the counts, the first invalid entries,
+    and the invalid-entries CSV next to ``path``."""
+
+    def __init__(self, path: Path, max_invalid_file: int) -> None:
         self.path = path
-        self._f = path.open("w", encoding="utf-8")
-        self._f.write('{"name":' + json.dumps(name, ensure_ascii=False) + ',"numbers":[')
-        self._seen: set[int] = set()
-        self._max_numbers = max_numbers
-        self._max_body = max_body
         self._max_invalid_file = max_invalid_file
         self._invalid_file: _InvalidWriter | None = None  # opened at the first invalid entry
-        self.bytes = 0
-        self.read = self.valid = self.duplicates = self.invalid_count = 0
+        self.read = self.valid = self.duplicates = self.invalid_count = self.excluded = 0
         self.invalid: list[Invalid] = []
+        self.excluded_sample: list[str] = []
 
-    def add(self, result: ChunkResult) -> None:
+    def _take_invalid(self, result: ChunkResult) -> None:
         self.read += result.read
         self.invalid_count += result.invalid_count
         room = INVALID_SHOWN - len(self.invalid)
@@ -126,13 +125,53 @@ class _Merger:
                 path = self.path.with_name(self.path.stem + INVALID_SUFFIX)
                 self._invalid_file = _InvalidWriter(path, self._max_invalid_file)
             self._invalid_file.add(result.invalid_rows)
-        seen, out = self._seen, []
+
+    def _close_invalid(self) -> InvalidFile | None:
+        return self._invalid_file.close() if self._invalid_file is not None else None
+
+    def _abort_invalid(self) -> None:
+        if self._invalid_file is not None:
+            self._invalid_file.abort()
+
+    @property
+    def counts(self) -> Counts:
+        return Counts(self.read, self.valid, self.duplicates, self.invalid_count, self.excluded)
+
+
+class _Merger(_Tally):
+    """Deduplicates across chunks (first occurrence wins), leaves out the numbers `screen`
+    names (the do-not-call list), writes the request body and the invalid-entries CSV."""
+
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        max_numbers: int,
+        max_body: int,
+        max_invalid_file: int,
+        screen: Screen | None = None,
+    ) -> None:
+        super().__init__(path, max_invalid_file)
+        self._f = path.open("w", encoding="utf-8")
+        self._f.write('{"name":' + json.dumps(name, ensure_ascii=False) + ',"numbers":[')
+        self._seen: set[int] = set()
+        self._max_numbers = max_numbers
+        self._max_body = max_body
+        self._screen = screen
+        self.bytes = 0
+
+    def add(self, result: ChunkResult) -> None:
+        self._take_invalid(result)
+        seen, keys, out = self._seen, [], []
         for key, frag in zip(result.keys, result.fragments, strict=True):
             if key in seen:
                 self.duplicates += 1
             else:
                 seen.add(key)
+                keys.append(key)
                 out.append(frag)
+        if self._screen is not None and keys:
+            out = self._leave_out_listed(keys, out)
         if not out:
             return
         text = ("," if self.valid else "") + ",".join(out)
@@ -150,22 +189,52 @@ class _Merger:
             )
         self._f.write(text)
 
+    def _leave_out_listed(self, keys: list[int], fragments: list[str]) -> list[str]:
+        """The one filtering step: numbers on the do-not-call list never reach the body."""
+        assert self._screen is not None
+        listed = self._screen(keys)
+        if not listed:
+            return fragments
+        kept = [frag for key, frag in zip(keys, fragments, strict=True) if key not in listed]
+        self.excluded += len(fragments) - len(kept)
+        room = EXCLUDED_SAMPLE - len(self.excluded_sample)
+        if room > 0:
+            self.excluded_sample.extend([f"+{k}" for k in keys if k in listed][:room])
+        return kept
+
     def finish(self) -> tuple[int, InvalidFile | None]:
         """Close both files: (body size, the invalid-entries file if any)."""
         self._f.write("]}")
         self._f.close()
-        invalid = self._invalid_file.close() if self._invalid_file is not None else None
-        return self.path.stat().st_size, invalid
+        return self.path.stat().st_size, self._close_invalid()
 
     def abort(self) -> None:
         self._f.close()
         self.path.unlink(missing_ok=True)
-        if self._invalid_file is not None:
-            self._invalid_file.abort()
+        self._abort_invalid()
 
-    @property
-    def counts(self) -> Counts:
-        return Counts(self.read, self.valid, self.duplicates, self.invalid_count)
+
+class _KeysSink(_Tally):
+    """The do-not-call import: each chunk's numbers go to `store_keys` as they come (no
+    request body, no set of every number in memory: the database's key finds repeats);
+    `valid` counts the numbers new to the list, `duplicates` those already on it."""
+
+    def __init__(self, path: Path, max_invalid_file: int, store_keys: StoreKeys) -> None:
+        super().__init__(path, max_invalid_file)
+        self._store_keys = store_keys
+
+    def add(self, result: ChunkResult) -> None:
+        self._take_invalid(result)
+        if result.keys:
+            new = self._store_keys(result.keys)
+            self.valid += new
+            self.duplicates += len(result.keys) - new
+
+    def finish(self) -> tuple[int, InvalidFile | None]:
+        return 0, self._close_invalid()
+
+    def abort(self) -> None:
+        self._abort_invalid()
 
 
 def new_body_path(directory: Path) -> Path:
@@ -208,21 +277,58 @@ async def prepare_pasted(
     directory: Path,
     max_numbers: int = MAX_NUMBERS,
     max_invalid_file: int = MAX_INVALID_FILE_BYTES,
+    screen: Screen | None = None,
+    store_keys: StoreKeys | None = None,
 ) -> Prepared:
-    """Pasted text is small (Slack caps the box at 3,000 characters) but uses the same pool."""
+    """Pasted text is small (Slack caps the box at 3,000 characters) but uses the same pool.
+    ``screen`` and ``store_keys``: as for :func:`prepare_file`."""
     rows = split_pasted(text)
     if not rows:
         raise BadInput("No numbers found in the pasted text.")
     loop = asyncio.get_running_loop()
-    merger = _Merger(new_body_path(directory), name, max_numbers, MAX_BODY_BYTES, max_invalid_file)
+    sink = _sink(directory, name, max_numbers, MAX_BODY_BYTES, max_invalid_file, screen, store_keys)
+    keys_only = store_keys is not None
     try:
-        result = await loop.run_in_executor(get_pool(), normalize_rows, rows, region, ())
-        await asyncio.to_thread(merger.add, result)
-        size, invalid_file = await asyncio.to_thread(merger.finish)
+        result = await loop.run_in_executor(get_pool(), normalize_rows, rows, region, (), keys_only)
+        await asyncio.to_thread(sink.add, result)
+        size, invalid_file = await asyncio.to_thread(sink.finish)
     except BaseException:
-        merger.abort()
+        sink.abort()
         raise
-    return Prepared(merger.path, size, merger.counts, merger.invalid, (), invalid_file)
+    return _prepared(sink, size, (), invalid_file)
+
+
+def _sink(
+    directory: Path,
+    name: str,
+    max_numbers: int,
+    max_body: int,
+    max_invalid_file: int,
+    screen: Screen | None,
+    store_keys: StoreKeys | None,
+) -> _Merger | _KeysSink:
+    """A call list's body (screened when `screen` is given), or the do-not-call import."""
+    path = new_body_path(directory)
+    if store_keys is not None:
+        return _KeysSink(path, max_invalid_file, store_keys)
+    return _Merger(path, name, max_numbers, max_body, max_invalid_file, screen)
+
+
+def _prepared(
+    sink: _Merger | _KeysSink,
+    size: int,
+    attr_names: tuple[str, ...],
+    invalid_file: InvalidFile | None,
+) -> Prepared:
+    return Prepared(
+        sink.path,
+        size,
+        sink.counts,
+        sink.invalid,
+        attr_names,
+        invalid_file,
+        tuple(sink.excluded_sample),
+    )
 
 
 async def prepare_file(
@@ -237,8 +343,14 @@ async def prepare_file(
     max_body: int = MAX_BODY_BYTES,
     block_bytes: int = BLOCK_BYTES,
     max_invalid_file: int = MAX_INVALID_FILE_BYTES,
+    screen: Screen | None = None,
+    store_keys: StoreKeys | None = None,
 ) -> Prepared:
-    """Stream `path` through the pool in whole-line blocks, keeping a few in flight."""
+    """Stream `path` through the pool in whole-line blocks, keeping a few in flight.
+
+    ``screen``: numbers it names (the do-not-call list) are left out of the body and
+    counted as ``excluded``. ``store_keys``: the do-not-call import instead of a call list:
+    each chunk's numbers go to it, and no body is written (``body_bytes`` 0)."""
     copy = await asyncio.to_thread(utf8_copy, path, directory)
     try:
         return await _prepare_utf8(
@@ -252,6 +364,8 @@ async def prepare_file(
             max_body=max_body,
             block_bytes=block_bytes,
             max_invalid_file=max_invalid_file,
+            screen=screen,
+            store_keys=store_keys,
         )
     finally:
         if copy is not None:
@@ -270,6 +384,8 @@ async def _prepare_utf8(
     max_body: int,
     block_bytes: int,
     max_invalid_file: int,
+    screen: Screen | None,
+    store_keys: StoreKeys | None,
 ) -> Prepared:
     loop = asyncio.get_running_loop()
     layout, offset, line, size = await asyncio.to_thread(_scan, path)
@@ -277,7 +393,8 @@ async def _prepare_utf8(
     pool = get_pool()
     window = pool_workers() + 2
     blocks = iter_blocks(path, offset, block_bytes)
-    merger = _Merger(new_body_path(directory), name, max_numbers, max_body, max_invalid_file)
+    merger = _sink(directory, name, max_numbers, max_body, max_invalid_file, screen, store_keys)
+    keys_only = store_keys is not None
     in_flight: deque[asyncio.Future[ChunkResult]] = deque()
     done_bytes = 0
     last = time.monotonic()
@@ -297,7 +414,7 @@ async def _prepare_utf8(
             if block is None:
                 break
             in_flight.append(
-                loop.run_in_executor(pool, normalize_block, block, line, layout, region)
+                loop.run_in_executor(pool, normalize_block, block, line, layout, region, keys_only)
             )
             line += block.count(b"\n")
             while len(in_flight) >= window:
@@ -313,9 +430,7 @@ async def _prepare_utf8(
         blocks.close()
         merger.abort()
         raise
-    return Prepared(
-        merger.path, size, merger.counts, merger.invalid, layout.attr_names, invalid_file
-    )
+    return _prepared(merger, size, layout.attr_names, invalid_file)
 
 
 def describe(prepared: Prepared) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from handlers.blocks import dialer_error_text, esc, message
 from handlers.call_lists import views
 from handlers.call_lists.upload import (
     ACTION,
+    CALL_LIST_MODE,
     ROLE_ACTION,
     as_dict,
     as_str,
@@ -52,7 +53,12 @@ SUBMIT_CHECK_S = 2.0  # download + CSV check before the ack; Slack allows 3 s
 
 async def open_upload_modal(req: Request, _: Any) -> None:
     """`/dialer upload` and `/dialer list new`: the trigger lasts 3 s, so open right away."""
-    view = views.upload_modal(req.services.settings.default_region, req.actor.channel_id)
+    await open_form(req, CALL_LIST_MODE)
+
+
+async def open_form(req: Request, mode: str) -> None:
+    """The one form, for a call list or for do-not-call numbers (`/dialer dnc upload`)."""
+    view = views.upload_modal(req.services.settings.default_region, req.actor.channel_id, mode)
     await req.services.client.views_open(trigger_id=req.trigger_id, view=view)
 
 
@@ -73,7 +79,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
         return
     actor = replace(context["actor"], channel_id=parsed.channel_id)
     fetched = None
-    if parsed.file_id and await _may_upload(services, actor):
+    if parsed.file_id and await _may_upload(services, actor, parsed.role_action):
         fetched = services.tasks.spawn(
             fetch_file(services, parsed.file_id), name="call list file check"
         )
@@ -86,9 +92,9 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltConte
     services.tasks.spawn(run_upload(req, parsed, fetched), name="call list upload")
 
 
-async def _may_upload(services: Services, actor: Any) -> bool:
+async def _may_upload(services: Services, actor: Any, action: str) -> bool:
     """Only an allowed user's file is fetched before the ack; run_upload refuses the rest."""
-    decision = await services.access.check(actor.user_id, actor.channel_id, ROLE_ACTION)
+    decision = await services.access.check(actor.user_id, actor.channel_id, action)
     return decision.allowed
 
 
@@ -155,6 +161,8 @@ async def create(req: Request, token: str) -> None:
     if not await authorize(req, ROLE_ACTION):
         return
     store = services.store
+    if not await _dnc_unchanged(req, token):
+        return
     result = await store.run(lambda: store.claims.claim(token, user_id=actor.user_id))
     if not result.ok:
         await req.reply(views.not_usable(result.state, result.by_user, result.at))
@@ -177,6 +185,24 @@ async def create(req: Request, token: str) -> None:
         await _post(req, name, counts, payload, JsonFile(path, size))
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+async def _dnc_unchanged(req: Request, token: str) -> bool:
+    """False (and says so) when numbers were added to the do-not-call list after this list
+    was checked against it: the list might hold one of them, so it is not sent."""
+    store = req.services.store
+    claim = await store.run(store.claims.get, token)
+    checked = (claim.payload or {}).get("dnc_version") if claim is not None else None
+    if checked is None or checked == await store.run(store.dnc.version):
+        return True
+    user_id = req.actor.user_id
+    closed = await store.run(
+        lambda: store.claims.claim(token, user_id=user_id, final_state="cancelled")
+    )
+    if closed.ok:
+        await _remove_body(req.services, (closed.payload or {}).get("file"))
+    await req.reply(views.dnc_changed(), replace=True)
+    return False
 
 
 async def _post(

@@ -29,6 +29,8 @@ from bot.numbers import (
     BadInput,
     InvalidFile,
     Prepared,
+    Progress,
+    StoreKeys,
     check_size,
     describe,
     prepare_file,
@@ -40,6 +42,9 @@ from bot.numbers.zones import count_zones
 from bot.services import Services
 from handlers.blocks import esc, message
 from handlers.call_lists import views
+from handlers.dnc import importer as dnc_importer
+from handlers.dnc import views as dnc_views
+from handlers.dnc.importer import DNC_ROLE_ACTION
 from handlers.guard import authorize
 from handlers.payload import metadata
 from handlers.request import Request
@@ -50,6 +55,9 @@ log = logging.getLogger(__name__)
 
 ACTION = "create_call_list"  # audit and claim action
 ROLE_ACTION = "upload"  # bot/access.py
+CALL_LIST_MODE = "call_list"  # what the form is for: a new call list,
+DNC_MODE = views.DNC_FORM  # or numbers for the do-not-call list (handlers/dnc/)
+ROLE_ACTIONS = {CALL_LIST_MODE: ROLE_ACTION, DNC_MODE: DNC_ROLE_ACTION}
 CONFIRM_TTL_S = 30 * 60
 SWEEP_AGE_S = 2 * 60 * 60  # leftovers older than any live confirmation
 PROGRESS_EVERY_S = 3.0
@@ -74,6 +82,12 @@ class Submission:
     file_id: str | None
     region: str | None
     channel_id: str | None
+    mode: str = CALL_LIST_MODE  # DNC_MODE: `name` is the reason the numbers are listed
+    file_name: str | None = None
+
+    @property
+    def role_action(self) -> str:
+        return ROLE_ACTIONS[self.mode]
 
 
 def parse_submission(
@@ -110,13 +124,17 @@ def parse_submission(
         errors["country"] = "Choose a country from the list."
     if errors:
         return errors
-    channel = metadata(view).get("channel")
+    meta = metadata(view)
+    channel = meta.get("channel")
+    mode = meta.get("mode")
     return Submission(
         name=name,
         text=text if text.strip() else None,
         file_id=file_id or None,
         region=region,
         channel_id=channel if isinstance(channel, str) and channel.isalnum() else None,
+        mode=mode if mode in ROLE_ACTIONS else CALL_LIST_MODE,
+        file_name=as_str(as_dict(first).get("name"))[:200] or None,
     )
 
 
@@ -180,11 +198,14 @@ async def run_upload(
     """``fetched``: the file download started before the ack (fetch_file), if any."""
     services, actor = req.services, req.actor
     try:
-        if not await authorize(req, ROLE_ACTION):
+        if not await authorize(req, sub.role_action):
             return
-        resp = await services.client.chat_postMessage(
-            channel=actor.user_id, **views.progress_message(sub.name, 0, None)
+        first = (
+            dnc_views.progress_message(sub.name, 0, None)
+            if sub.mode == DNC_MODE
+            else views.progress_message(sub.name, 0, None)
         )
+        resp = await services.client.chat_postMessage(channel=actor.user_id, **first)
         msg = _Message(services, resp["channel"], resp["ts"])
     except Exception:
         log.exception("call list upload could not start")
@@ -192,7 +213,8 @@ async def run_upload(
     try:
         await _prepare_and_summarize(req, sub, msg, fetched)
     except BadInput as exc:
-        await msg.show(views.bad_input(sub.name, str(exc)))
+        bad = dnc_views.bad_input if sub.mode == DNC_MODE else views.bad_input
+        await msg.show(bad(sub.name, str(exc)))
     except Exception:
         log.exception("call list upload failed")
         await msg.show(
@@ -203,43 +225,60 @@ async def run_upload(
         )
 
 
+async def _prepare(
+    services: Services,
+    sub: Submission,
+    fetched: asyncio.Task[Path | BadInput] | None,
+    progress: Progress,
+    **mode: Any,
+) -> Prepared:
+    """The one pipeline for both modes: the file (downloaded, checked, removed after) or
+    the pasted text, through bot/numbers; ``mode`` is `screen` or `store_keys`."""
+    directory = upload_dir(services.settings)
+    await asyncio.to_thread(_ensure_dir, directory)
+    if not sub.file_id:
+        return await prepare_pasted(
+            sub.text or "", name=sub.name, region=sub.region, directory=directory, **mode
+        )
+    got = await (fetched if fetched is not None else fetch_file(services, sub.file_id))
+    if isinstance(got, BadInput):
+        raise got
+    try:
+        return await prepare_file(
+            got,
+            name=sub.name,
+            region=sub.region,
+            directory=directory,
+            progress=progress,
+            progress_every_s=PROGRESS_EVERY_S,
+            **mode,
+        )
+    finally:
+        await asyncio.to_thread(got.unlink, missing_ok=True)
+
+
 async def _prepare_and_summarize(
     req: Request, sub: Submission, msg: _Message, fetched: asyncio.Task[Path | BadInput] | None
 ) -> None:
     services, actor = req.services, req.actor
-    settings = services.settings
-    directory = upload_dir(settings)
-    await asyncio.to_thread(_ensure_dir, directory)
+    if sub.mode == DNC_MODE:
+        await _import_dnc(req, sub, msg, fetched)
+        return
 
     async def progress(checked: int, fraction: float | None) -> None:
         await msg.progress(views.progress_message(sub.name, checked, fraction))
 
     same_name = services.tasks.spawn(_lists_named(services, sub.name), name="list names")
-    if sub.file_id:
-        got = await (fetched if fetched is not None else fetch_file(services, sub.file_id))
-        if isinstance(got, BadInput):
-            raise got
-        path = got
-        try:
-            prepared = await prepare_file(
-                path,
-                name=sub.name,
-                region=sub.region,
-                directory=directory,
-                progress=progress,
-                progress_every_s=PROGRESS_EVERY_S,
-            )
-        finally:
-            await asyncio.to_thread(path.unlink, missing_ok=True)
-    else:
-        prepared = await prepare_pasted(
-            sub.text or "", name=sub.name, region=sub.region, directory=directory
-        )
+    # Numbers on the do-not-call list are left out here, before anything can be sent; Create
+    # refuses the list if numbers were added to it after this version (listeners.create).
+    store = services.store
+    dnc_version = await store.run(store.dnc.version)
+    prepared = await _prepare(services, sub, fetched, progress, screen=store.dnc.listed)
     try:
         # Its own step, after every other: counts per time zone of the numbers to be sent,
         # kept with the list once created (the calling-hours check); never the numbers.
         zones = await count_zones(prepared.body_path) if prepared.counts.valid else {}
-        token = await _issue(services, actor, sub, prepared, zones)
+        token = await _issue(services, actor, sub, prepared, zones, dnc_version)
         counts = prepared.counts
         more = counts.invalid > INVALID_SHOWN
         await msg.show(
@@ -249,6 +288,7 @@ async def _prepare_and_summarize(
                 invalid=prepared.invalid,
                 shown=INVALID_SHOWN,
                 invalid_file=prepared.invalid_file if more else None,
+                excluded_sample=prepared.excluded_sample,
                 token=token,
                 region=sub.region,
                 columns=prepared.attr_names,
@@ -264,8 +304,55 @@ async def _prepare_and_summarize(
             await asyncio.to_thread(prepared.invalid_file.path.unlink, missing_ok=True)
 
 
+async def _import_dnc(
+    req: Request, sub: Submission, msg: _Message, fetched: asyncio.Task[Path | BadInput] | None
+) -> None:
+    """The form's do-not-call mode: the same pipeline, the numbers go to the list."""
+    services = req.services
+
+    async def progress(checked: int, fraction: float | None) -> None:
+        await msg.progress(dnc_views.progress_message(sub.name, checked, fraction))
+
+    async def prepare(progress: Progress, store_keys: StoreKeys) -> Prepared:
+        return await _prepare(services, sub, fetched, progress, store_keys=store_keys)
+
+    prepared = await dnc_importer.import_numbers(req, sub.name, sub.file_name, progress, prepare)
+    counts = prepared.counts
+    more = counts.invalid > INVALID_SHOWN
+    try:
+        await msg.show(
+            dnc_views.imported(
+                reason=sub.name,
+                source=sub.file_name or dnc_importer.PASTED,
+                counts=counts,
+                invalid=prepared.invalid,
+                shown_invalid=INVALID_SHOWN,
+                invalid_file=prepared.invalid_file if more else None,
+                region=sub.region,
+                user_id=req.actor.user_id,
+            )
+        )
+        if more and prepared.invalid_file is not None:
+            await _upload_invalid(
+                services,
+                msg,
+                sub.name,
+                prepared.invalid_file,
+                counts.invalid,
+                of="the do-not-call numbers added because",
+            )
+    finally:
+        if prepared.invalid_file is not None:
+            await asyncio.to_thread(prepared.invalid_file.path.unlink, missing_ok=True)
+
+
 async def _upload_invalid(
-    services: Services, msg: _Message, name: str, file: InvalidFile, total: int
+    services: Services,
+    msg: _Message,
+    name: str,
+    file: InvalidFile,
+    total: int,
+    of: str = "call list",
 ) -> None:
     """All invalid entries as a CSV in the summary's thread (files_upload_v2: upload URL, the
     bytes, completion with channel and thread). The file is at most MAX_INVALID_FILE_BYTES,
@@ -273,19 +360,19 @@ async def _upload_invalid(
     from before files:write) becomes one message; the summary and Create still work."""
     try:
         data = await asyncio.to_thread(file.path.read_bytes)
-        await _upload_client(services.client).files_upload_v2(
+        await upload_client(services.client).files_upload_v2(
             channel=msg.channel,
             thread_ts=msg.ts,
             file=data,
             filename=views.INVALID_FILE_NAME,
             title=views.invalid_file_title(name),
-            initial_comment=views.invalid_file_comment(name, file, total),
+            initial_comment=views.invalid_file_comment(name, file, total, of),
         )
         return
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "unknown error")
     except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-        error = _upload_problem(exc)
+        error = upload_problem(exc)
     log.warning("invalid-entries file upload failed: %s", error)
     try:
         await msg.thread(views.invalid_file_failed(total, INVALID_SHOWN, error))
@@ -293,14 +380,14 @@ async def _upload_invalid(
         log.warning("could not say the upload failed: %s", exc.response.get("error"))
 
 
-def _upload_client(client: AsyncWebClient) -> AsyncWebClient:
+def upload_client(client: AsyncWebClient) -> AsyncWebClient:
     """The bot's client with a timeout long enough to send a large file."""
     upload = copy.copy(client)
     upload.timeout = max(client.timeout, UPLOAD_TIMEOUT_S)
     return upload
 
 
-def _upload_problem(exc: BaseException) -> str:
+def upload_problem(exc: BaseException) -> str:
     """A short reason for the user; slack_sdk's upload error carries the whole answer."""
     if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
         return "the upload timed out"
@@ -328,7 +415,12 @@ def _ensure_dir(directory: Path) -> None:
 
 
 async def _issue(
-    services: Services, actor: Any, sub: Submission, prepared: Prepared, zones: dict[str, int]
+    services: Services,
+    actor: Any,
+    sub: Submission,
+    prepared: Prepared,
+    zones: dict[str, int],
+    dnc_version: list[int],
 ) -> str | None:
     """The Create button's token; its payload names the body file, never the numbers."""
     if not prepared.counts.valid:
@@ -346,6 +438,7 @@ async def _issue(
                 "file": prepared.body_name,
                 "region": sub.region,
                 "zones": zones,
+                "dnc_version": dnc_version,
                 **describe(prepared),
             },
             ttl_s=CONFIRM_TTL_S,

@@ -107,8 +107,15 @@ def _region_option(code: str) -> Option:
     return Option(value=code, text=PlainTextObject(text=region_label(code)[:75]))
 
 
-def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str, Any]:
-    """The form; the origin channel rides in private_metadata for channel-scoped roles."""
+DNC_FORM = "dnc"  # the form's mode for do-not-call numbers (upload.DNC_MODE)
+
+
+def upload_modal(
+    default_region: str | None, channel_id: str | None, mode: str = "call_list"
+) -> dict[str, Any]:
+    """The form; the origin channel and the mode ride in private_metadata (for
+    channel-scoped roles; and a call list, or numbers for the do-not-call list)."""
+    dnc = mode == DNC_FORM
     codes = [c for c, _ in REGIONS]
     if default_region and default_region not in _REGION_NAMES:
         codes.insert(0, default_region)
@@ -117,9 +124,13 @@ def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str
     blocks = [
         InputBlock(
             block_id="name",
-            label="Call list name",
+            label="Reason (kept with every number)" if dnc else "Call list name",
             element=PlainTextInputElement(
-                action_id="value", max_length=255, placeholder="e.g. Brno outage, June"
+                action_id="value",
+                max_length=255,
+                placeholder=(
+                    "e.g. national do-not-call register, June" if dnc else "e.g. Brno outage, June"
+                ),
             ),
         ),
         InputBlock(
@@ -144,8 +155,13 @@ def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str
             optional=True,
             hint=(
                 "A column named number, phone, phone_number, msisdn or tel (else the first "
-                "column of numbers); other columns become the number's attributes. "
-                "UTF-8, up to the size limit."
+                "column of numbers); "
+                + (
+                    "other columns are ignored. "
+                    if dnc
+                    else "other columns become the number's attributes. "
+                )
+                + "UTF-8, up to the size limit."
             ),
             element=FileInputElement(action_id="value", filetypes=["csv", "txt"], max_files=1),
         ),
@@ -165,11 +181,13 @@ def upload_modal(default_region: str | None, channel_id: str | None) -> dict[str
     view = View(
         type="modal",
         callback_id=CALLBACK_ID,
-        title="New call list",
-        submit="Check numbers",
+        title="Do-not-call numbers" if dnc else "New call list",
+        submit="Add to the list" if dnc else "Check numbers",
         close="Cancel",
         blocks=blocks,
-        private_metadata=json.dumps({"channel": channel_id}),
+        private_metadata=json.dumps(
+            {"channel": channel_id, "mode": mode} if dnc else {"channel": channel_id}
+        ),
     )
     return view.to_dict()
 
@@ -231,10 +249,12 @@ def summary(
     user_id: str,
     ttl_min: int,
     same_name: list[int] | None = None,
+    excluded_sample: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Counts, the first invalid entries (the rest are in a file in the thread), and
     Create/Cancel carrying the single-use token. ``same_name``: ids of lists already called
-    so, a warning (two lists may share a name) rather than a refusal."""
+    so, a warning (two lists may share a name) rather than a refusal. ``excluded_sample``:
+    the first numbers left out for the do-not-call list, shown masked."""
     blocks = [
         header(f"Call list: {name}"),
         section(
@@ -251,6 +271,15 @@ def summary(
                 "makes another one with the same name; Cancel and upload again to rename it."
             )
         )
+    if counts.excluded:
+        sample = ", ".join(mask_number(n) for n in excluded_sample)
+        blocks.append(
+            section(
+                f":no_entry_sign: *{plural(counts.excluded, 'number')} left out*: on the "
+                f"do-not-call list (`/dialer dnc`), so never sent to the dialer. "
+                f"E.g. {esc(sample)}."
+            )
+        )
     if columns:
         blocks.append(context("Attributes from the columns: " + esc(", ".join(columns))))
     if invalid:
@@ -263,7 +292,7 @@ def summary(
         )
         blocks.extend(invalid_sections(first))
         if counts.invalid > len(first):
-            blocks.append(context(_more_invalid(counts.invalid, len(first), invalid_file)))
+            blocks.append(context(more_invalid(counts.invalid, len(first), invalid_file)))
         if any(e.reason == NO_REGION_REASON for e in first):
             blocks.append(
                 context(
@@ -292,6 +321,7 @@ def summary(
     text = (
         f"Call list {name}: {counts.valid:,} valid, {plural(counts.duplicates, 'duplicate')}, "
         f"{counts.invalid:,} invalid of {counts.read:,} read"
+        + (f", {counts.excluded:,} left out (do-not-call)" if counts.excluded else "")
     )
     return message(text, blocks)
 
@@ -303,7 +333,7 @@ def _cut_note(file: InvalidFile, total: int) -> str:
     )
 
 
-def _more_invalid(total: int, shown: int, file: InvalidFile | None) -> str:
+def more_invalid(total: int, shown: int, file: InvalidFile | None) -> str:
     """Where the invalid entries after the first `shown` are: the file in the thread."""
     listed = _cut_note(file, total) if file is not None and file.cut else f"all {total:,}"
     return (
@@ -316,10 +346,11 @@ def invalid_file_title(name: str) -> str:
     return f"Invalid entries: {name}"[:255]
 
 
-def invalid_file_comment(name: str, file: InvalidFile, total: int) -> str:
-    """The text Slack shows with the uploaded file (mrkdwn: the name is escaped)."""
+def invalid_file_comment(name: str, file: InvalidFile, total: int, of: str = "call list") -> str:
+    """The text Slack shows with the uploaded file (mrkdwn: the name is escaped); ``of``
+    says what the entries were for (a call list, or the do-not-call list's reason)."""
     listed = _cut_note(file, total) if file.cut else f"all {total:,}"
-    return f":clipboard: Invalid entries of call list *{esc(name)}*: {listed}."
+    return f":clipboard: Invalid entries of {of} *{esc(name)}*: {listed}."
 
 
 def invalid_file_failed(total: int, shown: int, error: str) -> dict[str, Any]:
@@ -353,6 +384,14 @@ def create_unknown(name: str, detail: str) -> dict[str, Any]:
         f":grey_question: The dialer did not answer in time, so it is not known whether call "
         f"list *{esc(name)}* was created ({esc(detail)}). Check `/dialer lists` before "
         "uploading again; the audit log records this as unknown."
+    )
+
+
+def dnc_changed() -> dict[str, Any]:
+    return message(
+        ":no_entry_sign: Numbers were added to the do-not-call list after this list was "
+        "checked, so it may hold one of them. Nothing was sent; run `/dialer upload` again "
+        "to check it against the list as it is now."
     )
 
 
