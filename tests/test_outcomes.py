@@ -292,3 +292,12 @@ async def test_big_answers_parse_as_json_loads_does(body: Any) -> None:
 async def test_big_answers_that_are_not_json_raise_value_error() -> None:
     with pytest.raises(ValueError):
         await bigjson.loads(b'{"a": [' + b"1," * 200_000 + b"]")
+
+
+async def test_a_big_list_of_plain_values_parses_in_linear_time() -> None:
+    """Items with no cut to batch at (numbers) are read one by one; each window is searched
+    for a cut once, not once per item (which took 25 s for 400 kB)."""
+    raw = b"[" + b"1," * 200_000 + b"1]"
+    started = time.process_time()
+    assert await bigjson.loads(raw) == json.loads(raw)
+    assert time.process_time() - started < 5.0

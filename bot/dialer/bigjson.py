@@ -80,6 +80,9 @@ class _Parser:
             return None
         cut = max(text.rfind(c, pos, end) for c in ("},", "],", '",'))
         if cut <= pos:
+            # items with no such cut (numbers, say): item by item through this window,
+            # instead of searching it again for every item in it
+            self.single_until = end
             return None
         try:
             items = json.loads("[" + text[pos : cut + 1] + "]")
