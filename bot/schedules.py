@@ -232,16 +232,7 @@ class Scheduler:
                 f"schedule #{s.id} not run: <@{s.created_by}> no longer has the "
                 f"{needed} role (has {has or 'no role'})"
             )
-            await record(
-                store,
-                actor,
-                s.command,
-                "denied",
-                campaign_id=s.campaign_id,
-                request={"schedule_id": s.id, "by_schedule": True},
-                detail=detail,
-            )
-            await store.run(store.schedules.finish, s.id, state="revoked", detail=detail)
+            await self._refuse(s, "revoked", detail)
             return Ran(s, "revoked", detail=detail)
         name, state, hours = s.campaign_name, None, Report()
         try:
@@ -260,16 +251,7 @@ class Scheduler:
                 f"schedule #{s.id} not run: it would call {hours.numbers_outside:,} numbers "
                 f"outside the permitted calling hours ({hours.permitted} local time)"
             )
-            await record(
-                store,
-                actor,
-                s.command,
-                "denied",
-                campaign_id=s.campaign_id,
-                request={"schedule_id": s.id, "by_schedule": True},
-                detail=detail,
-            )
-            await store.run(store.schedules.finish, s.id, state="failed", detail=detail)
+            await self._refuse(s, "failed", detail)
             return Ran(s, "outside_hours", detail=detail, hours=hours)
         outcome = await self._controller.execute(
             actor,
@@ -293,6 +275,19 @@ class Scheduler:
             audit_id=outcome.audit_id,
         )
         return Ran(s, "ran", outcome=outcome, detail=outcome.detail, hours=hours)
+
+    async def _refuse(self, s: Schedule, state: str, detail: str) -> None:
+        """A due schedule not run: audited as denied for its requester, and closed."""
+        await record(
+            self._store,
+            actor_of(s),
+            s.command,
+            "denied",
+            campaign_id=s.campaign_id,
+            request={"schedule_id": s.id, "by_schedule": True},
+            detail=detail,
+        )
+        await self._store.run(self._store.schedules.finish, s.id, state=state, detail=detail)
 
     async def _tell(self, ran: Ran) -> None:
         try:

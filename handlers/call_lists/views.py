@@ -218,6 +218,18 @@ def _counts_fields(counts: Counts) -> list[str]:
     ]
 
 
+def first_invalid(
+    first: list[Invalid], total: int, file: InvalidFile | None, note: str = ""
+) -> list[Block]:
+    """The first invalid entries of a summary, and where the rest are (``note`` ends the
+    heading, e.g. "; they were not added")."""
+    heading = f"*First {plural(len(first), 'invalid entry', 'invalid entries')}* "
+    blocks = [section(heading + "(line: entry — reason)" + note), *invalid_sections(first)]
+    if total > len(first):
+        blocks.append(context(more_invalid(total, len(first), file)))
+    return blocks
+
+
 def invalid_sections(entries: list[Invalid]) -> list[Block]:
     """Line numbers with the entry and the reason, escaped, in code blocks that each stay
     under Slack's 3,000 characters per section."""
@@ -284,15 +296,7 @@ def summary(
         blocks.append(context("Attributes from the columns: " + esc(", ".join(columns))))
     if invalid:
         first = invalid[:shown]
-        blocks.append(
-            section(
-                f"*First {plural(len(first), 'invalid entry', 'invalid entries')}* "
-                "(line: entry — reason)"
-            )
-        )
-        blocks.extend(invalid_sections(first))
-        if counts.invalid > len(first):
-            blocks.append(context(more_invalid(counts.invalid, len(first), invalid_file)))
+        blocks.extend(first_invalid(first, counts.invalid, invalid_file))
         if any(e.reason == NO_REGION_REASON for e in first):
             blocks.append(
                 context(

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.numbers import VISIBLE_DIGITS, Counts, Invalid, InvalidFile, mask_number
 from handlers.blocks import context, esc, header, message, plural, section, slack_time
-from handlers.call_lists.views import invalid_sections, more_invalid, region_label
+from handlers.call_lists.views import first_invalid, region_label
 
 NUMBERS_SHOWN = 10
 NOT_RETROACTIVE = (
@@ -160,15 +160,9 @@ def imported(
     ]
     if invalid:
         first = invalid[:shown_invalid]
-        blocks.append(
-            section(
-                f"*First {plural(len(first), 'invalid entry', 'invalid entries')}* "
-                "(line: entry — reason); they were not added"
-            )
+        blocks.extend(
+            first_invalid(first, counts.invalid, invalid_file, "; they were not added")
         )
-        blocks.extend(invalid_sections(first))
-        if counts.invalid > len(first):
-            blocks.append(context(more_invalid(counts.invalid, len(first), invalid_file)))
     if counts.valid:
         blocks.append(context(NOT_RETROACTIVE))
     blocks.append(context(f"Added by <@{user_id}>; recorded in the audit log."))
