@@ -16,7 +16,7 @@ from bot.dialer import DialerClient
 from bot.services import Services
 from tests.block_checks import assert_valid_blocks, assert_valid_view
 from tests.fake_slack import FakeSlack
-from tests.sim_fixtures import simulator  # noqa: F401  (fixture)
+from tests.sim_fixtures import dialect_sim, simulator  # noqa: F401  (fixtures)
 from tests.slack_driver import SlackDriver
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"

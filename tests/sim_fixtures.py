@@ -1,6 +1,6 @@
 """Fixtures that run the dialer simulator for real on a free port.
 
-Import them into a test module or conftest: `from tests.sim_fixtures import simulator`.
+conftest.py imports `simulator` and `dialect_sim` for every test module.
 """
 
 from __future__ import annotations
@@ -34,6 +34,19 @@ async def simulator() -> AsyncIterator[RunningSimulator]:
     """A seeded simulator on 127.0.0.1 with a free port; stopped after the test."""
     sim = await start_simulator(
         SimulatorConfig(port=0, username=SIM_USERNAME, password=SIM_PASSWORD, seed=True)
+    )
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest_asyncio.fixture(params=["guide", "v2"])
+async def dialect_sim(request: Any) -> AsyncIterator[RunningSimulator]:
+    """The simulator in each of its dialects (the dialer guide's reading, and v2): a test
+    using it runs once per dialect. Seeded like ``simulator``."""
+    sim = await start_simulator(
+        SimulatorConfig(port=0, username=SIM_USERNAME, password=SIM_PASSWORD, dialect=request.param)
     )
     try:
         yield sim

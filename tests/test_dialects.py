@@ -16,10 +16,9 @@ import pytest
 
 from handlers.campaign_form import fields as f
 from simulator.faults import FaultPlan
-from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
+from simulator.server import RunningSimulator
 from tests.conftest import ADMIN, NOTIFY, Bot, assert_everything_sent_is_valid, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
-from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
 from tests.slack_driver import multi_select_value, text_value
 from tests.test_campaign_form import open_form, submit, valid_state, writes
 from tests.test_control import button_values, confirmation_token, last_reply, reply_text
@@ -28,17 +27,6 @@ from tests.test_control import button_values, confirmation_token, last_reply, re
 IDLE = {"guide": "stopped", "v2": "IDLE"}
 RUNNING = {"guide": "running", "v2": "RUNNING"}
 PAUSED = {"guide": "paused", "v2": "PAUSED"}
-
-
-@pytest.fixture(params=["guide", "v2"])
-async def dialect_sim(request: pytest.FixtureRequest) -> AsyncIterator[RunningSimulator]:
-    sim = await start_simulator(
-        SimulatorConfig(port=0, username=SIM_USERNAME, password=SIM_PASSWORD, dialect=request.param)
-    )
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 @pytest.fixture

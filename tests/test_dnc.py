@@ -21,11 +21,10 @@ from handlers.call_lists.views import CREATE_ACTION
 from handlers.grammar import dnc_numbers
 from simulator.demo.session import DemoSession
 from simulator.demo.source import ScriptInput
-from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
+from simulator.server import RunningSimulator
 from tests.conftest import ADMIN, Bot, assert_everything_sent_is_valid, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
 from tests.helpers_access import grant, run_as, text_of
-from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
 from tests.test_call_lists import form, last_update, posts, submit, token_of
 from tests.test_demo import Transcript
 
@@ -43,17 +42,6 @@ async def cz(simulator: Any, fake_slack: FakeSlack, tmp_path: Path) -> AsyncIter
     yield b
     await stop_bot(b)
     assert_everything_sent_is_valid(fake_slack)
-
-
-@pytest.fixture(params=["guide", "v2"])
-async def dialect_sim(request: pytest.FixtureRequest) -> AsyncIterator[RunningSimulator]:
-    sim = await start_simulator(
-        SimulatorConfig(port=0, username=SIM_USERNAME, password=SIM_PASSWORD, dialect=request.param)
-    )
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 @pytest.fixture

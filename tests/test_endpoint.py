@@ -38,7 +38,7 @@ from tests.helpers_access import (
     text_of,
 )
 from tests.slack_driver import SlackDriver, sign, slash_command_body
-from tests.test_dialects import RUNNING, dbot, dialect_sim, set_state_outside_slack  # noqa: F401
+from tests.test_dialects import RUNNING, dbot, set_state_outside_slack  # noqa: F401
 
 RESPONSE_URL = "http://127.0.0.1:9/unused"
 

@@ -23,7 +23,7 @@ from simulator.server import RunningSimulator
 from tests.conftest import ADMIN, NOTIFY, Bot, assert_everything_sent_is_valid, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
 from tests.test_control import confirmation_token, control_puts, reply_text
-from tests.test_dialects import IDLE, PAUSED, RUNNING, dialect_sim  # noqa: F401
+from tests.test_dialects import IDLE, PAUSED, RUNNING
 
 CONTROL_1 = "/dialer/campaigns/1/control"
 
@@ -32,7 +32,7 @@ Make = Callable[..., Awaitable[Bot]]
 
 @pytest.fixture
 async def make_bot(
-    dialect_sim: RunningSimulator,  # noqa: F811
+    dialect_sim: RunningSimulator,
     fake_slack: FakeSlack,
     tmp_path: Path,
 ) -> AsyncIterator[Make]:

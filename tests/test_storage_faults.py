@@ -25,21 +25,9 @@ import httpx
 import pytest
 
 from bot import readiness
-from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
+from simulator.server import RunningSimulator
 from tests.conftest import Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
-from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
-
-
-@pytest.fixture(params=["guide", "v2"])
-async def dialect_sim(request: pytest.FixtureRequest) -> AsyncIterator[RunningSimulator]:
-    sim = await start_simulator(
-        SimulatorConfig(port=0, username=SIM_USERNAME, password=SIM_PASSWORD, dialect=request.param)
-    )
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 @pytest.fixture
