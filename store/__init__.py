@@ -33,13 +33,12 @@ from store.db import (
     write_durably,
 )
 from store.dnc import Change, DoNotCall, Listed
-from store.list_zones import ListZones
 from store.outbox import Delivery, Outbox, OutboxItem
 from store.schedules import Schedule, Schedules
 from store.seen import SeenRequests
 from store.watch import LostLease, Snapshot, WatchLease, WatchState
 from store.workflow_runs import RunClaim, WorkflowRun, WorkflowRuns
-from store.workspace import Grant, Grants, HomeViews, Subscriptions
+from store.workspace import Grant, Grants, HomeViews, ListZones, Subscriptions
 
 __all__ = [
     "Anchors",

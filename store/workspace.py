@@ -1,6 +1,7 @@
 """The small tables about the bot's workspace: who holds which role (grants), which channels
 get campaign notifications (subscriptions), who opened the App Home lately, and which
-Events API deliveries were already handled.
+Events API deliveries were already handled, and how many numbers of each call list are in
+which time zone.
 
 Each is a handful of one-statement reads and writes; the rules that use them live in
 bot/ (bot/access.py for roles, the notifier for subscriptions, the Home publisher).
@@ -8,6 +9,7 @@ bot/ (bot/access.py for roles, the notifier for subscriptions, the Home publishe
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -199,3 +201,29 @@ class HomeViews(Component):
                     [user_id, int(limit)],
                 ),
             )
+
+
+class ListZones(Component):
+    """Numbers per time zone of each call list, as a JSON object {zone: numbers}: counts
+    only, never the numbers. Kept at upload for the lists the bot sends (source
+    ``upload``), and for other lists once read from the dialer (source ``dialer``), so the
+    calling-hours check (bot/calling_hours.py) does not read a list twice."""
+
+    def put(self, list_id: int, counts: dict[str, int], *, source: str = "upload") -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO list_zones (list_id, counts, source, counted_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(list_id) DO UPDATE SET "
+                "counts = excluded.counts, source = excluded.source, "
+                "counted_at = excluded.counted_at",
+                [list_id, json.dumps(counts, sort_keys=True), source, self._now()],
+            )
+
+    def get(self, list_id: int) -> dict[str, int] | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT counts FROM list_zones WHERE list_id = ?", [list_id]
+            ).fetchone()
+        if row is None:
+            return None
+        return {str(k): int(v) for k, v in json.loads(row[0]).items()}
