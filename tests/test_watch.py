@@ -19,6 +19,7 @@ import bot.notify
 from tests.conftest import ADMIN, NOTIFY, Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
 from tests.test_control import confirmation_token
+from tests.test_dialects import PAUSED, RUNNING, dbot  # noqa: F401  (dbot: fixture)
 from tests.test_dialects import set_state_outside_slack as set_state
 
 OUTSIDE = "changed outside Slack"
@@ -361,9 +362,6 @@ async def test_a_successful_poll_feeds_the_metric(wbot: Bot) -> None:
 
 
 # ---- the snapshot is what Slack last showed ------------------------------------------------
-
-from tests.test_dialects import PAUSED, RUNNING, dbot, dialect_sim  # noqa: E402, F401, I001
-
 
 def outside(fake: FakeSlack, campaign_id: int) -> list[str]:
     return [FakeSlack.texts(c) for c in announced(fake, f"(#{campaign_id})")]
