@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncRespond
-from slack_bolt.context.async_context import AsyncBoltContext
-
 from bot.dialer import DialerError
 from handlers.blocks import message
 from handlers.guard import authorize
 from handlers.history import views
 from handlers.history.query import HistoryQuery
-from handlers.request import Request
+from handlers.request import Request, listener
 
 __all__ = ["on_older", "show_history"]
 
@@ -45,17 +42,11 @@ async def _campaign_missing(req: Request, campaign_id: int) -> bool:
     return False
 
 
-async def on_older(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
-) -> None:
-    await ack()
-    req = Request.from_bolt(context, body, respond)
+@listener("read the audit log")
+async def on_older(req: Request, body: dict[str, Any]) -> None:
+    """The "Older ▶" button: the next page of the same query, in place of this one."""
     q = HistoryQuery.from_value(str(body["actions"][0].get("value", ""))[:500])
-
-    async def run() -> None:
-        if q is None:
-            await req.reply(message(":warning: That button is not valid. Run `/dialer history`."))
-        elif await authorize(req, "history"):
-            await show_history(req, q, replace=True)
-
-    req.spawn(run(), "read the audit log")
+    if q is None:
+        await req.reply(message(":warning: That button is not valid. Run `/dialer history`."))
+    elif await authorize(req, "history"):
+        await show_history(req, q, replace=True)
