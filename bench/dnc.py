@@ -33,6 +33,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import bot.numbers as numbers  # noqa: E402
+from bench.harness import rss_mb, worker_peak_mb  # noqa: E402
 from store import Store  # noqa: E402
 
 # Valid Czech mobile prefixes: 48 × 1,000,000 numbers to draw from.
@@ -91,21 +92,6 @@ PREFIXES = [
 def mobile(i: int) -> str:
     """The i-th of 48,000,000 distinct Czech mobiles (9 digits), in a scattered order."""
     return PREFIXES[i % len(PREFIXES)] + f"{(i // len(PREFIXES)) * 480_019 % 10**6:06d}"
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def worker_peak_mb() -> float:
-    pool = numbers.current_pool()
-    peaks = [0.0]
-    for pid in list(getattr(pool, "_processes", None) or {}):
-        status = Path(f"/proc/{pid}/status")
-        for line in status.read_text().splitlines() if status.exists() else []:
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
-    return max(peaks)
 
 
 def cpu_s() -> float:

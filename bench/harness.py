@@ -521,3 +521,25 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def rss_mb(who: int | None = None) -> float:
+    """Peak RSS of this process (or of ``who``, a resource.RUSAGE_* constant), in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF if who is None else who).ru_maxrss / 1024
+
+
+def worker_peak_mb() -> float:
+    """VmHWM (peak RSS) of the largest number-pool worker: they are the forkserver's
+    children, so RUSAGE_CHILDREN does not see them."""
+    import bot.numbers as numbers
+
+    pool = numbers.current_pool()
+    peaks = [0.0]
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        status = Path(f"/proc/{pid}/status")
+        for line in status.read_text().splitlines() if status.exists() else []:
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks)

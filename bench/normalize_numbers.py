@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import resource
 import socket
 import sys
 import tempfile
@@ -21,11 +20,8 @@ import time
 from pathlib import Path
 
 import bot.numbers as numbers
+from bench.harness import rss_mb, worker_peak_mb
 from bot.dialer import DialerClient, JsonFile
-
-
-def rss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
 
 
 def current_rss_mb() -> float:
@@ -33,19 +29,6 @@ def current_rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def worker_peak_mb() -> float:
-    """VmHWM (peak RSS) of the largest pool worker: they are the forkserver's children,
-    so RUSAGE_CHILDREN does not see them."""
-    pool = numbers.current_pool()
-    peaks = [0.0]
-    for pid in list(getattr(pool, "_processes", None) or {}):
-        status = Path(f"/proc/{pid}/status")
-        for line in status.read_text().splitlines() if status.exists() else []:
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]) / 1024)
-    return max(peaks)
 
 
 def make_csv(path: Path, count: int) -> None:
