@@ -124,6 +124,8 @@ class Store:
         # The one write an ack waits for (store/seen.py) has its own connection and thread:
         # it never queues behind the work listeners started after earlier acks.
         self._ack_db = self.db if self.path == ":memory:" else open_db(path)
+        if self._ack_db is not self.db:  # one statement per ack: no PRAGMA around each
+            self._ack_db.conn.execute("PRAGMA busy_timeout = 200")  # seen.BUSY_MS
         self._ack_lock = self._lock if self._ack_db is self.db else threading.RLock()
         self._ack_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-ack")
         self.seen = SeenRequests(self._ack_db, self._ack_lock, clock)

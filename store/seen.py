@@ -15,8 +15,8 @@ from store.db import Component
 WINDOW_S = 300
 PRUNE_EVERY_S = 60
 # The INSERT runs while Slack waits for the ack: a write lock held elsewhere is waited for
-# this long, then the caller relies on its own record (bot/endpoint.py). Literal SQL below
-# repeats it (tests/test_secrets_and_escaping.py).
+# this long, then the caller relies on its own record (bot/endpoint.py). Set once on the
+# connection kept for it (store/__init__.py).
 BUSY_MS = 200
 
 
@@ -28,25 +28,19 @@ class SeenRequests(Component):
 
         Raises sqlite3.Error when the file cannot take the write in time."""
         with self._lock:
-            conn = self.db.conn
-            conn.execute("PRAGMA busy_timeout = 200")  # BUSY_MS
-            try:  # autocommit: the INSERT decides on its own, atomically
-                first = (
-                    conn.execute(
-                        "INSERT OR IGNORE INTO seen_requests (signature, request_ts)"
-                        " VALUES (?, ?)",
-                        (signature, timestamp),
-                    ).rowcount
-                    == 1
+            conn = self.db.conn  # autocommit: the INSERT decides on its own, atomically
+            first = (
+                conn.execute(
+                    "INSERT OR IGNORE INTO seen_requests (signature, request_ts) VALUES (?, ?)",
+                    (signature, timestamp),
+                ).rowcount
+                == 1
+            )
+            if now - self._pruned_at > PRUNE_EVERY_S:
+                conn.execute(
+                    "DELETE FROM seen_requests WHERE request_ts < ?", (int(now) - WINDOW_S - 1,)
                 )
-                if now - self._pruned_at > PRUNE_EVERY_S:
-                    conn.execute(
-                        "DELETE FROM seen_requests WHERE request_ts < ?",
-                        (int(now) - WINDOW_S - 1,),
-                    )
-                    self._pruned_at = now
-            finally:
-                conn.execute("PRAGMA busy_timeout = 5000")  # back to BUSY_TIMEOUT_MS
+                self._pruned_at = now
         return first
 
     def count(self) -> int:
