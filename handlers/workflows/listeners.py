@@ -34,6 +34,7 @@ from handlers.guard import audit_denied
 from handlers.request import Request
 from handlers.subscriptions.listeners import notify
 from handlers.workflows import views
+from store import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,10 @@ async def run_step(
     except Exception:
         log.exception("workflow step %s failed", run.step)
         error = views.BOT_FAILED
-    await store.run(store.workflow_runs.finish, run.execution_id, outputs=outputs, error=error)
+    try:
+        await store.run(store.workflow_runs.finish, run.execution_id, outputs=outputs, error=error)
+    except StorageError as exc:  # a delivery again finds it running and is ignored
+        log.error("workflow run %s: its answer could not be stored: %s", run.execution_id, exc)
     await _answer(complete, fail, outputs, error)
 
 
