@@ -245,11 +245,12 @@ async def _control(services: Services, actor: Actor, command: str, run: StepRun)
 
 async def _pause_all(services: Services, actor: Actor, reason: str | None) -> dict[str, Any]:
     """Every campaign running now; a state the bot does not know is left alone (a workflow
-    cannot confirm it, as the second button does). Failures are named in the outputs."""
+    cannot confirm it, as the second button does). Failures are named in the outputs; one
+    the bot's storage failed for says whether it was sent, and if so what the dialer said."""
     found = await survey(services.dialer)
     pauser = PauseAll(services.dialer, services.controller, services.settings.pause_all_concurrency)
     summary = await pauser.pause_targets(actor, found.running, reason=reason)
-    if summary.paused or any(o.result == "unknown" for o in summary.failed):
+    if summary.went_out:
         by = f" · via {actor.via}" + (f" · from <#{actor.channel_id}>" if actor.channel_id else "")
         note = control_views.summary_message(summary, actor.user_id, by=by)
         try:
@@ -258,4 +259,6 @@ async def _pause_all(services: Services, actor: Actor, reason: str | None) -> di
             log.exception("could not queue the summary of batch %s", summary.batch_id)
     failed = [o.campaign_name or f"#{o.campaign_id}" for o in summary.failed]
     failed += [f"#{cid}" for cid in summary.missing]
+    failed += [views.not_sent(f) for f in summary.not_sent]
+    failed += [views.unrecorded(f) for f in summary.unrecorded]
     return {"paused_count": len(summary.paused), "failed_campaigns": ", ".join(failed)}
