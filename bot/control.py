@@ -19,13 +19,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from bot.audit import Actor, record, record_resolution, recorded
+from bot.audit import Actor, outcome_of, record, record_resolution, recorded
 from bot.calling_hours import CallingHours, Report
 from bot.dialer import Campaign, DialerClient, DialerError
 from bot.dialer.api import EFFECT_STATES, GATEWAY_STATUSES, canonical_state, took_effect
-from store import Store
+from store import StorageError, Store
 from store.claims import ClaimResult
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,16 @@ class Outcome:
             claimed_by=claim.by_user,
             claimed_at=claim.at,
         )
+
+
+class Unrecorded(StorageError):
+    """The command went out, but the bot's storage failed afterwards (recording the
+    dialer's answer, a re-read's resolution or the state learnt). ``outcome`` is what the
+    bot saw before that: the dialer's answer, so nobody is told "nothing was sent"."""
+
+    def __init__(self, failure: StorageError, outcome: Outcome) -> None:
+        super().__init__(str(failure), busy=failure.busy)
+        self.outcome = outcome
 
 
 # The state a command leads to: asking for it again is "already", not an error.
@@ -284,7 +295,9 @@ class Controller:
         """Write-ahead audit around the one dialer call; never retried.
 
         ``context`` joins the audited request, e.g. who requested and who approved;
-        ``reason`` too, and it is also shown in the notification.
+        ``reason`` too, and it is also shown in the notification. The storage failing
+        raises StorageError (held back: nothing was sent) before the dialer is called,
+        Unrecorded (with the dialer's answer) after.
         """
         asked = Outcome(
             command,
@@ -297,45 +310,56 @@ class Controller:
             requested_by=requested_by,
         )
         context = {**(context or {}), **({"reason": reason} if reason else {})}
-        contradicted: str | None = None
+        sent: Outcome | None = None  # what the dialer answered, once the command went out
+        first: str = ""  # that answer in plain words, when it left the outcome open
         try:
-            async with recorded(
-                self._store,
-                actor,
-                command,
-                campaign_id=campaign_id,
-                request={"command": command, **context},
-            ) as rec:
-                result = await self._dialer.control(campaign_id, command)
-                if result.state is not None and took_effect(command, result.state) is False:
-                    # a 2xx alone never makes "started" while the dialer says stopped
-                    contradicted = result.state
-                    rec.unknown(
-                        f"{result.message or 'accepted'}; but the campaign is {result.state}"
+            # A DialerError is the dialer's answer: recorded, kept in ``sent``, settled below.
+            with suppress(DialerError):
+                async with recorded(
+                    self._store,
+                    actor,
+                    command,
+                    campaign_id=campaign_id,
+                    request={"command": command, **context},
+                ) as rec:
+                    try:
+                        result = await self._dialer.control(campaign_id, command)
+                    except DialerError as exc:
+                        sent = replace(
+                            asked,
+                            result=outcome_of(exc),
+                            detail=exc.message,
+                            error=exc,
+                            audit_id=rec.pending_id,
+                        )
+                        first = first_answer(exc)
+                        raise
+                    sent = replace(
+                        asked,
+                        new_state=result.state,
+                        result="ok",
+                        detail=result.message,
+                        audit_id=rec.pending_id,
                     )
-                else:
-                    rec.ok(result.message)
-        except DialerError as exc:
-            outcome = replace(
-                asked, result=rec.outcome, detail=exc.message, error=exc, audit_id=rec.pending_id
-            )
-            if rec.outcome == "unknown":
-                outcome = await self._resolve(actor, outcome, first_answer(exc))
+                    if result.state is not None and took_effect(command, result.state) is False:
+                        # a 2xx alone never makes "started" while the dialer says stopped
+                        sent = replace(sent, result="unknown")
+                        first = first_answer(None, result.state)
+                        rec.unknown(
+                            f"{result.message or 'accepted'}; but the campaign is {result.state}"
+                        )
+                    else:
+                        rec.ok(result.message)
+            assert sent is not None  # the block ran: the dialer answered, or its answer was lost
+            outcome = sent
+            if outcome.result == "unknown":
+                outcome = sent = await self._resolve(actor, outcome, first)
             await self._learn(outcome)
             return outcome
-        outcome = replace(
-            asked,
-            new_state=result.state,
-            result="ok",
-            detail=result.message,
-            audit_id=rec.pending_id,
-        )
-        if contradicted is not None:
-            outcome = await self._resolve(
-                actor, replace(outcome, result="unknown"), first_answer(None, contradicted)
-            )
-        await self._learn(outcome)
-        return outcome
+        except StorageError as exc:
+            if sent is None:  # the pending row was not written (held back): nothing was sent
+                raise
+            raise Unrecorded(exc, sent) from exc
 
     async def _resolve(self, actor: Actor, outcome: Outcome, answer: str) -> Outcome:
         """Re-read the campaign until its state shows the command took effect, for at most

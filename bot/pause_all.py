@@ -4,7 +4,9 @@ Reading decides what is running by bot/dialer/api.py (RUNNING_STATES, canonical_
 a state the bot does not know is set apart, so the person confirming decides about it.
 Pausing is the safe direction: never subject to the two-person rule. Each pause is its
 own write-ahead audit entry (bot/control.py), all sharing one ``batch_id`` in their
-request JSON; the caller renders one summary, never one message per campaign.
+request JSON; the caller renders one summary, never one message per campaign. The bot's
+storage failing for one pause does not stop the others: the summary says which were not
+sent (their audit row could not be written) and which went out unrecorded.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from bot.audit import Actor
-from bot.control import Controller, Outcome
+from bot.control import Controller, Outcome, Unrecorded
 from bot.dialer import Campaign, DialerClient, DialerError
 from bot.dialer.api import RUNNING_STATES, canonical_state
+from store import StorageError
 
 # Pauses in flight at once: enough that 100 campaigns take well under the 5 s goal, few
 # enough to leave the client's write connections (a fifth of its pool) for other commands.
@@ -41,6 +44,18 @@ class Survey:
     other: int  # campaigns in a known, not-running state
 
 
+@dataclass(frozen=True)
+class StorageFailed:
+    """A pause the bot's storage failed for, with its reason in words for a person.
+    ``busy``: another process held the database (it may pass); ``sent``: what the dialer
+    answered when the pause went out before a later write failed, None when not known."""
+
+    target: Target
+    reason: str
+    busy: bool = False
+    sent: Outcome | None = None
+
+
 @dataclass
 class Summary:
     """One batch's result: the one message the operator and the channels get."""
@@ -51,10 +66,28 @@ class Summary:
     skipped: list[Target] = field(default_factory=list)
     failed: list[Outcome] = field(default_factory=list)  # failed or unknown, with the message
     missing: list[int] = field(default_factory=list)  # no such campaign
+    # the bot's storage failed: its audit row was not written, so nothing was sent for it
+    not_sent: list[StorageFailed] = field(default_factory=list)
+    # the bot's storage failed after the pause went out: the audit log lacks the answer
+    unrecorded: list[StorageFailed] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.paused) + len(self.skipped) + len(self.failed) + len(self.missing)
+        return (
+            len(self.paused)
+            + len(self.skipped)
+            + len(self.failed)
+            + len(self.missing)
+            + len(self.not_sent)
+            + len(self.unrecorded)
+        )
+
+    @property
+    def went_out(self) -> bool:
+        """Some pause may have changed a campaign: the channels are told."""
+        return bool(
+            self.paused or self.unrecorded or any(o.result == "unknown" for o in self.failed)
+        )
 
 
 def _target(c: Campaign) -> Target:
@@ -137,15 +170,21 @@ class PauseAll:
     async def _pause(
         self, actor: Actor, t: Target, summary: Summary, reason: str | None = None
     ) -> None:
-        outcome = await self._controller.execute(
-            actor,
-            t.id,
-            "pause",
-            campaign_name=t.name,
-            previous_state=t.state,
-            context={"batch_id": summary.batch_id},
-            reason=reason,
-        )
+        try:
+            outcome = await self._controller.execute(
+                actor,
+                t.id,
+                "pause",
+                campaign_name=t.name,
+                previous_state=t.state,
+                context={"batch_id": summary.batch_id},
+                reason=reason,
+            )
+        except StorageError as exc:  # this pause only: the others go on
+            sent = exc.outcome if isinstance(exc, Unrecorded) else None
+            failure = StorageFailed(t, str(exc), exc.busy, sent)
+            (summary.not_sent if exc.held_back else summary.unrecorded).append(failure)
+            return
         if outcome.result == "ok":
             summary.paused.append(outcome)
         elif outcome.error is not None and outcome.error.status == 409:
@@ -161,3 +200,5 @@ def _sort(summary: Summary) -> None:
     summary.failed.sort(key=lambda o: o.campaign_id)
     summary.skipped.sort(key=lambda t: t.id)
     summary.missing.sort()
+    summary.not_sent.sort(key=lambda f: f.target.id)
+    summary.unrecorded.sort(key=lambda f: f.target.id)

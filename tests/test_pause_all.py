@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.config import Settings
 from bot.pause_all import CONCURRENCY
@@ -287,3 +291,125 @@ async def test_pause_all_runs_pauses_in_parallel_by_default(bot: Bot) -> None:
     arrivals = control_arrivals(bot.sim)
     assert len(arrivals) == 4
     assert arrivals[-1] - arrivals[0] < 0.1, arrivals
+
+
+# --- the bot's storage failing part-way through a batch ----------------------------------
+
+HEADLINE = re.compile(
+    r"paused (\d+) campaigns?: paused (\d+), already paused or not running (\d+), failed (\d+)"
+    r"(?:, not sent \(the bot's storage failed\) (\d+))?"
+    r"(?:, sent but not recorded (\d+) \(the dialer paused (\d+)\))?\."
+)
+
+
+def headline(said: str) -> dict[str, int]:
+    """The summary's counts: seen paused, paused, skipped, failed, not sent, unrecorded."""
+    found = HEADLINE.search(said)
+    assert found, said
+    keys = ("seen", "paused", "skipped", "failed", "not_sent", "unrecorded", "dialer_paused")
+    return {k: int(v or 0) for k, v in zip(keys, found.groups(), strict=True)}
+
+
+def nobody_told_nothing_was_sent(bot: Bot) -> None:
+    for call in bot.slack.calls:
+        assert "Nothing was sent" not in FakeSlack.texts(call), FakeSlack.texts(call)
+
+
+async def test_storage_full_part_way_pauses_what_was_recorded_and_names_the_rest(
+    bot: Bot,
+) -> None:
+    """SQLite's own size limit (max_page_count, as in test_storage_faults.py) a couple of
+    pages above the file's size: the first pauses' audit rows fit, then the database is
+    full. Those pauses went out; the rest were held back, and the summary says which, why,
+    and what to do; once the storage takes writes again, its retry pauses them."""
+    ids = add_campaigns(bot, ["running"] * 30)
+    replies = await run_as(bot, "pause all", "UADMIN")
+    token = button_value(replies[-1].args, "pause_all:confirm")
+    conn = bot.services.store.db.conn
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    conn.execute(f"PRAGMA max_page_count = {int(pages) + 2}")
+    bot.sim.requests.clear()
+    said = text_of(await click_as(bot, "pause_all:confirm", token, "UADMIN"))
+
+    written = sorted(
+        r["campaign_id"] for r in audit_rows(bot) if r["action"] == "pause" and r["ref_id"] is None
+    )
+    assert 0 < len(written) < len(ids), said  # the fault hit part-way
+    assert pause_puts(bot) == written  # a pause went out exactly where its row was written
+    held = [c for c in ids if c not in written]
+    states = bot.sim.state.campaigns
+    assert {states[c]["state"] for c in written} == {"paused"}
+    assert {states[c]["state"] for c in held} == {"running"}
+    counts = headline(said)
+    assert counts["not_sent"] == len(held), said
+    assert counts["paused"] + counts["unrecorded"] == len(written), said
+    assert counts["seen"] == len(written) == counts["paused"] + counts["dialer_paused"], said
+    assert "*Not sent: the bot's storage failed* (" in said and "full" in said, said
+    for cid in held:
+        assert f"(#{cid})" in said.split("*Not sent")[1]
+    assert "tell the bot's maintainers" in said and "dialer's portal" in said
+    nobody_told_nothing_was_sent(bot)
+
+    # The storage takes writes again: the retry the summary suggests pauses the rest.
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    retry = re.search(r"`/dialer (pause [\d ]+)`", said)
+    assert retry and retry.group(1) == "pause " + " ".join(map(str, held)), said
+    again = text_of(await run_as(bot, retry.group(1), "UADMIN"))
+    assert f"paused {len(held)}, already paused or not running 0, failed 0." in again, again
+    assert {c["state"] for c in states.values() if c["id"] in ids} == {"paused"}
+
+
+def fail_audit_writes(
+    bot: Bot,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    begin: Collection[int] = (),
+    complete: Collection[int] = (),
+) -> None:
+    """SQLite's "disk I/O error" on the pending (``begin``) or completion (``complete``)
+    audit row of the given campaigns only. Injected: a real fault (a full or read-only
+    database) cannot choose which campaign of a parallel batch it hits."""
+    audit = bot.services.store.audit
+    real_begin, real_complete = audit.begin, audit.complete
+
+    def failing_begin(**kw: Any) -> int:
+        if kw.get("campaign_id") in begin:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_begin(**kw)
+
+    def failing_complete(pending_id: int, **kw: Any) -> int:
+        entry = audit.get(pending_id)
+        if entry is not None and entry.campaign_id in complete:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_complete(pending_id, **kw)
+
+    monkeypatch.setattr(audit, "begin", failing_begin)
+    monkeypatch.setattr(audit, "complete", failing_complete)
+
+
+async def test_a_pause_sent_but_not_recorded_is_not_called_not_sent(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pending row was written and the pause went out; recording the dialer's answer
+    failed. The summary says what the dialer answered, never "not sent"."""
+    ids = add_campaigns(bot, ["running"] * 3)
+    fail_audit_writes(bot, monkeypatch, begin=[ids[0]], complete=[ids[1]])
+    said = text_of(await run_as(bot, "pause " + " ".join(map(str, ids)), "UADMIN"))
+    states = bot.sim.state.campaigns
+    assert [states[c]["state"] for c in ids] == ["running", "paused", "paused"]
+    assert pause_puts(bot) == ids[1:]
+    assert headline(said) == {
+        "seen": 2,
+        "paused": 1,
+        "skipped": 0,
+        "failed": 0,
+        "not_sent": 1,
+        "unrecorded": 1,
+        "dialer_paused": 1,
+    }, said
+    not_sent, unrecorded = said.split("*Not sent")[1].split("*Sent, but")
+    assert f"(#{ids[0]})" in not_sent and "disk I/O error" in not_sent
+    assert f"`/dialer pause {ids[0]}`" in not_sent
+    assert f"*Camp 1* (#{ids[1]}) — the dialer paused it" in unrecorded, said
+    assert "records may not show" in unrecorded and f"(#{ids[0]})" not in unrecorded
+    nobody_told_nothing_was_sent(bot)

@@ -16,6 +16,7 @@ from bot.socket_mode import SocketMode
 from tests.conftest import ADMIN, NOTIFY, Bot, start_bot, stop_bot
 from tests.fake_slack import Call, FakeSlack
 from tests.socket_mode_server import SocketModeServer
+from tests.test_pause_all import add_campaigns, fail_audit_writes
 from tests.test_socket_mode import APP_TOKEN, socket_server, socket_services  # noqa: F401
 
 OPERATOR, VIEWER, NOBODY, SECOND = "UOPER", "UVIEW", "UNOBODY", "USECOND"
@@ -216,6 +217,28 @@ async def test_pause_all_counts_and_names_failures(wbot: Bot) -> None:
     assert {c["state"] for c in wbot.sim.state.campaigns.values()} == {"paused"}
     [note] = notes(wbot.slack)
     assert "paused 2 campaigns" in note and f"via workflow {WORKFLOW}" in note
+
+
+async def test_pause_all_says_which_the_storage_failed_for(
+    wbot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One campaign's audit row cannot be written (not sent, still running), another's
+    answer cannot be recorded (sent: the dialer paused it): the step still completes, and
+    its outputs say which is which; the notification does too."""
+    ids = add_campaigns(wbot, ["running"] * 3)
+    fail_audit_writes(wbot, monkeypatch, begin=[ids[0]], complete=[ids[1]])
+    out = succeeded(await run_step(wbot, "pause_all_campaigns", {"user": ADMIN}))
+    states = wbot.sim.state.campaigns
+    assert [states[c]["state"] for c in ids] == ["running", "paused", "paused"]
+    assert out["paused_count"] == 1
+    assert out["failed_campaigns"] == (
+        "Camp 0 (not sent: the bot's storage failed, SQLite: disk I/O error), "
+        "Camp 1 (sent, but the bot's storage failed recording it, SQLite: disk I/O error: "
+        "the dialer paused it)"
+    )
+    [note] = notes(wbot.slack)
+    assert "not sent (the bot's storage failed) 1" in note and "the dialer paused it" in note
+    assert "Nothing was sent" not in note
 
 
 async def test_socket_mode_step(

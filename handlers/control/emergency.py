@@ -80,7 +80,7 @@ async def pause_many(req: Request, ids: list[int], names: list[str] | None = Non
 async def _finish(req: Request, summary: Summary, *, replace: bool) -> None:
     msg = views.summary_message(summary, req.actor.user_id)
     await req.reply(msg, replace=replace)
-    if summary.paused or any(o.result == "unknown" for o in summary.failed):
+    if summary.went_out:
         origin = f" · from <#{req.actor.channel_id}>" if req.actor.channel_id else ""
         note = views.summary_message(summary, req.actor.user_id, by=origin)
         try:

@@ -11,7 +11,7 @@ from bot.calling_hours import Report
 from bot.control import ClaimResult, Outcome, OutsideCallingHours, Prepared
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from bot.find import Found
-from bot.pause_all import Summary, Survey, Target
+from bot.pause_all import StorageFailed, Summary, Survey, Target
 from handlers.blocks import (
     actions,
     button,
@@ -393,12 +393,82 @@ def list_unreadable(error_text: str) -> dict[str, Any]:
     )
 
 
+def _storage_reasons(failures: list[StorageFailed]) -> str:
+    return "; ".join(esc(r) for r in dict.fromkeys(f.reason for f in failures))
+
+
+def _not_sent_text(failures: list[StorageFailed]) -> str:
+    """Pauses held back because their audit row could not be written: still as they were."""
+    targets = [f.target for f in failures]
+    retry = (
+        "`/dialer pause " + " ".join(str(t.id) for t in targets) + "`"
+        if len(targets) <= LIST_MAX
+        else "`/dialer pause all`"
+    )
+    if all(f.busy for f in failures):
+        what = (
+            f"The bot's storage is busy: run {retry} again in a moment, or pause them in the "
+            "dialer's portal; if it lasts, tell the bot's maintainers."
+        )
+    else:
+        what = (
+            "The bot's storage is failing: tell the bot's maintainers. Pause these in the "
+            f"dialer's portal now, or run {retry} again once the storage works."
+        )
+    return (
+        f"*Not sent: the bot's storage failed* ({_storage_reasons(failures)}): "
+        f"{_target_names(targets)}. These were not sent to the dialer, so the bot did not "
+        f"pause them. {what}"
+    )
+
+
+def dialer_said(o: Outcome | None) -> str:
+    """What the dialer answered a pause the bot could not record, as far as it was seen."""
+    if o is None:
+        return "whether it reached the dialer is not known"
+    if o.answer:  # its first answer left it open; a re-read settled it or not
+        return settled(o).removesuffix(".")
+    if o.result == "ok":
+        return "the dialer paused it"
+    if o.result == "failed":
+        return f"the dialer refused it ({esc(o.detail or 'no reason given')})"
+    lost = esc(o.detail or "no answer")
+    return f"the dialer's answer was lost ({lost}): not known whether it paused"
+
+
+def _unrecorded_text(failures: list[StorageFailed]) -> str:
+    """Pauses that went out before a later write failed: the dialer's answer, not the log's."""
+    shown = [
+        f"{campaign_ref(f.target.name, f.target.id)} — {dialer_said(f.sent)}"
+        for f in failures[:LIST_MAX]
+    ]
+    more = len(failures) - len(shown)
+    return (
+        f"*Sent, but the bot's storage failed recording it* ({_storage_reasons(failures)}): "
+        + "; ".join(shown)
+        + (f"; and {more} more" if more > 0 else "")
+        + ". The bot's records may not show what happened: tell the bot's maintainers, and "
+        "check each campaign with `/dialer campaign <id>`."
+    )
+
+
 def summary_text(summary: Summary, user_id: str, *, by: str = "") -> str:
-    """The one summary: paused N, already paused or not running K, failed M with messages."""
+    """The one summary: paused N, already paused or not running K, failed M with messages,
+    and, when the bot's storage failed, which pauses were not sent and which unrecorded."""
+    storage = ""
+    if summary.not_sent:
+        storage += f", not sent (the bot's storage failed) {len(summary.not_sent)}"
+    # the dialer paused these too, by its own answer: the lead counts them
+    unrecorded = sum(1 for f in summary.unrecorded if f.sent and f.sent.result == "ok")
+    if summary.unrecorded:
+        storage += (
+            f", sent but not recorded {len(summary.unrecorded)} (the dialer paused {unrecorded})"
+        )
+    paused = len(summary.paused) + unrecorded
     lines = [
-        f":double_vertical_bar: <@{user_id}> paused {_plural(len(summary.paused), 'campaign')}"
+        f":double_vertical_bar: <@{user_id}> paused {_plural(paused, 'campaign')}"
         f"{by}: paused {len(summary.paused)}, already paused or not running "
-        f"{len(summary.skipped)}, failed {len(summary.failed) + len(summary.missing)}."
+        f"{len(summary.skipped)}, failed {len(summary.failed) + len(summary.missing)}{storage}."
     ]
     if summary.paused:
         lines.append(
@@ -422,6 +492,10 @@ def summary_text(summary: Summary, user_id: str, *, by: str = "") -> str:
             lines.append(f"*Failed:* {ref}: {esc(o.detail or 'no answer')}")
     for cid in summary.missing:
         lines.append(f"*Failed:* campaign #{cid} does not exist (any more)")
+    if summary.not_sent:
+        lines.append(_not_sent_text(summary.not_sent))
+    if summary.unrecorded:
+        lines.append(_unrecorded_text(summary.unrecorded))
     return "\n".join(lines)
 
 

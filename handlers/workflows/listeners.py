@@ -34,6 +34,7 @@ from handlers.guard import audit_denied
 from handlers.request import Request
 from handlers.subscriptions.listeners import notify
 from handlers.workflows import views
+from store import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,10 @@ async def run_step(
     except Exception:
         log.exception("workflow step %s failed", run.step)
         error = views.BOT_FAILED
-    await store.run(store.workflow_runs.finish, run.execution_id, outputs=outputs, error=error)
+    try:
+        await store.run(store.workflow_runs.finish, run.execution_id, outputs=outputs, error=error)
+    except StorageError as exc:  # a delivery again finds it running and is ignored
+        log.error("workflow run %s: its answer could not be stored: %s", run.execution_id, exc)
     await _answer(complete, fail, outputs, error)
 
 
@@ -241,11 +245,12 @@ async def _control(services: Services, actor: Actor, command: str, run: StepRun)
 
 async def _pause_all(services: Services, actor: Actor, reason: str | None) -> dict[str, Any]:
     """Every campaign running now; a state the bot does not know is left alone (a workflow
-    cannot confirm it, as the second button does). Failures are named in the outputs."""
+    cannot confirm it, as the second button does). Failures are named in the outputs; one
+    the bot's storage failed for says whether it was sent, and if so what the dialer said."""
     found = await survey(services.dialer)
     pauser = PauseAll(services.dialer, services.controller, services.settings.pause_all_concurrency)
     summary = await pauser.pause_targets(actor, found.running, reason=reason)
-    if summary.paused or any(o.result == "unknown" for o in summary.failed):
+    if summary.went_out:
         by = f" · via {actor.via}" + (f" · from <#{actor.channel_id}>" if actor.channel_id else "")
         note = control_views.summary_message(summary, actor.user_id, by=by)
         try:
@@ -254,4 +259,6 @@ async def _pause_all(services: Services, actor: Actor, reason: str | None) -> di
             log.exception("could not queue the summary of batch %s", summary.batch_id)
     failed = [o.campaign_name or f"#{o.campaign_id}" for o in summary.failed]
     failed += [f"#{cid}" for cid in summary.missing]
+    failed += [views.not_sent(f) for f in summary.not_sent]
+    failed += [views.unrecorded(f) for f in summary.unrecorded]
     return {"paused_count": len(summary.paused), "failed_campaigns": ", ".join(failed)}

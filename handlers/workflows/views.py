@@ -11,8 +11,9 @@ from bot.access import Decision
 from bot.control import Outcome
 from bot.dialer import DialerError
 from bot.find import Found
+from bot.pause_all import StorageFailed
 from handlers.blocks import dialer_error_text
-from handlers.control.views import settled
+from handlers.control.views import dialer_said, settled
 
 # Callback ids, as manifest.yml declares them under `functions`.
 PAUSE = "pause_campaign"
@@ -122,3 +123,16 @@ def failed(outcome: Outcome) -> str:
 
 def dialer_failed(exc: DialerError, doing: str, paths: Mapping[str, str]) -> str:
     return plain(dialer_error_text(exc, doing, paths))
+
+
+def not_sent(failure: StorageFailed) -> str:
+    """A campaign in pause-all's failed_campaigns whose audit row could not be written."""
+    name = failure.target.name or f"#{failure.target.id}"
+    return f"{name} (not sent: the bot's storage failed, {failure.reason})"
+
+
+def unrecorded(failure: StorageFailed) -> str:
+    """One whose pause went out before the bot's storage failed: what the dialer answered."""
+    name = failure.target.name or f"#{failure.target.id}"
+    said = plain(dialer_said(failure.sent))
+    return f"{name} (sent, but the bot's storage failed recording it, {failure.reason}: {said})"
