@@ -230,9 +230,7 @@ class Server:
     def _check_alive(self) -> None:
         assert self.proc is not None
         if self.proc.returncode is not None:
-            raise RuntimeError(
-                f"{self.name} exited with {self.proc.returncode}:\n{self.output()}"
-            )
+            raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
 
     async def wait_listening(self, timeout: float = 30.0) -> float:
         """Return (time.perf_counter) the moment the port accepts a connection.

@@ -100,9 +100,7 @@ async def direct(sim: Any, ids: list[int], concurrency: int) -> float:
         return time.perf_counter() - started
 
 
-async def through_bot(
-    sim: Any, fake: FakeSlack, bot_url: str, timeout: float
-) -> tuple[float, str]:
+async def through_bot(sim: Any, fake: FakeSlack, bot_url: str, timeout: float) -> tuple[float, str]:
     """`/dialer pause all`, then Confirm; seconds from the click to the summary, and its text."""
     async with SlackDriver(bot_url, SIGNING_SECRET, response_url=fake.response_url("ask")) as d:
         await d.command("pause all", user_id=ADMIN, response_url=fake.response_url("ask"))

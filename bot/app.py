@@ -99,9 +99,7 @@ def build_services(
         bot_zone=settings.bot_timezone,
         enforce=settings.calling_hours_enforce,
     )
-    controller = Controller(
-        dialer, store, calling_hours, resolve_s=settings.dialer_resolve_seconds
-    )
+    controller = Controller(dialer, store, calling_hours, resolve_s=settings.dialer_resolve_seconds)
     access = Access(store, settings.admin_ids)
     notifier = Notifier(client, store, settings.notify_channel)
     home = HomePublisher(

@@ -152,7 +152,8 @@ class _Simulator:
             response = await self._json_errors(request, handler)
             if plan.after_status is not None:  # carried out; the gateway gave up meanwhile
                 response = web.Response(
-                    status=plan.after_status, text=gateway_page(plan.after_status),
+                    status=plan.after_status,
+                    text=gateway_page(plan.after_status),
                     content_type="text/html",
                 )
             elif plan.huge_mb > 0 and isinstance(response, web.Response):

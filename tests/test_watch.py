@@ -363,6 +363,7 @@ async def test_a_successful_poll_feeds_the_metric(wbot: Bot) -> None:
 
 # ---- the snapshot is what Slack last showed ------------------------------------------------
 
+
 def outside(fake: FakeSlack, campaign_id: int) -> list[str]:
     return [FakeSlack.texts(c) for c in announced(fake, f"(#{campaign_id})")]
 

@@ -49,9 +49,7 @@ async def show_campaign(req: Request, campaign_id: int) -> None:
         services.dialer.list_call_lists(),
         services.dialer.list_ivr(),
         # Refused clicks would push real actions out: `history #id denied` shows them.
-        services.store.run(
-            audit.history, campaign_id=campaign_id, hide_denied=True, limit=5
-        ),
+        services.store.run(audit.history, campaign_id=campaign_id, hide_denied=True, limit=5),
     )
     await req.reply(
         views.campaign_detail(

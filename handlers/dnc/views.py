@@ -160,9 +160,7 @@ def imported(
     ]
     if invalid:
         first = invalid[:shown_invalid]
-        blocks.extend(
-            first_invalid(first, counts.invalid, invalid_file, "; they were not added")
-        )
+        blocks.extend(first_invalid(first, counts.invalid, invalid_file, "; they were not added"))
     if counts.valid:
         blocks.append(context(NOT_RETROACTIVE))
     blocks.append(context(f"Added by <@{user_id}>; recorded in the audit log."))

@@ -32,10 +32,7 @@ def entry_line(e: Any) -> str:
     via = e.request.get("via") if isinstance(e.request, dict) else None
     if isinstance(via, str):  # asked for the person by a workflow
         who += f" via {esc(clip(via, 120))}"
-    return (
-        f"{slack_time(e.ts)} {who} *{esc(e.action)}*{target} → "
-        f"{icon} {esc(e.outcome)}{detail}"
-    )
+    return f"{slack_time(e.ts)} {who} *{esc(e.action)}*{target} → {icon} {esc(e.outcome)}{detail}"
 
 
 def anchor_line(e: Any) -> str:
