@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from typing import NoReturn
 
 from bot.audit import Actor, outcome_of, record, record_resolution, recorded
 from bot.calling_hours import CallingHours, Report
@@ -47,7 +48,7 @@ class Prepared:
     command: str
     campaign: Campaign
     hours: Report = Report()  # calling hours at the called people's local time
-    override: str | None = None  # an admin's reason to start despite enforced calling hours
+    override: str | None = None  # an admin's reason to call people outside enforced hours
 
 
 @dataclass(frozen=True)
@@ -121,13 +122,15 @@ class CommandNotAllowed(Exception):
 
 
 class OutsideCallingHours(Exception):
-    """CALLING_HOURS_ENFORCE: the start would call people outside the permitted hours at
-    their local time; refused before anything is sent. An admin may start it with a reason."""
+    """CALLING_HOURS_ENFORCE: the command (a start or an unpause) would call people outside
+    the permitted hours at their local time; refused before anything is sent. An admin may
+    run it with a reason."""
 
-    def __init__(self, campaign: Campaign, report: Report, *, admin: bool) -> None:
+    def __init__(self, campaign: Campaign, report: Report, *, admin: bool, command: str) -> None:
         self.campaign = campaign
         self.report = report
         self.admin = admin
+        self.command = command
         super().__init__(
             f"campaign {campaign.name} (#{campaign.id}) would call "
             f"{report.numbers_outside:,} numbers outside the permitted calling hours "
@@ -135,8 +138,9 @@ class OutsideCallingHours(Exception):
         )
 
 
-# Commands that make the dialer call people: the calling-hours check applies to them.
-CALLS_PEOPLE = frozenset({"start"})
+# Commands that make the dialer call people: the calling-hours check applies to them,
+# wherever they come from (slash command, button, schedule, workflow step).
+CALLS_PEOPLE = frozenset({"start", "unpause"})
 
 
 def refuses(campaign: Campaign, command: str) -> bool:
@@ -196,19 +200,15 @@ class Controller:
     ) -> Prepared:
         """Read the campaign and issue the single-use token its Confirm button carries.
 
-        A start outside the enforced calling hours is refused (OutsideCallingHours),
-        unless an admin gives ``override``, a reason, which the confirmation carries and
-        the audit row keeps."""
+        A command in CALLS_PEOPLE outside the enforced calling hours is refused
+        (OutsideCallingHours), unless an admin gives ``override``, a reason, which the
+        confirmation carries and the audit row keeps."""
         campaign = await self._dialer.get_campaign(campaign_id)
         if refuses(campaign, command):
             raise CommandNotAllowed(campaign, command)
         hours = await self.hours_report(campaign, command)
         if hours.refuses and not (admin and override):
-            refused = OutsideCallingHours(campaign, hours, admin=admin)
-            await record(
-                self._store, actor, command, "denied", campaign_id=campaign.id, detail=str(refused)
-            )
-            raise refused
+            await self._refuse_outside(actor, campaign, command, hours, admin=admin)
         override = override if hours.refuses else None
         payload: dict[str, object] = {"name": campaign.name, "state": campaign.state}
         if override:
@@ -225,6 +225,16 @@ class Controller:
             ttl_s=CONFIRM_TTL_S,
         )
         return Prepared(token, command, campaign, hours, override)
+
+    async def _refuse_outside(
+        self, actor: Actor, campaign: Campaign, command: str, hours: Report, *, admin: bool
+    ) -> NoReturn:
+        """Audit the refusal as denied, then raise it: nothing is sent."""
+        refused = OutsideCallingHours(campaign, hours, admin=admin, command=command)
+        await record(
+            self._store, actor, command, "denied", campaign_id=campaign.id, detail=str(refused)
+        )
+        raise refused
 
     async def confirm(self, actor: Actor, token: str) -> Outcome:
         """Claim the token atomically; only the one winner calls the dialer."""
@@ -264,7 +274,9 @@ class Controller:
         """For the safe direction (pause): no confirmation, but read the state for the record.
 
         A state that rules the command out is said before anything is sent, as for
-        confirmations; a dialer that cannot be read still gets the pause.
+        confirmations; a dialer that cannot be read still gets the pause. A command in
+        CALLS_PEOPLE run this way (a workflow step) outside the enforced calling hours is
+        refused (OutsideCallingHours): there is no confirmation to carry an override.
         """
         try:
             campaign = await self._dialer.get_campaign(campaign_id)
@@ -275,6 +287,9 @@ class Controller:
         else:
             if refuses(campaign, command):
                 raise CommandNotAllowed(campaign, command)
+            hours = await self.hours_report(campaign, command)
+            if hours.refuses:
+                await self._refuse_outside(actor, campaign, command, hours, admin=False)
             name, state = campaign.name, campaign.state
         return await self.execute(
             actor, campaign_id, command, campaign_name=name, previous_state=state, reason=reason

@@ -43,8 +43,8 @@ class Ran:
     ``result``: ran (``outcome`` says how the dialer answered), missed, revoked (the
     requester no longer holds the role), removed (the campaign is gone), interrupted
     (a bot stopped while running it: it may or may not have been sent, and is not rerun),
-    outside_hours (CALLING_HOURS_ENFORCE: a start that would call people outside the
-    permitted hours at their local time; nothing sent).
+    outside_hours (CALLING_HOURS_ENFORCE: a start or unpause that would call people outside
+    the permitted hours at their local time; nothing sent).
     """
 
     schedule: Schedule

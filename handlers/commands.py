@@ -230,8 +230,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ),
         Subcommand(
             "unpause",
-            _ONE_CAMPAIGN_LATER,
-            "resume a paused campaign, now or later (asks to confirm)",
+            "<id|name> [because <reason>] | <id> [at … | in …]",
+            "resume a paused campaign, now or later (asks to confirm); `because`: "
+            "an admin's reason to unpause outside enforced calling hours",
             "/dialer unpause 12 in 30m",
             _run_control,
             "unpause the campaign",

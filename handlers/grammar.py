@@ -15,7 +15,8 @@ it needs the user's zone (users.info), so that is a second step after the ack:
     start spring at 08:00        a name instead of the id (several matches ask, nothing
     pause "Outage Brno" in 30m   is scheduled first)
     pause 12 because <reason>    the reason is audited and announced
-    start 12 because <reason>    an admin's start outside enforced calling hours (audited)
+    start 12 because <reason>    an admin's start (or unpause) outside enforced calling
+    unpause 12 because <reason>  hours (audited)
     pause all | pause 3 5 9      the emergency stop; names may join the ids, each
     pause 3 spring "Outage Brno" matching one campaign word for word
     history #12 20 @bob failed   filters, one of each kind, in any order
@@ -33,6 +34,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.access import ROLES
+from bot.control import CALLS_PEOPLE
 from bot.find import MAX_ID, Filter, Ref, positive_int
 from handlers.blocks import esc
 
@@ -253,8 +255,8 @@ class Several:
 
 @dataclass(frozen=True, kw_only=True)
 class Control(Command):
-    """start, pause, unpause, reload, remove: one campaign (optionally later, and a pause
-    with a reason), or for `pause` several at once."""
+    """start, pause, unpause, reload, remove: one campaign (optionally later, and a pause,
+    start or unpause with a reason), or for `pause` several at once."""
 
     reason: str | None = None
     several: Several | None = None
@@ -393,7 +395,8 @@ def _scheduled_by_name(name: str, args: list[str]) -> Control:
 
 
 def _because(args: list[str], name: str = "pause") -> Control:
-    """`pause|start <id|name> [because <reason>]`: a name is every word before `because`."""
+    """`pause|start|unpause <id|name> [because <reason>]`: a name is every word before
+    `because`."""
     lowered = [a.lower() for a in args]
     if args and _is_id(args[0]) and len(args) > 1 and lowered[1] != "because":
         rest = _plain(" ".join(args[1:]))
@@ -424,8 +427,8 @@ def control(name: str, args: list[str]) -> Control:
             return Control(name=name, campaign=ref, when=parse_when(args[1:]))
         if not _is_id(args[0]):
             return _scheduled_by_name(name, args)
-    if name == "start" and "because" in lowered:
-        return _because(args, "start")  # an admin's start outside enforced calling hours
+    if name in CALLS_PEOPLE and "because" in lowered:
+        return _because(args, name)  # an admin's reason to call outside enforced hours
     if name != "pause":
         return Control(name=name, campaign=campaign_ref(args, name))
     n_ids = sum(_is_id(a) for a in args)

@@ -1,6 +1,7 @@
 """Calling hours at the called person's local time: the computation, the warnings, the
-enforcement with an admin's audited override, scheduled starts re-checked when due, and
-lists the bot did not upload (read once, or "cannot tell")."""
+enforcement of starts and unpauses with an admin's audited override, scheduled ones
+re-checked when due, workflow steps, and lists the bot did not upload (read once, or
+"cannot tell")."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.numbers.zones import count_numbers, zones_of
 from bot.period import ActivePeriod
 from handlers.call_lists.views import CREATE_ACTION
 from handlers.campaign_form import fields as f
+from handlers.control.views import PAST
 from handlers.grammar import control
 from simulator.demo.session import DemoSession, ScriptInput
 from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
@@ -37,6 +39,8 @@ from tests.test_campaign_form import open_form, state_from_view, valid_state, wr
 from tests.test_campaign_form import submit as form_submit
 from tests.test_clone import opened_form
 from tests.test_schedules import Clock, schedule
+from tests.test_workflows import failed as step_failed
+from tests.test_workflows import run_step
 
 PRAGUE_NY = ActivePeriod(time(9), time(17), frozenset({1, 2, 3, 4, 5}))
 WINDOW = Permitted.parse("08:00-20:00")
@@ -112,7 +116,9 @@ NEW_YORK = [f"+1212555{n:04d}" for n in range(1, 6)]
 PRAGUE = [f"+42060100{n:04d}" for n in range(1, 4)]
 
 
-def add_mixed_campaign(sim: RunningSimulator, *, numbers: list[str] | None = None) -> int:
+def add_mixed_campaign(
+    sim: RunningSimulator, *, numbers: list[str] | None = None, state: str = "stopped"
+) -> int:
     """A list the bot did not upload (made in the dialer), and a campaign on it."""
     numbers = numbers if numbers is not None else PRAGUE + NEW_YORK
     lst = sim.state.add_call_list("Mixed", [{"number": n, "attributes": []} for n in numbers])
@@ -125,7 +131,8 @@ def add_mixed_campaign(sim: RunningSimulator, *, numbers: list[str] | None = Non
             "rescheduleRules": [],
             "ivr": "TUxw53xCBf",
             "endpoint": {"type": "phone", "boostFactor": 1, "maxWaitingCalls": 2},
-        }
+        },
+        state,
     )
     return int(campaign["id"])
 
@@ -136,6 +143,11 @@ def starts(bot: Bot, campaign_id: int) -> list[dict[str, Any]]:
         for r in bot.sim.requests
         if r["method"] == "PUT" and r["path"] == f"/dialer/campaigns/{campaign_id}/control"
     ]
+
+
+def sent(bot: Bot, campaign_id: int) -> list[str]:
+    """The control commands sent to the dialer for the campaign, in order."""
+    return [(r["json"] or {}).get("command") for r in starts(bot, campaign_id)]
 
 
 def detail_reads(bot: Bot, list_id: int) -> int:
@@ -255,6 +267,141 @@ async def test_enforced_operator_refused_admin_starts_with_an_audited_reason(
         await stop_bot(b)
 
 
+async def test_enforced_unpause_refused_pause_not_admin_unpauses_with_an_audited_reason(
+    sim: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(sim, fake_slack, tmp_path / "b.db", calling_hours_enforce=True)
+    try:
+        cid = add_mixed_campaign(sim, state="running")
+        # Pausing never needs calling hours: at once, as always.
+        said = texts(await run_as(b, f"pause {cid}", OPERATOR))
+        assert "paused campaign" in said and "calling hours" not in said.lower(), said
+        assert sent(b, cid) == ["pause"]
+
+        replies = await run_as(b, f"unpause {cid}", OPERATOR)
+        said = texts(replies)
+        assert "Nothing sent: calling hours are enforced, and unpausing" in said, said
+        assert "5 numbers in America/New_York" in said
+        assert "Ask an admin: only an admin may unpause it" in said
+        assert not has_button(replies[-1].args, "control:confirm")
+        said = texts(await run_as(b, f"unpause {cid} because the list is checked", OPERATOR))
+        assert "Only an admin may unpause it" in said, said
+        assert sent(b, cid) == ["pause"]
+        assert sim.state.campaigns[cid]["state"] == sim.state.dialect.state("paused")
+        denied = [r for r in audit_rows(b) if r["outcome"] == "denied"]
+        assert [r["action"] for r in denied] == ["unpause", "unpause"]
+        assert "outside the permitted calling hours" in denied[0]["detail"]
+
+        said = texts(await run_as(b, f"unpause {cid}", ADMIN))
+        assert f"`/dialer unpause {cid} because <reason>`" in said, said
+        assert "start" not in said
+
+        replies = await run_as(b, f"unpause {cid} because New York numbers were removed", ADMIN)
+        said = texts(replies)
+        assert "you unpause it anyway because “New York numbers were removed”" in said, said
+        token = button_value(replies[-1].args, "control:confirm")
+        said = texts(await click_as(b, "control:confirm", token, ADMIN))
+        assert "unpaused campaign" in said and "New York numbers were removed" in said, said
+        assert sent(b, cid) == ["pause", "unpause"]
+        assert sim.state.campaigns[cid]["state"] == sim.state.dialect.state("running")
+        [entry] = [
+            e
+            for e in b.services.store.audit.history(campaign_id=cid)
+            if e.outcome == "ok" and e.action == "unpause"
+        ]
+        assert entry.user_id == ADMIN
+        assert entry.request["calling_hours_override"] is True
+        assert entry.request["reason"] == "New York numbers were removed"
+        assert entry.request["numbers_outside"] == 5
+        assert entry.request["zones"] == ["America/New_York"]
+    finally:
+        await stop_bot(b)
+
+
+async def test_the_unpause_button_is_checked_like_the_command(
+    sim: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(sim, fake_slack, tmp_path / "b.db", calling_hours_enforce=True)
+    try:
+        cid = add_mixed_campaign(sim, state="paused")
+        # The button as the campaign list shows it.
+        listing = await run_as(b, "campaigns paused", OPERATOR)
+        assert str(cid) in FakeSlack.button_values(listing[-1].args, "control:unpause")
+        replies = await click_as(b, "control:unpause", str(cid), OPERATOR)
+        said = texts(replies)
+        assert "Nothing sent: calling hours are enforced, and unpausing" in said, said
+        assert not any(has_button(r.args, "control:confirm") for r in replies)
+        said = texts(await click_as(b, "control:unpause", str(cid), ADMIN))
+        assert f"`/dialer unpause {cid} because <reason>`" in said, said
+        assert sent(b, cid) == []
+        denied = [r for r in audit_rows(b) if r["outcome"] == "denied"]
+        assert [(r["action"], r["campaign_id"]) for r in denied] == [("unpause", cid)] * 2
+    finally:
+        await stop_bot(b)
+
+
+async def test_unpause_inside_the_hours_is_unaffected(
+    sim: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(sim, fake_slack, tmp_path / "b.db", calling_hours_enforce=True)
+    try:
+        cid = add_mixed_campaign(sim, numbers=PRAGUE, state="paused")
+        replies = await run_as(b, f"unpause {cid}", OPERATOR)
+        assert "calling hours" not in texts(replies).lower()
+        token = button_value(replies[-1].args, "control:confirm")
+        said = texts(await click_as(b, "control:confirm", token, OPERATOR))
+        assert "unpaused campaign" in said, said
+        assert sent(b, cid) == ["unpause"]
+        assert [r for r in audit_rows(b) if r["outcome"] == "denied"] == []
+        [entry] = [e for e in b.services.store.audit.history(campaign_id=cid) if e.outcome == "ok"]
+        assert "calling_hours_override" not in entry.request
+    finally:
+        await stop_bot(b)
+
+
+async def test_unpause_warns_when_not_enforced(
+    sim: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(sim, fake_slack, tmp_path / "b.db")
+    try:
+        cid = add_mixed_campaign(sim, state="paused")
+        replies = await run_as(b, f"unpause {cid}", OPERATOR)
+        said = texts(replies)
+        assert "Outside the permitted calling hours" in said, said
+        assert "5 numbers in America/New_York would be called at" in said
+        token = button_value(replies[-1].args, "control:confirm")
+        await click_as(b, "control:confirm", token, OPERATOR)
+        assert sent(b, cid) == ["unpause"]
+        assert [r for r in audit_rows(b) if r["outcome"] == "denied"] == []
+    finally:
+        await stop_bot(b)
+
+
+@pytest.mark.parametrize(
+    ("step", "command"), [("unpause_campaign", "unpause"), ("start_campaign", "start")]
+)
+async def test_a_workflow_step_cannot_call_people_outside_enforced_hours(
+    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path, step: str, command: str
+) -> None:
+    b = await hours_bot(simulator, fake_slack, tmp_path / "b.db", calling_hours_enforce=True)
+    try:
+        cid = add_mixed_campaign(simulator, state="paused" if command == "unpause" else "stopped")
+        inputs = {"campaign": str(cid), "user": ADMIN, "reason": "the list is checked"}
+        error = step_failed(await run_step(b, step, inputs))
+        assert "would call 5 numbers outside the permitted calling hours" in error, error
+        assert "Nothing was sent to the dialer" in error
+        assert f"/dialer {command} {cid} because <reason>" in error
+        assert sent(b, cid) == []
+        [row] = [r for r in audit_rows(b) if r["campaign_id"] == cid]
+        assert (row["action"], row["outcome"]) == (command, "denied")
+        # Pausing by a step is never checked.
+        simulator.state.campaigns[cid]["state"] = simulator.state.dialect.state("running")
+        await run_step(b, "pause_campaign", {"campaign": str(cid), "user": ADMIN})
+        assert sent(b, cid) == ["pause"]
+    finally:
+        await stop_bot(b)
+
+
 async def test_unset_calling_hours_checks_nothing(bot: Bot) -> None:
     cid = add_mixed_campaign(bot.sim)
     said = texts(await run_as(bot, f"start {cid}", ADMIN))
@@ -272,16 +419,23 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return c
 
 
+@pytest.mark.parametrize("command", ["start", "unpause"])
 @pytest.mark.parametrize("enforce", [True, False])
-async def test_a_scheduled_start_is_checked_again_when_due(
-    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path, clock: Clock, enforce: bool
+async def test_a_scheduled_start_or_unpause_is_checked_again_when_due(
+    simulator: RunningSimulator,
+    fake_slack: FakeSlack,
+    tmp_path: Path,
+    clock: Clock,
+    enforce: bool,
+    command: str,
 ) -> None:
     b = await hours_bot(simulator, fake_slack, tmp_path / "b.db", calling_hours_enforce=enforce)
     try:
-        cid = add_mixed_campaign(simulator, numbers=PRAGUE)  # fine when scheduled
-        replies = await run_as(b, f"start {cid} in 10s", OPERATOR)
+        state = "paused" if command == "unpause" else "stopped"
+        cid = add_mixed_campaign(simulator, numbers=PRAGUE, state=state)  # fine when scheduled
+        replies = await run_as(b, f"{command} {cid} in 10s", OPERATOR)
         assert "calling hours" not in texts(replies).lower()
-        sid = await schedule(b, f"start {cid} in 10s", user=OPERATOR)
+        sid = await schedule(b, f"{command} {cid} in 10s", user=OPERATOR)
         # Before it is due, someone adds the New York numbers in the dialer's portal.
         mixed = simulator.state.add_call_list(
             "New York", [{"number": n, "attributes": []} for n in NEW_YORK]
@@ -299,11 +453,15 @@ async def test_a_scheduled_start_is_checked_again_when_due(
         if enforce:
             assert ran.result == "outside_hours" and starts(b, cid) == []
             assert "was *not run*: calling hours are enforced" in said
+            assert f"`/dialer {command} {cid} because <reason>`" in said, said
             assert sched.state == "failed"
-            assert audit_rows(b)[-1]["outcome"] == "denied"
+            assert (audit_rows(b)[-1]["action"], audit_rows(b)[-1]["outcome"]) == (
+                command,
+                "denied",
+            )
         else:
-            assert ran.result == "ran" and len(starts(b, cid)) == 1
-            assert f"Schedule #{sid} started" in said
+            assert ran.result == "ran" and sent(b, cid) == [command]
+            assert f"Schedule #{sid} {PAST[command]}" in said, said
     finally:
         await stop_bot(b)
 
@@ -378,12 +536,16 @@ async def test_an_uploaded_list_keeps_its_zone_counts_and_is_never_read_back(
         await stop_bot(b)
 
 
-def test_start_takes_a_reason_after_because() -> None:
-    cmd = control("start", ["12", "because", "checked", "with", "legal"])
-    assert (cmd.campaign_id, cmd.reason) == (12, "checked with legal")
-    assert control("start", ["spring", "promo", "because", "ok"]).reason == "ok"
+@pytest.mark.parametrize("name", ["start", "unpause"])
+def test_start_and_unpause_take_a_reason_after_because(name: str) -> None:
+    cmd = control(name, ["12", "because", "checked", "with", "legal"])
+    assert (cmd.name, cmd.campaign_id, cmd.reason) == (name, 12, "checked with legal")
+    assert control(name, ["spring", "promo", "because", "ok"]).reason == "ok"
     with pytest.raises(ValueError, match="needs a reason after `because`"):
-        control("start", ["12", "because"])
+        control(name, ["12", "because"])
+    later = control(name, ["12", "in", "30m"])  # a schedule still reads as one
+    assert (later.campaign_id, later.reason, later.when is not None) == (12, None, True)
+    assert control("reload", ["12"]).reason is None
 
 
 async def test_the_demo_script_in_the_console(

@@ -6,7 +6,13 @@ import logging
 import re
 from typing import Any
 
-from bot.control import CONFIRM_TTL_S, CommandNotAllowed, Outcome, OutsideCallingHours
+from bot.control import (
+    CALLS_PEOPLE,
+    CONFIRM_TTL_S,
+    CommandNotAllowed,
+    Outcome,
+    OutsideCallingHours,
+)
 from bot.dialer import COMMANDS
 from bot.find import positive_int
 from handlers.approvals.listeners import request_approval
@@ -33,7 +39,9 @@ async def control_command(
 ) -> None:
     """Pause at once; everything else shows a confirmation carrying a single-use token.
 
-    ``reason`` (`pause 12 because …`) is audited and announced with the pause.
+    ``reason`` (`pause 12 because …`) is audited and announced with the pause; for a
+    command that calls people (`start|unpause 12 because …`) it is an admin's reason to
+    run it outside enforced calling hours.
     """
     controller = req.services.controller
     if command in RUNS_AT_ONCE and command not in req.services.settings.approval_commands:
@@ -46,8 +54,8 @@ async def control_command(
         return
     admin = False
     hours = controller.calling_hours
-    if command == "start" and hours is not None and hours.active and hours.enforce:
-        # Only an admin may start outside enforced calling hours (with a reason).
+    if command in CALLS_PEOPLE and hours is not None and hours.active and hours.enforce:
+        # Only an admin may call people outside enforced calling hours (with a reason).
         role = await req.services.access.role_of(req.actor.user_id, req.actor.channel_id)
         admin = role == "admin"
     try:

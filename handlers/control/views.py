@@ -35,6 +35,7 @@ PAST = {
     "remove": "removed",
 }
 NEXT_COMMAND = {"start": "pause", "unpause": "pause", "reload": "pause", "pause": "unpause"}
+DOING = {"start": "starting", "unpause": "unpausing"}  # the commands that call people
 
 
 def campaign_ref(name: str | None, campaign_id: int) -> str:
@@ -83,7 +84,7 @@ def confirmation(
                     f"*Call lists*\n{len(c.call_lists)}",
                 ],
             ),
-            *hours_blocks(prepared.hours, override=prepared.override),
+            *hours_blocks(prepared.hours, override=prepared.override, command=cmd),
             actions(
                 confirm_button,
                 button("Cancel", "control:cancel", prepared.token),
@@ -113,36 +114,38 @@ def hours_text(report: Report) -> str:
     return head + "\n" + "\n".join(f"• {esc(line)}" for line in lines[:12])
 
 
-def hours_blocks(report: Report, *, override: str | None = None) -> list[dict[str, Any]]:
+def hours_blocks(
+    report: Report, *, override: str | None = None, command: str = "start"
+) -> list[dict[str, Any]]:
     """A section with the calling-hours warning (none when there is nothing to say)."""
     text = hours_text(report)
     if not text:
         return []
     if override:
         text += (
-            f"\n:large_orange_diamond: Calling hours are enforced; you start it anyway "
+            f"\n:large_orange_diamond: Calling hours are enforced; you {command} it anyway "
             f"because “{esc(override)}” (audited)."
         )
     return [section(text[:3000])]
 
 
 def outside_hours(exc: OutsideCallingHours, *, with_reason: bool = False) -> dict[str, Any]:
-    """The refusal of a start outside enforced calling hours: nothing was sent."""
-    c = exc.campaign
+    """The refusal of a start or an unpause outside enforced calling hours: nothing was sent."""
+    c, cmd = exc.campaign, exc.command
     text = (
-        f":no_entry: Nothing sent: calling hours are enforced, and starting "
+        f":no_entry: Nothing sent: calling hours are enforced, and {DOING.get(cmd, cmd)} "
         f"{campaign_ref(c.name, c.id)} would call people outside the permitted hours.\n"
         + hours_text(exc.report)
     )
     if exc.admin:
         text += (
-            f"\nAs an admin you may start it anyway, giving the reason (it is audited): "
-            f"`/dialer start {c.id} because <reason>`"
+            f"\nAs an admin you may {cmd} it anyway, giving the reason (it is audited): "
+            f"`/dialer {cmd} {c.id} because <reason>`"
         )
     elif with_reason:
-        text += "\nOnly an admin may start it outside the permitted hours, with a reason."
+        text += f"\nOnly an admin may {cmd} it outside the permitted hours, with a reason."
     else:
-        text += "\nAsk an admin: only an admin may start it outside the permitted hours."
+        text += f"\nAsk an admin: only an admin may {cmd} it outside the permitted hours."
     return message(
         f"Nothing sent: {esc(c.name)} (#{c.id}) is outside the calling hours.",
         [section(text[:3000])],

@@ -69,8 +69,8 @@ def confirmation(
     zone_known: bool,
     hours: Report | None = None,
 ) -> dict[str, Any]:
-    """``hours``: the calling-hours report; under enforcement the start is checked again
-    when due and not run if it still calls people outside the permitted hours."""
+    """``hours``: the calling-hours report; under enforcement a start or unpause is checked
+    again when due and not run if it still calls people outside the permitted hours."""
     inside = in_active_period(c, due, bot_zone)
     period = campaign_period(c)
     if inside is None:
@@ -267,7 +267,8 @@ def announcement(ran: Ran) -> dict[str, Any]:
         text = (
             f":no_entry: Schedule #{s.id} ({s.command} {ref}){by} was *not run*: calling hours "
             "are enforced and it would call people outside the permitted hours. Nothing was "
-            f"sent; an admin may start it with `/dialer start {s.campaign_id} because <reason>`."
+            f"sent; an admin may {s.command} it with "
+            f"`/dialer {s.command} {s.campaign_id} because <reason>`."
         )
     else:
         text = (

@@ -24,7 +24,7 @@ from slack_bolt.context.fail.async_fail import AsyncFail
 from slack_sdk.errors import SlackApiError
 
 from bot.audit import Actor, record
-from bot.control import CommandNotAllowed
+from bot.control import CommandNotAllowed, OutsideCallingHours
 from bot.dialer import DialerError
 from bot.find import Ref, find_campaign
 from bot.pause_all import PauseAll, survey
@@ -210,7 +210,9 @@ async def _resolve(services: Services, text: Any, *, word_for_word: bool) -> int
 
 async def _control(services: Services, actor: Actor, command: str, run: StepRun) -> dict[str, Any]:
     """Pause, unpause or start at once: the workflow's author chose to run it, so no
-    confirmation; a command needing a second person ends here (see the module docstring).
+    confirmation; a command needing a second person ends here (see the module docstring),
+    and so does an unpause or start outside enforced calling hours (no step can override
+    them: an admin does that in Slack, with a reason).
 
     Running at once, like `/dialer pause`, a step acts on a name only when exactly one
     campaign has it word for word: nobody sees which campaign a looser match picked."""
@@ -229,6 +231,8 @@ async def _control(services: Services, actor: Actor, command: str, run: StepRun)
         outcome = await services.controller.run_now(actor, campaign_id, command, reason=run.reason)
     except CommandNotAllowed as exc:
         raise StepError(views.not_allowed(exc)) from None
+    except OutsideCallingHours as exc:  # audited as denied by the controller
+        raise StepError(views.outside_hours(exc)) from None
     if outcome.result in ("ok", "unknown"):
         await notify(Request(services=services, actor=actor, respond=None), outcome)
     if outcome.result != "ok":

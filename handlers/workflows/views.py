@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.access import Decision
-from bot.control import Outcome
+from bot.control import Outcome, OutsideCallingHours
 from bot.dialer import DialerError
 from bot.find import Found
 from bot.pause_all import StorageFailed
@@ -94,6 +94,18 @@ def needs_approval(command: str, campaign_id: int) -> str:
 
 
 NEEDS_APPROVAL_DETAIL = "needs a second person's approval; a workflow step does not ask for one"
+
+
+def outside_hours(exc: OutsideCallingHours) -> str:
+    """A step has no confirmation to carry an admin's reason, so it only says where to go."""
+    c, cmd = exc.campaign, exc.command
+    return (
+        f"{VERB.get(cmd, cmd)} campaign {c.name} (#{c.id}) would call "
+        f"{exc.report.numbers_outside:,} numbers outside the permitted calling hours "
+        f"({exc.report.permitted} local time), and calling hours are enforced "
+        "(CALLING_HOURS_ENFORCE). Nothing was sent to the dialer. A workflow step cannot "
+        f"override them; an admin can, in Slack: /dialer {cmd} {c.id} because <reason>."
+    )
 
 
 def not_allowed(exc: Exception) -> str:
