@@ -11,6 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.audit import Actor
+from bot.control import Unrecorded
 from bot.dialer import DialerError
 from bot.services import Services
 from bot.slack_client import post_to_response_url
@@ -146,6 +147,8 @@ def listener(doing: str | Callable[[dict[str, Any]], str]) -> Callable[[Work], B
 def storage_error_text(exc: StorageError, doing: str) -> str:
     """The bot's own database failed it: say so plainly, whether anything was sent, and
     who can fix it (the maintainers; a locked file usually passes)."""
+    if isinstance(exc, Unrecorded):
+        return unrecorded_text(exc)
     sent = " Nothing was sent to the dialer." if exc.held_back else ""
     if exc.busy:
         return (
@@ -156,4 +159,24 @@ def storage_error_text(exc: StorageError, doing: str) -> str:
         f":rotating_light: Could not {doing}: the bot's storage is failing ({esc(str(exc))})."
         f"{sent} Please tell the bot's maintainers; commands cannot be recorded until "
         "they fix it."
+    )
+
+
+def unrecorded_text(exc: Unrecorded) -> str:
+    """A command that went out before the storage failed: what the dialer answered comes
+    first, never "could not" or "nothing was sent"."""
+    o = exc.outcome
+    if o.result == "ok":
+        said = "the dialer took it" + (
+            f": the campaign is now {esc(o.new_state)}" if o.new_state else ""
+        )
+    elif o.result == "failed":
+        said = f"the dialer refused it ({esc(o.detail or 'no reason given')})"
+    else:
+        said = f"it is not known whether it took effect ({esc(o.detail or 'no clear answer')})"
+    return (
+        f":warning: The {o.command} of campaign #{o.campaign_id} went out to the dialer and "
+        f"{said}. But the bot's storage failed while recording it ({esc(str(exc))}), so the "
+        f"audit log may not show it. Check the campaign with `/dialer campaign "
+        f"{o.campaign_id}`, and tell the bot's maintainers."
     )

@@ -304,3 +304,25 @@ def test_the_write_ahead_row_is_synced_to_disk(tmp_path: Path) -> None:
         assert seen == [2]  # FULL
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
         assert store.audit.get(pending) is not None
+
+
+async def test_a_pause_sent_but_not_recorded_says_what_the_dialer_did(
+    sbot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pending row was written and the pause went out; recording the dialer's answer
+    failed. The person hears that the dialer paused it, not "could not" or "nothing was
+    sent". Injected: no real fault lets the pending row in and then refuses the next write."""
+    audit = sbot.services.store.audit
+
+    def failing_complete(pending_id: int, **kw: Any) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(audit, "complete", failing_complete)
+    campaign_id = running(sbot)
+    text = await pause_reply(sbot, campaign_id)
+    assert len(control_calls(sbot)) == 1
+    assert sbot.sim.state.campaigns[campaign_id]["state"] == sbot.sim.dialect.state("paused")
+    assert f"pause of campaign #{campaign_id} went out to the dialer" in text, text
+    assert "the dialer took it" in text and "disk I/O error" in text, text
+    assert "Nothing was sent" not in text and "Could not" not in text, text
+    assert f"`/dialer campaign {campaign_id}`" in text and "maintainers" in text, text
