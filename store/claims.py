@@ -169,6 +169,9 @@ class Approval:
     # The copy posted in APPROVAL_CHANNEL when that is not the channel of origin.
     copy_channel_id: str | None = None
     copy_message_ts: str | None = None
+    # An admin's calling-hours override as the confirmation carried it (bot.control
+    # OVERRIDE_KEYS), or None.
+    hours_override: Any = json_field(default=None)
 
 
 @dataclass(frozen=True)
@@ -199,14 +202,17 @@ class Approvals(Component):
         requested_by_name: str | None = None,
         team_id: str | None = None,
         channel_id: str | None = None,
+        hours_override: Any = None,
     ) -> Approval:
         """Store a new open request that expires ``ttl_s`` seconds from now."""
+        if hours_override is not None:
+            check_no_secrets(hours_override, "hours_override")
         now = self._clock()
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO approvals (command, campaign_id, campaign_name, previous_state,"
-                " requested_by, requested_by_name, team_id, channel_id, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " requested_by, requested_by_name, team_id, channel_id, created_at, expires_at,"
+                " hours_override) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     command,
                     int(campaign_id),
@@ -218,6 +224,7 @@ class Approvals(Component):
                     channel_id,
                     iso(now),
                     iso_after(now, ttl_s),
+                    None if hours_override is None else dump_json(hours_override),
                 ],
             )
             approval = self.get(int(cursor.lastrowid or 0))

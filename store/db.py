@@ -371,9 +371,9 @@ def load_json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def json_field() -> Any:
+def json_field(default: Any = dataclasses.MISSING) -> Any:
     """Mark a dataclass field whose column holds JSON text, so :func:`from_row` parses it."""
-    return dataclasses.field(metadata={_JSON: True})
+    return dataclasses.field(default=default, metadata={_JSON: True})
 
 
 def from_row(cls: type[R], row: Mapping[str, Any]) -> R:

@@ -364,6 +364,12 @@ def _v11_dnc(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v12_approval_override(db: sqlite_utils.Database) -> None:
+    """An approval request keeps an admin's calling-hours override (the reason, the count
+    and the zones its confirmation carried), so the approver's run is audited with it."""
+    db.execute("ALTER TABLE approvals ADD COLUMN hours_override TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_initial,
     _v2_approvals,
@@ -376,4 +382,5 @@ MIGRATIONS: list[Migration] = [
     _v9_seen_requests,
     _v10_history_indexes,
     _v11_dnc,
+    _v12_approval_override,
 ]

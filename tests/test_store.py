@@ -187,6 +187,31 @@ def test_outbox_lease_migration_from_the_previous_schema(db_path: Path) -> None:
         store.close()
 
 
+def test_approval_override_migration_keeps_waiting_requests(db_path: Path) -> None:
+    # A request opened before the column existed still reads, with no override.
+    before = MIGRATIONS[: [m.__name__ for m in MIGRATIONS].index("_v12_approval_override")]
+    db_path.parent.mkdir(parents=True)
+    old = sqlite_utils.Database(sqlite3.connect(db_path, isolation_level=None))
+    migrate(old, before)
+    old.execute(
+        "INSERT INTO approvals (command, campaign_id, requested_by, created_at, expires_at)"
+        " VALUES ('start', 7, 'U1', '2024-05-01T11:00:00.000Z', '2024-05-01T13:00:00.000Z')"
+    )
+    old.close()
+    store = Store(db_path, clock=FakeClock())
+    try:
+        assert schema_version(store.db) == len(MIGRATIONS)
+        waiting = store.approvals.get(1)
+        assert waiting is not None and waiting.hours_override is None
+        override = {"override": "list checked", "outside": 5, "zones": ["America/New_York"]}
+        opened = store.approvals.open(
+            command="start", campaign_id=7, requested_by="U1", ttl_s=60, hours_override=override
+        )
+        assert store.approvals.get(opened.id).hours_override == override  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
 def test_outbox_claim_is_a_lease_not_a_delivery_time(db_path: Path) -> None:
     clock = FakeClock()
     store = Store(db_path, clock=clock)
