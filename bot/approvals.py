@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from bot.access import approval_action
 from bot.audit import Actor, record
-from bot.control import Controller, Outcome
+from bot.control import (
+    Controller,
+    Outcome,
+    OutsideCallingHours,
+    override_context,
+    override_of,
+)
 from store import Store
 from store.claims import Approval
 
@@ -37,7 +43,9 @@ class ApprovalResult:
     (this call found it past its time and expired it), already (decided or
     expired before; ``approval.state`` says which), self (the requester tried
     to approve), not_requester (someone else tried to cancel), missing,
-    unconfirmed (the confirmation was not usable; ``outcome`` says why).
+    unconfirmed (the confirmation was not usable; ``outcome`` says why),
+    outside_hours (approved, but the calling hours checked again refused the
+    command: nothing was sent; ``outside`` says why).
     ``outcome`` of an approval is the command's result.
     """
 
@@ -45,6 +53,7 @@ class ApprovalResult:
     approval: Approval | None
     outcome: Outcome | None = None
     reason: str | None = None  # a rejection's, as the approver gave it
+    outside: OutsideCallingHours | None = None
 
 
 class ApprovalService:
@@ -76,6 +85,7 @@ class ApprovalService:
                 requested_by_name=actor.user_name,
                 team_id=actor.team_id,
                 channel_id=actor.channel_id,
+                hours_override=override_of(payload),
             )
         )
         await self._audit(
@@ -97,7 +107,14 @@ class ApprovalService:
         return await self._store.run(self._store.approvals.get, approval_id)
 
     async def approve(self, actor: Actor, approval_id: int) -> ApprovalResult:
-        """The caller has checked the role; the requester is refused here, then run once."""
+        """The caller has checked the role; the requester is refused here, then run once.
+
+        The decision is taken first, so a second click finds it decided. A command that
+        calls people is then checked against the calling hours again (the request may
+        have waited): refused, it stays approved but is not run (nothing sent, audited
+        as denied) unless the request carried an admin's override, which the run's audit
+        row records as a Confirm's would.
+        """
         approval = await self.get(approval_id)
         if approval is None:
             return ApprovalResult("missing", None)
@@ -109,17 +126,27 @@ class ApprovalService:
             return decided
         assert decided.approval is not None
         approval = decided.approval
+        context: dict[str, object] = {
+            "approval_id": approval.id,
+            "requested_by": approval.requested_by,
+            "approved_by": actor.user_id,
+        }
+        overridden, reason = override_context(approval.hours_override)
+        if overridden is None:
+            try:
+                await self._controller.check_hours_again(
+                    actor, approval.campaign_id, approval.command, request=context
+                )
+            except OutsideCallingHours as exc:
+                return ApprovalResult("outside_hours", approval, outside=exc)
         outcome = await self._controller.execute(
             actor,
             approval.campaign_id,
             approval.command,
             campaign_name=approval.campaign_name,
             previous_state=approval.previous_state,
-            context={
-                "approval_id": approval.id,
-                "requested_by": approval.requested_by,
-                "approved_by": actor.user_id,
-            },
+            context={**context, **(overridden or {})},
+            reason=reason,
             requested_by=approval.requested_by,
         )
         return ApprovalResult("approved", approval, outcome)

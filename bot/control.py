@@ -18,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from bot.audit import Actor, outcome_of, record, record_resolution, recorded
 from bot.calling_hours import CallingHours, Report
@@ -143,6 +143,35 @@ class OutsideCallingHours(Exception):
 CALLS_PEOPLE = frozenset({"start", "unpause"})
 
 
+# What a confirmation's payload carries of an admin's calling-hours override (prepare):
+# the reason, the count of numbers outside the hours and their zones.
+OVERRIDE_KEYS = ("override", "outside", "zones")
+
+
+def override_of(payload: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The override part of a confirmation's payload, for a request that runs later (an
+    approval) to keep; None when there was no override."""
+    kept = {k: v for k, v in (payload or {}).items() if k in OVERRIDE_KEYS}
+    return kept if kept.get("override") else None
+
+
+def override_context(
+    payload: Mapping[str, Any] | None,
+) -> tuple[dict[str, object] | None, str | None]:
+    """(audit context, reason) of an override for execute(), the same wherever the command
+    runs: the Confirm click, or a second person's approval of it."""
+    override = (payload or {}).get("override")
+    if not override:
+        return None, None
+    assert payload is not None
+    context: dict[str, object] = {
+        "calling_hours_override": True,
+        "numbers_outside": payload.get("outside"),
+        "zones": payload.get("zones"),
+    }
+    return context, str(override)
+
+
 def refuses(campaign: Campaign, command: str) -> bool:
     """The bot says "nothing sent" only for a state it knows; an unknown one goes to the dialer.
 
@@ -226,13 +255,51 @@ class Controller:
         )
         return Prepared(token, command, campaign, hours, override)
 
+    async def check_hours_again(
+        self,
+        actor: Actor,
+        campaign_id: int,
+        command: str,
+        *,
+        request: dict[str, object] | None = None,
+    ) -> None:
+        """For a confirmed command that runs later (a second person's approval): the
+        campaign is read and the calling hours checked again, as a schedule is when due,
+        since its lists or period may have changed. Raises OutsideCallingHours (audited
+        as denied, with ``request``) when they now refuse it; a campaign that cannot be
+        read is left to the dialer, as for a schedule."""
+        if self.calling_hours is None or command not in CALLS_PEOPLE:
+            return
+        try:
+            campaign = await self._dialer.get_campaign(campaign_id)
+        except DialerError:
+            return
+        hours = await self.hours_report(campaign, command)
+        if hours.refuses:
+            await self._refuse_outside(
+                actor, campaign, command, hours, admin=False, request=request
+            )
+
     async def _refuse_outside(
-        self, actor: Actor, campaign: Campaign, command: str, hours: Report, *, admin: bool
+        self,
+        actor: Actor,
+        campaign: Campaign,
+        command: str,
+        hours: Report,
+        *,
+        admin: bool,
+        request: dict[str, object] | None = None,
     ) -> NoReturn:
         """Audit the refusal as denied, then raise it: nothing is sent."""
         refused = OutsideCallingHours(campaign, hours, admin=admin, command=command)
         await record(
-            self._store, actor, command, "denied", campaign_id=campaign.id, detail=str(refused)
+            self._store,
+            actor,
+            command,
+            "denied",
+            campaign_id=campaign.id,
+            request=request,
+            detail=str(refused),
         )
         raise refused
 
@@ -242,16 +309,7 @@ class Controller:
         if not claim.ok:
             return Outcome.from_claim(claim)
         payload = claim.payload or {}
-        override = payload.get("override")
-        context = (
-            {
-                "calling_hours_override": True,
-                "numbers_outside": payload.get("outside"),
-                "zones": payload.get("zones"),
-            }
-            if override
-            else None
-        )
+        context, reason = override_context(payload)
         return await self.execute(
             actor,
             int(claim.campaign_id),
@@ -259,7 +317,7 @@ class Controller:
             campaign_name=payload.get("name"),
             previous_state=payload.get("state"),
             context=context,
-            reason=str(override) if override else None,
+            reason=reason,
         )
 
     async def cancel(self, actor: Actor, token: str) -> Outcome:

@@ -1,11 +1,12 @@
 """Calling hours at the called person's local time: the computation, the warnings, the
 enforcement of starts and unpauses with an admin's audited override, scheduled ones
-re-checked when due, workflow steps, and lists the bot did not upload (read once, or
-"cannot tell")."""
+re-checked when due, approved ones re-checked at approval, workflow steps, and lists the
+bot did not upload (read once, or "cannot tell")."""
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import AsyncIterator
 from datetime import date, time
 from pathlib import Path
@@ -27,7 +28,15 @@ from simulator.server import RunningSimulator, SimulatorConfig, start_simulator
 from store import Store
 from tests.conftest import Bot, start_bot, stop_bot
 from tests.fake_slack import FakeSlack
-from tests.helpers_access import audit_rows, button_value, click_as, grant, has_button, run_as
+from tests.helpers_access import (
+    audit_rows,
+    button_value,
+    click_as,
+    decide_as,
+    grant,
+    has_button,
+    run_as,
+)
 from tests.helpers_access import text_of as texts
 from tests.sim_fixtures import SIM_PASSWORD, SIM_USERNAME
 from tests.test_call_lists import click as upload_click
@@ -462,6 +471,122 @@ async def test_a_scheduled_start_or_unpause_is_checked_again_when_due(
         else:
             assert ran.result == "ran" and sent(b, cid) == [command]
             assert f"Schedule #{sid} {PAST[command]}" in said, said
+    finally:
+        await stop_bot(b)
+
+
+# --- a second person's approval: the override kept, the hours checked again -------------
+
+
+async def request_approval(b: Bot, text: str, user: str) -> int:
+    """Type the command and Confirm it: the request waits for a second person."""
+    replies = await run_as(b, text, user)
+    await click_as(b, "control:confirm", button_value(replies[-1].args, "control:confirm"), user)
+    return b.services.store.approvals.open_requests()[-1].id
+
+
+def approval_updates(b: Bot) -> str:
+    return "\n".join(FakeSlack.texts(c) for c in b.slack.calls_to("chat.update"))
+
+
+async def test_an_admins_override_approved_by_a_second_person_is_audited_with_the_reason(
+    sim: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(
+        sim, fake_slack, tmp_path / "b.db", calling_hours_enforce=True, approval_required="start"
+    )
+    try:
+        cid = add_mixed_campaign(sim)
+        approval_id = await request_approval(
+            b, f"start {cid} because New York numbers were removed", ADMIN
+        )
+        assert sent(b, cid) == [], "waits for the second person"
+        await decide_as(b, "approve", approval_id, OPERATOR)
+        assert sent(b, cid) == ["start"]
+        [entry] = [
+            e
+            for e in b.services.store.audit.history(campaign_id=cid)
+            if e.action == "start" and e.outcome == "ok"
+        ]
+        assert entry.user_id == OPERATOR
+        assert entry.request["approval_id"] == approval_id
+        assert (entry.request["requested_by"], entry.request["approved_by"]) == (ADMIN, OPERATOR)
+        assert entry.request["calling_hours_override"] is True
+        assert entry.request["reason"] == "New York numbers were removed"
+        assert entry.request["numbers_outside"] == 5
+        assert entry.request["zones"] == ["America/New_York"]
+        assert [r for r in audit_rows(b) if r["outcome"] == "denied"] == []
+    finally:
+        await stop_bot(b)
+
+
+@pytest.mark.parametrize("command", ["start", "unpause"])
+async def test_a_request_made_inside_the_hours_is_checked_again_when_approved(
+    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path, command: str
+) -> None:
+    b = await hours_bot(
+        simulator,
+        fake_slack,
+        tmp_path / "b.db",
+        calling_hours_enforce=True,
+        approval_required="start,unpause",
+    )
+    try:
+        state = "paused" if command == "unpause" else "stopped"
+        cid = add_mixed_campaign(simulator, numbers=PRAGUE, state=state)  # fine when asked
+        approval_id = await request_approval(b, f"{command} {cid}", OPERATOR)
+        # While it waits, someone adds the New York numbers in the dialer's portal.
+        ny = simulator.state.add_call_list(
+            "New York", [{"number": n, "attributes": []} for n in NEW_YORK]
+        )
+        simulator.state.campaigns[cid]["callLists"].append(ny["id"])
+        await decide_as(b, "approve", approval_id, ADMIN)
+        assert sent(b, cid) == [], "nothing sent"
+        said = approval_updates(b)
+        assert "approved by <@UADMIN>" in said and "*Not run*: calling hours are enforced" in said
+        assert "5 numbers in America/New_York would be called at" in said, said
+        assert f"`/dialer {command} {cid} because <reason>`" in said, said
+        rows = [r for r in audit_rows(b) if r["campaign_id"] == cid]
+        assert [(r["action"], r["outcome"]) for r in rows[-2:]] == [
+            (f"approve {command}", "ok"),
+            (command, "denied"),
+        ]
+        assert json.loads(rows[-1]["request"])["approval_id"] == approval_id
+        assert "outside the permitted calling hours" in rows[-1]["detail"]
+        # The decision was taken once: another click changes nothing and sends nothing.
+        approval = b.services.store.approvals.get(approval_id)
+        assert approval is not None and approval.state == "approved"
+        again = texts(await click_as(b, "approval:approve", str(approval_id), ADMIN))
+        assert "Already approved" in again, again
+        assert sent(b, cid) == []
+    finally:
+        await stop_bot(b)
+
+
+async def test_a_request_approved_inside_the_hours_runs_as_before(
+    simulator: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    b = await hours_bot(
+        simulator,
+        fake_slack,
+        tmp_path / "b.db",
+        calling_hours_enforce=True,
+        approval_required="start",
+    )
+    try:
+        cid = add_mixed_campaign(simulator, numbers=PRAGUE)
+        approval_id = await request_approval(b, f"start {cid}", OPERATOR)
+        assert b.services.store.approvals.get(approval_id).hours_override is None  # type: ignore[union-attr]
+        await decide_as(b, "approve", approval_id, ADMIN)
+        assert sent(b, cid) == ["start"]
+        assert "Not run" not in approval_updates(b)
+        assert [r for r in audit_rows(b) if r["outcome"] == "denied"] == []
+        [entry] = [
+            e
+            for e in b.services.store.audit.history(campaign_id=cid)
+            if e.action == "start" and e.outcome == "ok"
+        ]
+        assert "calling_hours_override" not in entry.request and "reason" not in entry.request
     finally:
         await stop_bot(b)
 

@@ -33,7 +33,7 @@ APPROVAL_ACTION = re.compile(r"^approval:(approve|reject|cancel)$")
 # Approving these opens a dialog first (after the role checks): they cannot be undone.
 DIALOG_APPROVALS = frozenset({"remove"})
 # Results that changed the request, so the channel message must show it.
-CHANGED = frozenset({"approved", "rejected", "cancelled", "expired"})
+CHANGED = frozenset({"approved", "outside_hours", "rejected", "cancelled", "expired"})
 
 
 async def request_approval(req: Request, token: str) -> None:
@@ -209,6 +209,8 @@ async def show(req: Request, res: ApprovalResult) -> None:
     outcome_text = None
     if res.outcome is not None:
         outcome_text = result_view(res.outcome, req.actor.user_id)["text"]
+    elif res.outside is not None:
+        outcome_text = views.outside_hours(res.outside, approval)
     msg = views.decided_message(approval, outcome_text, reason=res.reason)
     if not await _update(req.services.client, approval, msg):
         await req.reply(msg, replace=True)  # from a dialog (no response_url): to the DM

@@ -10,10 +10,11 @@ from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, PlainText
 
 from bot.access import REQUIRED_ROLE
 from bot.approvals import Approval
+from bot.control import OutsideCallingHours
 from bot.dialer.api import RUNNING_STATES, canonical_state
 from bot.find import positive_int
 from handlers.blocks import actions, button, clip, context, esc, message, section, slack_time
-from handlers.control.views import campaign_ref
+from handlers.control.views import DOING, campaign_ref, hours_text
 from handlers.grammar import REASON_MAX
 from handlers.payload import read_metadata
 
@@ -161,6 +162,21 @@ def decided_message(
     return message(
         f"{head} {status}",
         [section(head), section(status), context(f"Request #{approval.id} · {when}".strip())],
+    )
+
+
+def outside_hours(exc: OutsideCallingHours, approval: Approval) -> str:
+    """Shown after "approved by": the calling hours, checked again at approval, refused the
+    command. Both people see it where the request was posted."""
+    c, cmd = exc.campaign, exc.command
+    return (
+        f":no_entry: *Not run*: calling hours are enforced, and {DOING.get(cmd, cmd)} "
+        f"{campaign_ref(c.name, c.id)} would now call people outside the permitted hours "
+        "(checked again at approval). Nothing was sent.\n"
+        f"{hours_text(exc.report)}\n"
+        f"<@{approval.requested_by}> may ask again once the campaign is inside the hours "
+        f"(`/dialer {esc(cmd)} {c.id}`), or ask an admin to request it with a reason: "
+        f"`/dialer {esc(cmd)} {c.id} because <reason>`."
     )
 
 
