@@ -191,6 +191,15 @@ async def hours_bot(sim: RunningSimulator, fake: FakeSlack, path: Path, **settin
     return b
 
 
+def assert_override_row(request: dict[str, Any]) -> None:
+    """The audit row of an admin's run outside the hours of the mixed campaign (5 New York
+    numbers), with the reason these tests give."""
+    assert request["calling_hours_override"] is True
+    assert request["reason"] == "New York numbers were removed"
+    assert request["numbers_outside"] == 5
+    assert request["zones"] == ["America/New_York"]
+
+
 async def test_start_warns_with_the_count_and_the_zone_then_reads_the_list_once(
     sim: RunningSimulator, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
@@ -268,10 +277,7 @@ async def test_enforced_operator_refused_admin_starts_with_an_audited_reason(
         assert "started campaign" in said and "New York numbers were removed" in said
         assert len(starts(b, cid)) == 1
         [entry] = [e for e in b.services.store.audit.history(campaign_id=cid) if e.outcome == "ok"]
-        assert entry.request["calling_hours_override"] is True
-        assert entry.request["reason"] == "New York numbers were removed"
-        assert entry.request["numbers_outside"] == 5
-        assert entry.request["zones"] == ["America/New_York"]
+        assert_override_row(entry.request)
     finally:
         await stop_bot(b)
 
@@ -319,10 +325,7 @@ async def test_enforced_unpause_refused_pause_not_admin_unpauses_with_an_audited
             if e.outcome == "ok" and e.action == "unpause"
         ]
         assert entry.user_id == ADMIN
-        assert entry.request["calling_hours_override"] is True
-        assert entry.request["reason"] == "New York numbers were removed"
-        assert entry.request["numbers_outside"] == 5
-        assert entry.request["zones"] == ["America/New_York"]
+        assert_override_row(entry.request)
     finally:
         await stop_bot(b)
 
@@ -511,10 +514,7 @@ async def test_an_admins_override_approved_by_a_second_person_is_audited_with_th
         assert entry.user_id == OPERATOR
         assert entry.request["approval_id"] == approval_id
         assert (entry.request["requested_by"], entry.request["approved_by"]) == (ADMIN, OPERATOR)
-        assert entry.request["calling_hours_override"] is True
-        assert entry.request["reason"] == "New York numbers were removed"
-        assert entry.request["numbers_outside"] == 5
-        assert entry.request["zones"] == ["America/New_York"]
+        assert_override_row(entry.request)
         assert [r for r in audit_rows(b) if r["outcome"] == "denied"] == []
     finally:
         await stop_bot(b)
